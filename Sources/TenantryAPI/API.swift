@@ -1,0 +1,59 @@
+import Logging
+import TenantryCore
+import TenantryHTTP
+
+/// The whole HTTP API of Tenantry over one `Tenantry`: its routes, their OpenAPI
+/// document, and the error renderer.
+public struct API: Sendable {
+    public struct Options: Sendable {
+        public var publicDirectory: String
+        public var version: String
+
+        public init(publicDirectory: String = "Public", version: String = TenantryVersion.current) {
+            self.publicDirectory = publicDirectory
+            self.version = version
+        }
+    }
+
+    public let endpoints: [Endpoint]
+    public let router: Router
+    /// The OpenAPI 3.1 document of every endpoint, as served.
+    public let openAPIDocument: JSON
+
+    public init(app: Tenantry, metrics: HTTPMetrics, options: Options) {
+        let builder = RouteBuilder(app: app, gate: Gate(app: app), metrics: metrics, options: options)
+        var endpoints = builder.accountEndpoints + builder.userEndpoints + builder.tenantEndpoints + builder.adminEndpoints + builder.serviceEndpoints
+        func documentEndpoint(_ handler: Handler) -> Endpoint {
+            Endpoint(
+                "GET", "/v1/openapi.json", operationId: "OpenAPIDocument", summary: "This API as an OpenAPI 3.1 document.", access: .everyone,
+                answer: .raw(contentType: "application/json", description: "the OpenAPI document"), handler: handler
+            )
+        }
+        let document = OpenAPIDocument.build(endpoints + [documentEndpoint(.inline { _ in .empty })], version: options.version)
+        let documentBytes = document.bytes
+        endpoints.append(documentEndpoint(.inline { _ in .json(documentBytes) }))
+        var router = Router()
+        for endpoint in endpoints {
+            router.add(endpoint.method, endpoint.path, bodyLimit: endpoint.bodyLimit, endpoint.handler)
+        }
+        self.endpoints = endpoints
+        self.router = router
+        self.openAPIDocument = document
+    }
+
+    public static func errorRenderer(logger: Logger) -> Server.ErrorRenderer {
+        ErrorResponses.renderer(logger: logger)
+    }
+}
+
+/// What each feature's routes are built from.
+struct RouteBuilder: Sendable {
+    let app: Tenantry
+    let gate: Gate
+    let metrics: HTTPMetrics
+    let options: API.Options
+}
+
+public enum TenantryVersion {
+    public static let current = "0.1.0"
+}

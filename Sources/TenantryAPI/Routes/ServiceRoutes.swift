@@ -1,0 +1,84 @@
+import TenantryCore
+import TenantryHTTP
+
+/// Health, metrics, and the console's static files.
+extension RouteBuilder {
+    var serviceEndpoints: [Endpoint] {
+        let app = self.app
+        let gate = self.gate
+        let metrics = self.metrics
+        let files = StaticFiles(root: options.publicDirectory)
+        let console: Handler = .inline { request in
+            guard let response = files.response(for: request.parameter("path"), ifNoneMatch: request.header("if-none-match")) else {
+                throw DomainError.notFound("no file \(request.path)")
+            }
+            return response
+        }
+        return [
+            Endpoint(
+                "GET", "/healthz", operationId: "Healthz", summary: "Liveness: answers while the process serves.", access: .everyone,
+                answer: .json(.object([("status", .string())])),
+                handler: .inline { _ in .ok(["status": "ok"]) }
+            ),
+            Endpoint(
+                "GET", "/readyz", operationId: "Readyz", summary: "Readiness: 200 when the database answers, else 500.", access: .everyone,
+                answer: .json(.object([("status", .string())])),
+                handler: .inline { _ in
+                    do {
+                        _ = try app.database.read { try Int.fetchOne($0, sql: "SELECT 1") }
+                    } catch {
+                        throw DomainError.internalError("readiness check failed: \(error)")
+                    }
+                    return .ok(["status": "ready"])
+                }
+            ),
+            Endpoint(
+                "GET", "/metrics", operationId: "Metrics", summary: "Prometheus text: requests and latencies by route, the writer, the hashing pool.",
+                access: .operatorOrLoopback, answer: .raw(contentType: "text/plain; version=0.0.4", description: "Prometheus exposition format"),
+                handler: .inline { request in
+                    if !request.isFromLoopback { _ = try gate.operatorSession(request) }
+                    return .text(metrics.render() + Self.domainMetrics(app), contentType: "text/plain; version=0.0.4; charset=utf-8")
+                }
+            ),
+            Endpoint(
+                "GET", "/", operationId: "ConsoleIndex", summary: "The admin console.", access: .everyone,
+                answer: .raw(contentType: "text/html", description: "the console's page"), handler: console
+            ),
+            Endpoint(
+                "GET", "/console/{path...}", operationId: "ConsoleFile", summary: "The console's static files from Public/.", access: .everyone,
+                answer: .raw(contentType: "*/*", description: "a file of the console"), handler: console
+            ),
+        ]
+    }
+
+    static func domainMetrics(_ app: Tenantry) -> String {
+        let writer = app.database.writer.statistics
+        let hashing = app.hasher.statistics
+        return """
+        # HELP tenantry_db_commits_total Group commits of the database writer.
+        # TYPE tenantry_db_commits_total counter
+        tenantry_db_commits_total \(writer.commits)
+        # HELP tenantry_db_writes_total Writes committed (each in its own savepoint).
+        # TYPE tenantry_db_writes_total counter
+        tenantry_db_writes_total \(writer.writes)
+        # HELP tenantry_db_largest_batch Most writes committed in one transaction.
+        # TYPE tenantry_db_largest_batch gauge
+        tenantry_db_largest_batch \(writer.largestBatch)
+        # HELP tenantry_password_hashes_total Password hashes and checks completed.
+        # TYPE tenantry_password_hashes_total counter
+        tenantry_password_hashes_total \(hashing.completed)
+        # HELP tenantry_password_hashes_refused_total Hashes refused because the queue was full.
+        # TYPE tenantry_password_hashes_refused_total counter
+        tenantry_password_hashes_refused_total \(hashing.refused)
+        # HELP tenantry_password_hash_queue Hashes waiting for a worker.
+        # TYPE tenantry_password_hash_queue gauge
+        tenantry_password_hash_queue \(hashing.waiting)
+        # HELP tenantry_password_hash_memory_ceiling_bytes Most memory the hashing pool can hold at once.
+        # TYPE tenantry_password_hash_memory_ceiling_bytes gauge
+        tenantry_password_hash_memory_ceiling_bytes \(app.hasher.memoryCeilingKiB * 1024)
+
+        """
+    }
+}
+
+import GRDB

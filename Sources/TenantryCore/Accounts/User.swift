@@ -1,0 +1,59 @@
+import GRDB
+
+/// A person who can log in.
+public struct User: TenantryRecord, Equatable {
+    public enum Status: String, Codable, Sendable {
+        /// Created by a verified registration, no password yet.
+        case uninitialized = "UNINITIALIZED"
+        case active = "ACTIVE"
+        /// Turned off by an operator: cannot log in, sessions stop working.
+        case disabled = "DISABLED"
+    }
+
+    public static let databaseTableName = "user"
+
+    public var id: String
+    public var email: String
+    public var name: String
+    public var passwordHash: String?
+    public var status: Status
+    public var isOperator: Bool
+    public var avatarId: String?
+    public var timezone: String
+    public var country: String
+    public var fromLink: String
+    public var createdAt: Instant
+    public var updatedAt: Instant
+
+    static func new(email: String, name: String, status: Status, passwordHash: String?, now: Instant) -> User {
+        User(
+            id: Secrets.identifier("usr"), email: email, name: name, passwordHash: passwordHash, status: status,
+            isOperator: false, avatarId: nil, timezone: "", country: "", fromLink: "", createdAt: now, updatedAt: now
+        )
+    }
+
+    static func withEmail(_ email: String, _ db: Database) throws -> User? {
+        try User.filter(Column("email") == email).fetchOne(db)
+    }
+}
+
+/// Email addresses as Tenantry keeps them: trimmed, lower-cased, plausibly deliverable.
+public enum EmailAddress {
+    public static func normalize(_ raw: String, field: String = "email") throws -> String {
+        let email = raw.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+        guard !email.isEmpty else { throw DomainError.invalidArgument("\(field) is required") }
+        let parts = email.split(separator: "@", omittingEmptySubsequences: false)
+        guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64,
+              parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), !parts[1].contains(".."),
+              !email.contains(where: { $0.isWhitespace || $0.isNewline || "<>()[],;:\\\"".contains($0) })
+        else { throw DomainError.invalidArgument("\(field) is not a valid email address") }
+        return email
+    }
+
+    /// A display name from an address's local part, for users who have not set one.
+    static func defaultName(_ email: String) -> String {
+        String(email.split(separator: "@").first ?? "").prefix(100).description
+    }
+}
+
+import Foundation

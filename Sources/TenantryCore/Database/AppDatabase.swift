@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+import Logging
+
+/// The one SQLite file: a WAL-mode `DatabasePool` for concurrent reads, and the group
+/// committing writer that owns every write.
+public final class AppDatabase: Sendable {
+    public enum Synchronous: String, Sendable, CaseIterable {
+        case full, normal
+
+        var pragmaValue: Int { self == .full ? 2 : 1 }
+    }
+
+    public let pool: DatabasePool
+    public let writer: GroupWriter
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path`, migrates it when `migrate` is
+    /// true, and checks that the writer connection really uses `synchronous`.
+    public init(path: String, synchronous: Synchronous = .full, migrate: Bool = true, logger: Logger = Logger(label: "tenantry.db")) throws {
+        self.path = path
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        if !directory.isEmpty {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        }
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        configuration.maximumReaderCount = max(4, ProcessInfo.processInfo.activeProcessorCount * 2)
+        configuration.prepareDatabase { db in
+            // Keep the WAL from growing without bound between checkpoints.
+            try db.execute(sql: "PRAGMA journal_size_limit = 67108864")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        // GRDB switches WAL connections to synchronous=NORMAL after prepareDatabase runs;
+        // set the configured level back on the writer connection and prove it took.
+        let level = try pool.writeWithoutTransaction { db -> Int in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous.pragmaValue)")
+            return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+        }
+        guard level == synchronous.pragmaValue else {
+            throw DomainError.internalError("PRAGMA synchronous is \(level), expected \(synchronous.pragmaValue) (\(synchronous.rawValue))")
+        }
+        if migrate {
+            try Migrations.migrator.migrate(pool)
+        }
+        writer = GroupWriter(pool: pool, logger: logger)
+    }
+
+    /// A short read on the calling thread (reads never wait for the writer).
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        try pool.read(body)
+    }
+
+    /// Queues a write and waits for the group commit that includes it.
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.write(work)
+    }
+
+    /// The synchronous level of the writer connection, as SQLite reports it.
+    public func synchronousLevel() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
+    }
+
+    public var hasPendingMigrations: Bool {
+        get throws { try pool.read { try !Migrations.migrator.hasCompletedMigrations($0) } }
+    }
+
+    /// Writes a consistent copy of the live database to `destination`, safe while serving:
+    /// `VACUUM INTO` reads one snapshot and never blocks writers.
+    public func backup(to destination: String) throws {
+        let target = URL(fileURLWithPath: destination).standardizedFileURL
+        guard !FileManager.default.fileExists(atPath: target.path) else {
+            throw DomainError.alreadyExists("\(target.path) already exists")
+        }
+        let partial = target.path + ".partial"
+        try? FileManager.default.removeItem(atPath: partial)
+        try pool.read { db in try db.execute(sql: "VACUUM INTO ?", arguments: [partial]) }
+        let copy = try DatabaseQueue(path: partial)
+        let verdict = try copy.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
+        try copy.close()
+        guard verdict == ["ok"] else {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw DomainError.internalError("backup failed its integrity check: \(verdict.joined(separator: "; "))")
+        }
+        try FileManager.default.moveItem(atPath: partial, toPath: target.path)
+    }
+
+    /// Runs SQLite's own integrity and foreign key checks; returns the problems found.
+    public func integrityProblems() throws -> [String] {
+        try pool.read { db in
+            var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+            let orphans = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
+            problems += orphans.map { "foreign key violation in \($0[0] as String? ?? "?") row \($0[1] as Int64? ?? 0) → \($0[2] as String? ?? "?")" }
+            return problems
+        }
+    }
+
+    public func close() throws {
+        writer.stop()
+        try pool.close()
+    }
+}

@@ -1,0 +1,128 @@
+import Dispatch
+import GRDB
+import Logging
+import Synchronization
+
+/// The single writer. Whatever writes are queued while it commits go into the next
+/// transaction together, each in its own savepoint so one failure does not sink the rest;
+/// every caller is answered only after the commit that holds its write.
+public final class GroupWriter: Sendable {
+    /// The most writes one transaction takes, to bound the wait of the last one.
+    public static let maximumBatch = 512
+
+    private struct Item: Sendable {
+        /// Runs the write in its savepoint, and returns how to answer its caller after commit.
+        let run: @Sendable (Database) -> @Sendable () -> Void
+        let fail: @Sendable (any Error) -> Void
+    }
+
+    private struct State {
+        var pending: [Item] = []
+        var draining = false
+        var stopped = false
+        var commits = 0
+        var writes = 0
+        var largestBatch = 0
+    }
+
+    public struct Statistics: Sendable {
+        public let commits: Int
+        public let writes: Int
+        public let largestBatch: Int
+    }
+
+    private let pool: DatabasePool
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "tenantry.writer")
+    private let state = Mutex(State())
+
+    init(pool: DatabasePool, logger: Logger) {
+        self.pool = pool
+        self.logger = logger
+    }
+
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let item = Item(
+                run: { db in
+                    let result: Result<T, any Error>
+                    do {
+                        var value: T?
+                        try db.inSavepoint {
+                            value = try work(db)
+                            return .commit
+                        }
+                        result = .success(value!)
+                    } catch {
+                        result = .failure(error)
+                    }
+                    return { continuation.resume(with: result) }
+                },
+                fail: { continuation.resume(throwing: $0) }
+            )
+            enqueue(item)
+        }
+    }
+
+    public var statistics: Statistics {
+        state.withLock { Statistics(commits: $0.commits, writes: $0.writes, largestBatch: $0.largestBatch) }
+    }
+
+    /// Refuses writes from now on; those already queued still commit.
+    func stop() {
+        state.withLock { $0.stopped = true }
+        queue.sync {}
+    }
+
+    private func enqueue(_ item: Item) {
+        let start = state.withLock { state -> Bool? in
+            if state.stopped { return nil }
+            state.pending.append(item)
+            if state.draining { return false }
+            state.draining = true
+            return true
+        }
+        switch start {
+        case nil: item.fail(DomainError.internalError("the database writer is stopped"))
+        case true?: queue.async { self.drain() }
+        case false?: break
+        }
+    }
+
+    private func drain() {
+        while true {
+            let batch = state.withLock { state -> [Item] in
+                let count = min(state.pending.count, Self.maximumBatch)
+                let batch = Array(state.pending.prefix(count))
+                state.pending.removeFirst(count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Item]) {
+        var answers: [@Sendable () -> Void] = []
+        answers.reserveCapacity(batch.count)
+        do {
+            try pool.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    for item in batch { answers.append(item.run(db)) }
+                    return .commit
+                }
+            }
+        } catch {
+            logger.error("group commit failed", metadata: ["writes": "\(batch.count)", "error": "\(error)"])
+            batch.forEach { $0.fail(error) }
+            return
+        }
+        state.withLock {
+            $0.commits += 1
+            $0.writes += batch.count
+            $0.largestBatch = max($0.largestBatch, batch.count)
+        }
+        answers.forEach { $0() }
+    }
+}

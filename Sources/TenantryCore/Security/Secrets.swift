@@ -1,0 +1,70 @@
+import Crypto
+import Foundation
+
+/// Random identifiers, bearer secrets and codes, and their hashes. Only hashes of secrets
+/// reach the database: tokens and keys carry 256 random bits, so SHA-256 is enough.
+public enum Secrets {
+    /// An opaque identifier such as `usr_4k2h…` (128 random bits, base32).
+    public static func identifier(_ prefix: String) -> String {
+        prefix + "_" + base32(randomBytes(16))
+    }
+
+    /// A bearer secret such as `tns_…` (256 random bits, base64url).
+    public static func token(_ prefix: String) -> String {
+        prefix + "_" + Data(randomBytes(32)).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    /// A uniformly drawn numeric code, e.g. `"042917"`.
+    public static func numericCode(digits: Int = 6) -> String {
+        var generator = SystemRandomNumberGenerator()
+        var limit = 1
+        for _ in 0..<digits { limit *= 10 }
+        let value = Int.random(in: 0..<limit, using: &generator)
+        let text = String(value)
+        return String(repeating: "0", count: digits - text.count) + text
+    }
+
+    public static func sha256(_ text: String) -> Data {
+        Data(SHA256.hash(data: Data(text.utf8)))
+    }
+
+    /// Binds a short code to the high-entropy token it was issued with, so that a leaked
+    /// database row does not reveal the code.
+    public static func codeHash(code: String, token: String) -> Data {
+        let key = SymmetricKey(data: Data(SHA256.hash(data: Data(token.utf8))))
+        return Data(HMAC<SHA256>.authenticationCode(for: Data(code.utf8), using: key))
+    }
+
+    public static func constantTimeEqual(_ lhs: Data, _ rhs: Data) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(lhs, rhs) { difference |= a ^ b }
+        return difference == 0
+    }
+
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+    }
+
+    private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
+
+    private static func base32(_ bytes: [UInt8]) -> String {
+        var output = ""
+        var buffer = 0
+        var bits = 0
+        for byte in bytes {
+            buffer = (buffer << 8) | Int(byte)
+            bits += 8
+            while bits >= 5 {
+                output.append(alphabet[(buffer >> (bits - 5)) & 31])
+                bits -= 5
+            }
+        }
+        if bits > 0 { output.append(alphabet[(buffer << (5 - bits)) & 31]) }
+        return output
+    }
+}

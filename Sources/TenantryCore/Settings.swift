@@ -1,0 +1,29 @@
+/// The daemon's tunables, with the defaults a fresh install runs with.
+public struct Settings: Sendable {
+    /// Where users reach the product: invite links and redirect URLs start with it.
+    public var publicURL = "http://127.0.0.1:8080"
+    /// A session ends after this long without use…
+    public var sessionIdleSeconds: Int64 = 7 * 86_400
+    /// …and after this long in any case.
+    public var sessionLifetimeSeconds: Int64 = 30 * 86_400
+    /// How long after its end a session token may still be exchanged for a new one.
+    public var sessionRefreshWindowSeconds: Int64 = 7 * 86_400
+    public var codeLifetimeSeconds: Int64 = 10 * 60
+    public var codeAttempts = 5
+    public var resetTokenLifetimeSeconds: Int64 = 15 * 60
+    public var inviteLifetimeSeconds: Int64 = 7 * 86_400
+    public var passwordHashing = PasswordHasher.Parameters.owasp
+    public var hashingWorkers = 2
+    public var hashingQueueLimit = 64
+    /// Failed logins allowed per account and client address, per client address, and per
+    /// account (from anywhere) within `loginWindowSeconds`.
+    public var loginFailuresPerAccountAndClient = 5
+    public var loginFailuresPerClient = 30
+    public var loginFailuresPerAccount = 100
+    public var loginWindowSeconds: Int64 = 15 * 60
+    /// Codes sent (registration, reset) per address and per client, per hour.
+    public var emailsPerAddressPerHour = 5
+    public var emailsPerClientPerHour = 30
+
+    public init() {}
+}

@@ -1,0 +1,34 @@
+import Logging
+
+/// The product's services over one database, wired once per daemon (or test).
+public final class Tenantry: Sendable {
+    public let context: ServiceContext
+    public let accounts: AccountService
+    public let tenants: TenantService
+    public let scheduler: Scheduler
+
+    public var database: AppDatabase { context.database }
+    public var clock: any Clock { context.clock }
+    public var settings: Settings { context.settings }
+    public var mailer: Mailer { context.mailer }
+    public var hasher: PasswordHasher { context.hasher }
+
+    public init(database: AppDatabase, clock: any Clock = SystemClock(), settings: Settings = Settings(), logger: Logger = Logger(label: "tenantry")) throws {
+        let hasher = try PasswordHasher(parameters: settings.passwordHashing, workers: settings.hashingWorkers, queueLimit: settings.hashingQueueLimit)
+        context = ServiceContext(database: database, clock: clock, settings: settings, hasher: hasher, logger: logger)
+        accounts = AccountService(context: context)
+        tenants = TenantService(context: context)
+        scheduler = Scheduler(jobs: Housekeeping.jobs(context), database: database, clock: clock, logger: logger)
+    }
+
+    /// The emails in the outbox, newest first, with secrets filled while they are valid.
+    public func outbox(limit: Int = 100, recipient: String? = nil) throws -> [(email: OutboxEmail, body: String)] {
+        try database.read { db in
+            var request = OutboxEmail.order(Column("created_at").desc, Column("rowid").desc).limit(limit)
+            if let recipient { request = request.filter(Column("recipient") == recipient.lowercased()) }
+            return try request.fetchAll(db).map { ($0, mailer.render($0)) }
+        }
+    }
+}
+
+import GRDB

@@ -1,0 +1,62 @@
+import GRDB
+
+/// A workspace: the unit that holds members, a subscription and credits.
+public struct Tenant: TenantryRecord, Equatable {
+    public static let databaseTableName = "tenant"
+
+    public var id: String
+    public var name: String
+    public var createdAt: Instant
+    public var updatedAt: Instant
+}
+
+/// A member's role in a tenant, from most to least powerful.
+public enum Role: String, Codable, Sendable, CaseIterable, Comparable {
+    case owner, admin, member
+
+    var rank: Int {
+        switch self {
+        case .owner: 3
+        case .admin: 2
+        case .member: 1
+        }
+    }
+
+    public static func < (lhs: Role, rhs: Role) -> Bool { lhs.rank < rhs.rank }
+
+    static func parse(_ text: String, field: String = "role") throws -> Role {
+        guard let role = Role(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
+            throw DomainError.invalidArgument("\(field) must be one of owner, admin, member")
+        }
+        return role
+    }
+}
+
+/// A user's membership in a tenant.
+public struct Membership: TenantryRecord {
+    public static let databaseTableName = "membership"
+
+    public var tenantId: String
+    public var userId: String
+    public var role: Role
+    public var joinedAt: Instant
+}
+
+/// An invitation to join a tenant, redeemed once through the emailed link's token.
+struct Invite: TenantryRecord {
+    static let databaseTableName = "invite"
+    static let tokenPrefix = "tni"
+
+    var id: String
+    var tenantId: String
+    var email: String
+    var role: Role
+    var tokenHash: Data
+    var invitedBy: String?
+    var createdAt: Instant
+    var expiresAt: Instant
+    var acceptedAt: Instant?
+    var revokedAt: Instant?
+}
+
+import Foundation

@@ -1,0 +1,72 @@
+import Foundation
+import Synchronization
+
+/// Request counts and latency histograms by route, rendered in Prometheus text format.
+public final class HTTPMetrics: Sendable {
+    /// Upper bounds of the latency buckets, in seconds.
+    public static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
+
+    private struct CountKey: Hashable { let method: String; let route: String; let status: Int }
+    private struct LatencyKey: Hashable { let method: String; let route: String }
+    private struct Histogram {
+        var counts = [Int](repeating: 0, count: HTTPMetrics.buckets.count)
+        var count = 0
+        var sum = 0.0
+    }
+    private struct State {
+        var requests: [CountKey: Int] = [:]
+        var latencies: [LatencyKey: Histogram] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public func record(method: String, route: String, status: Int, seconds: Double) {
+        // Unmatched paths share one label so that scanners cannot grow the series without bound.
+        let route = route.isEmpty ? "unmatched" : route
+        state.withLock { state in
+            state.requests[CountKey(method: method, route: route, status: status), default: 0] += 1
+            let key = LatencyKey(method: method, route: route)
+            var histogram = state.latencies[key] ?? Histogram()
+            if let bucket = Self.buckets.firstIndex(where: { seconds <= $0 }) { histogram.counts[bucket] += 1 }
+            histogram.count += 1
+            histogram.sum += seconds
+            state.latencies[key] = histogram
+        }
+    }
+
+    public func count(route: String, status: Int? = nil) -> Int {
+        state.withLock { state in
+            state.requests.filter { $0.key.route == route && (status == nil || $0.key.status == status) }.values.reduce(0, +)
+        }
+    }
+
+    /// The Prometheus exposition of every series recorded so far.
+    public func render() -> String {
+        let snapshot = state.withLock { $0 }
+        var out = "# HELP tenantry_http_requests_total HTTP requests answered, by route and status.\n"
+        out += "# TYPE tenantry_http_requests_total counter\n"
+        for (key, value) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {
+            out += "tenantry_http_requests_total{method=\"\(key.method)\",route=\"\(escape(key.route))\",status=\"\(key.status)\"} \(value)\n"
+        }
+        out += "# HELP tenantry_http_request_duration_seconds Time from the request's headers to its response, by route.\n"
+        out += "# TYPE tenantry_http_request_duration_seconds histogram\n"
+        for (key, histogram) in snapshot.latencies.sorted(by: { ($0.key.route, $0.key.method) < ($1.key.route, $1.key.method) }) {
+            let labels = "method=\"\(key.method)\",route=\"\(escape(key.route))\""
+            var cumulative = 0
+            for (index, bound) in Self.buckets.enumerated() {
+                cumulative += histogram.counts[index]
+                out += "tenantry_http_request_duration_seconds_bucket{\(labels),le=\"\(bound)\"} \(cumulative)\n"
+            }
+            out += "tenantry_http_request_duration_seconds_bucket{\(labels),le=\"+Inf\"} \(histogram.count)\n"
+            out += "tenantry_http_request_duration_seconds_sum{\(labels)} \(histogram.sum)\n"
+            out += "tenantry_http_request_duration_seconds_count{\(labels)} \(histogram.count)\n"
+        }
+        return out
+    }
+
+    private func escape(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+    }
+}

@@ -1,0 +1,164 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import TenantryAPI
+import TenantryCore
+import TenantryHTTP
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Runs the daemon: the JSON API, the console and the timers.")
+
+    @OptionGroup var database: DatabaseOptions
+
+    @Option(name: .long, help: "Address and port to listen on, e.g. 127.0.0.1:8080 or [::1]:8080 (TENANTRY_LISTEN).")
+    var listen: String = Environment.string("listen", "127.0.0.1:8080")
+
+    @Option(name: .long, help: "The console's static files (TENANTRY_PUBLIC).")
+    var `public`: String = Environment.string("public", "Public")
+
+    @Option(name: .long, help: "Where users reach the product; invite links and redirects start with it (TENANTRY_PUBLIC_URL).")
+    var publicURL: String = Environment.string("public-url", "")
+
+    @Option(name: .long, help: "HTTP polling threads; 0 means one per core (TENANTRY_THREADS).")
+    var threads: Int = Environment.int("threads", 0)
+
+    @Option(name: .long, help: "Idle seconds before a connection is closed (TENANTRY_CONNECTION_TIMEOUT).")
+    var connectionTimeout: Int = Environment.int("connection-timeout", 30)
+
+    @Option(name: .long, help: "argon2id memory per hash, in KiB (TENANTRY_ARGON2_MEMORY_KIB).")
+    var argon2MemoryKib: Int = Environment.int("argon2-memory-kib", Int(PasswordHasher.Parameters.owasp.memoryKiB))
+
+    @Option(name: .long, help: "argon2id passes (TENANTRY_ARGON2_ITERATIONS).")
+    var argon2Iterations: Int = Environment.int("argon2-iterations", Int(PasswordHasher.Parameters.owasp.iterations))
+
+    @Option(name: .long, help: "argon2id lanes (TENANTRY_ARGON2_PARALLELISM).")
+    var argon2Parallelism: Int = Environment.int("argon2-parallelism", Int(PasswordHasher.Parameters.owasp.parallelism))
+
+    @Option(name: .long, help: "Password hashes run at once; 0 means one per core (TENANTRY_HASHING_WORKERS).")
+    var hashingWorkers: Int = Environment.int("hashing-workers", 0)
+
+    @Option(name: .long, help: "Password hashes that may wait; more are refused with code 8 (TENANTRY_HASHING_QUEUE).")
+    var hashingQueue: Int = Environment.int("hashing-queue", 64)
+
+    func validate() throws {
+        guard (try? ListenAddress(listen)) != nil else { throw ValidationError("--listen must look like 127.0.0.1:8080 or [::1]:8080") }
+        guard argon2MemoryKib >= 8 * argon2Parallelism, argon2Iterations >= 1, (1...16).contains(argon2Parallelism) else {
+            throw ValidationError("argon2id needs iterations ≥ 1, parallelism 1…16 and memory ≥ 8 KiB per lane")
+        }
+        guard threads >= 0, hashingWorkers >= 0, hashingQueue >= 0, connectionTimeout >= 1 else {
+            throw ValidationError("--threads, --hashing-workers and --hashing-queue must not be negative; --connection-timeout must be at least 1")
+        }
+    }
+
+    func run() async throws {
+        let logger = database.logger()
+        let address = try ListenAddress(listen)
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        var settings = Settings()
+        settings.publicURL = publicURL.isEmpty ? "http://\(listen)" : publicURL
+        settings.passwordHashing = .init(memoryKiB: UInt32(argon2MemoryKib), iterations: UInt32(argon2Iterations), parallelism: UInt32(argon2Parallelism))
+        settings.hashingWorkers = hashingWorkers == 0 ? cores : hashingWorkers
+        settings.hashingQueueLimit = hashingQueue
+
+        let db = try database.open(create: true, logger: logger)
+        let app = try Tenantry(database: db, settings: settings, logger: logger)
+        let metrics = HTTPMetrics()
+        let api = API(app: app, metrics: metrics, options: API.Options(publicDirectory: `public`))
+        let server = Server(
+            configuration: .init(host: address.host, port: address.port, threadPoolSize: threads == 0 ? cores : threads, connectionTimeoutSeconds: connectionTimeout),
+            router: api.router, metrics: metrics, logger: logger, renderError: API.errorRenderer(logger: logger)
+        )
+        try server.start()
+        app.scheduler.start()
+
+        let hashing = settings.passwordHashing
+        let synchronousLevel = try db.synchronousLevel() == 2 ? "full" : "normal"
+        logger.notice("tenantryd \(TenantryVersion.current) serving on http://\(address.display(port: server.port))", metadata: [
+            "db": "\(database.db)", "synchronous": "\(synchronousLevel)",
+            "argon2id": "m=\(hashing.memoryKiB)KiB t=\(hashing.iterations) p=\(hashing.parallelism) × \(settings.hashingWorkers) workers, ≤ \(app.hasher.memoryCeilingKiB / 1024) MiB",
+        ])
+        if try !app.accounts.hasOperator() {
+            logger.warning("no operator account yet: create one with `tenantryd admin create --email you@example.com --db \(database.db)`")
+        }
+
+        let notifier = SystemdNotifier()
+        notifier.notify("READY=1\nSTATUS=serving on \(address.display(port: server.port))")
+        let watchdog = notifier.watchdogInterval.map { interval in
+            Task {
+                while !Task.isCancelled {
+                    // Pet the watchdog only while the database still answers.
+                    if (try? db.read({ try Int.fetchOne($0, sql: "SELECT 1") })) != nil { notifier.notify("WATCHDOG=1") }
+                    try? await Task.sleep(for: interval)
+                }
+            }
+        }
+
+        let signal = await Self.waitForTerminationSignal()
+        logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); finishing requests in flight")
+        notifier.notify("STOPPING=1")
+        watchdog?.cancel()
+        server.shutdown(timeout: .seconds(20))
+        await app.scheduler.stop()
+        try db.close()
+        logger.notice("stopped cleanly")
+    }
+
+    /// Waits for SIGTERM or SIGINT and answers which came.
+    static func waitForTerminationSignal() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let once = OnceFlag()
+            var sources: [DispatchSourceSignal] = []
+            for number in [SIGTERM, SIGINT] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler {
+                    if once.claim() { continuation.resume(returning: number) }
+                }
+                source.resume()
+                sources.append(source)
+            }
+            SignalSources.keep(sources)
+        }
+    }
+}
+
+/// Keeps the signal sources alive for the life of the process.
+private enum SignalSources {
+    nonisolated(unsafe) static var retained: [DispatchSourceSignal] = []
+    static func keep(_ sources: [DispatchSourceSignal]) { retained = sources }
+}
+
+private final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+
+    func claim() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if claimed { return false }
+        claimed = true
+        return true
+    }
+}
+
+/// `host:port`, with IPv6 hosts in brackets.
+struct ListenAddress {
+    let host: String
+    let port: UInt16
+
+    init(_ text: String) throws {
+        guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]) else {
+            throw ValidationError("--listen needs host:port")
+        }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty else { throw ValidationError("--listen needs a host") }
+        self.host = host
+        self.port = port
+    }
+
+    func display(port: UInt16) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+}
