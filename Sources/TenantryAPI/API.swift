@@ -26,7 +26,7 @@ public struct API: Sendable {
         func documentEndpoint(_ handler: Handler) -> Endpoint {
             Endpoint(
                 "GET", "/v1/openapi.json", operationId: "OpenAPIDocument", summary: "This API as an OpenAPI 3.1 document.", access: .everyone,
-                answer: .raw(contentType: "application/json", description: "the OpenAPI document"), handler: handler
+                answer: .json(.empty), handler: handler
             )
         }
         let document = OpenAPIDocument.build(endpoints + [documentEndpoint(.inline { _ in .empty })], version: options.version)

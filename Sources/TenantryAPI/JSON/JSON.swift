@@ -61,10 +61,11 @@ public enum JSON: Sendable, Equatable {
     public static func integer<T: BinaryInteger>(_ value: T) -> JSON { .number(String(value)) }
 }
 
-extension JSON: ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByNilLiteral {
+extension JSON: ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByNilLiteral {
     public init(dictionaryLiteral elements: (String, JSON)...) { self = .object(elements) }
     public init(arrayLiteral elements: JSON...) { self = .array(elements) }
     public init(stringLiteral value: String) { self = .string(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(integerLiteral value: Int) { self = .number(String(value)) }
     public init(nilLiteral: ()) { self = .null }
 }

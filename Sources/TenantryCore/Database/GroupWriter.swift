@@ -1,11 +1,14 @@
 import Dispatch
+import Foundation
 import GRDB
 import Logging
 import Synchronization
 
 /// The single writer. Whatever writes are queued while it commits go into the next
 /// transaction together, each in its own savepoint so one failure does not sink the rest;
-/// every caller is answered only after the commit that holds its write.
+/// every caller is answered only after the commit that holds its write. It commits on a
+/// thread of its own: fsync must not hold a thread of Swift's executor (on Linux, GCD's
+/// global queues and the executor share threads as many as the cores).
 public final class GroupWriter: Sendable {
     /// The most writes one transaction takes, to bound the wait of the last one.
     public static let maximumBatch = 512
@@ -33,12 +36,16 @@ public final class GroupWriter: Sendable {
 
     private let pool: DatabasePool
     private let logger: Logger
-    private let queue = DispatchQueue(label: "tenantry.writer")
     private let state = Mutex(State())
+    private let wake = DispatchSemaphore(value: 0)
+    private let finished = DispatchSemaphore(value: 0)
 
     init(pool: DatabasePool, logger: Logger) {
         self.pool = pool
         self.logger = logger
+        let thread = Thread { [self] in self.run() }
+        thread.name = "tenantry-writer"
+        thread.start()
     }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -68,10 +75,26 @@ public final class GroupWriter: Sendable {
         state.withLock { Statistics(commits: $0.commits, writes: $0.writes, largestBatch: $0.largestBatch) }
     }
 
-    /// Refuses writes from now on; those already queued still commit.
+    /// Refuses writes from now on; those already queued still commit before it returns.
     func stop() {
-        state.withLock { $0.stopped = true }
-        queue.sync {}
+        let first = state.withLock { state -> Bool in
+            defer { state.stopped = true }
+            return !state.stopped
+        }
+        guard first else { return }
+        wake.signal()
+        finished.wait()
+    }
+
+    private func run() {
+        while true {
+            wake.wait()
+            drain()
+            if state.withLock({ $0.stopped && $0.pending.isEmpty }) {
+                finished.signal()
+                return
+            }
+        }
     }
 
     private func enqueue(_ item: Item) {
@@ -84,7 +107,7 @@ public final class GroupWriter: Sendable {
         }
         switch start {
         case nil: item.fail(DomainError.internalError("the database writer is stopped"))
-        case true?: queue.async { self.drain() }
+        case true?: wake.signal()
         case false?: break
         }
     }
