@@ -52,6 +52,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Catch SIGTERM/SIGINT before anything else, so a stop that comes early is clean too.
+        let termination = TerminationSignal()
         let logger = database.logger()
         let address = try ListenAddress(listen)
         let cores = ProcessInfo.processInfo.activeProcessorCount
@@ -94,7 +96,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
 
-        let signal = await Self.waitForTerminationSignal()
+        let signal = await termination.wait()
         logger.notice("received \(signal == SIGTERM ? "SIGTERM" : "SIGINT"); finishing requests in flight")
         notifier.notify("STOPPING=1")
         watchdog?.cancel()
@@ -103,42 +105,47 @@ struct Serve: AsyncParsableCommand {
         try db.close()
         logger.notice("stopped cleanly")
     }
+}
 
-    /// Waits for SIGTERM or SIGINT and answers which came.
-    static func waitForTerminationSignal() async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let once = OnceFlag()
-            var sources: [DispatchSourceSignal] = []
-            for number in [SIGTERM, SIGINT] {
-                signal(number, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-                source.setEventHandler {
-                    if once.claim() { continuation.resume(returning: number) }
-                }
-                source.resume()
-                sources.append(source)
-            }
-            SignalSources.keep(sources)
+/// SIGTERM and SIGINT, caught from the moment this is made until the process ends.
+private final class TerminationSignal: @unchecked Sendable {
+    private let lock = NSLock()
+    private var received: Int32?
+    private var waiter: CheckedContinuation<Int32, Never>?
+    private var sources: [DispatchSourceSignal] = []
+
+    init() {
+        for number in [SIGTERM, SIGINT] {
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in deliver(number) }
+            source.resume()
+            sources.append(source)
         }
     }
-}
 
-/// Keeps the signal sources alive for the life of the process.
-private enum SignalSources {
-    nonisolated(unsafe) static var retained: [DispatchSourceSignal] = []
-    static func keep(_ sources: [DispatchSourceSignal]) { retained = sources }
-}
+    /// Answers the first signal, at once if it already came.
+    func wait() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            lock.lock()
+            if let received {
+                lock.unlock()
+                continuation.resume(returning: received)
+            } else {
+                waiter = continuation
+                lock.unlock()
+            }
+        }
+    }
 
-private final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var claimed = false
-
-    func claim() -> Bool {
+    private func deliver(_ number: Int32) {
         lock.lock()
-        defer { lock.unlock() }
-        if claimed { return false }
-        claimed = true
-        return true
+        guard received == nil else { lock.unlock(); return }
+        received = number
+        let waiting = waiter
+        waiter = nil
+        lock.unlock()
+        waiting?.resume(returning: number)
     }
 }
 

@@ -405,6 +405,25 @@ public struct AccountService: Sendable {
         }
     }
 
+    /// Sets an operator's password (the command line's way back in) and ends their sessions.
+    public func setOperatorPassword(email rawEmail: String, password: String) async throws {
+        let email = try EmailAddress.normalize(rawEmail)
+        try PasswordHasher.validate(password)
+        let hash = try await context.hasher.hash(password)
+        let now = context.clock.now()
+        try await database.write { db in
+            guard var user = try User.withEmail(email, db), user.isOperator else {
+                throw DomainError.notFound("no operator with email \(email)")
+            }
+            user.passwordHash = hash
+            if user.status == .uninitialized { user.status = .active }
+            user.updatedAt = now
+            try user.update(db)
+            try db.execute(sql: "UPDATE session SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", arguments: [now, user.id])
+        }
+        context.loginThrottle.forget(email: email)
+    }
+
     public func hasOperator() throws -> Bool {
         try database.read { try User.filter(Column("is_operator") == true).fetchCount($0) > 0 }
     }

@@ -75,7 +75,8 @@ public final class AppDatabase: Sendable {
         }
         let partial = target.path + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
-        try pool.read { db in try db.execute(sql: "VACUUM INTO ?", arguments: [partial]) }
+        // VACUUM INTO reads one snapshot on its own, and refuses to run inside a transaction.
+        try pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [partial]) }
         let copy = try DatabaseQueue(path: partial)
         let verdict = try copy.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
         try copy.close()
