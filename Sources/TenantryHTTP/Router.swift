@@ -14,6 +14,11 @@ public struct Router: Sendable {
         case found(Route, parameters: [String: String])
         case methodNotAllowed(allowed: [String])
         case notFound
+
+        public var route: Route? {
+            if case .found(let route, _) = self { return route }
+            return nil
+        }
     }
 
     fileprivate enum Segment: Sendable, Equatable {

@@ -102,6 +102,7 @@ public final class Server: @unchecked Sendable {
             // First call: headers are in, the body (if any) is not.
             let exchange = Exchange(method: String(cString: method), path: String(cString: url))
             exchange.match = router.match(method: exchange.method, path: exchange.path)
+            exchange.bodyLimit = exchange.match.route?.bodyLimit ?? router.defaultBodyLimit
             state.pointee = Unmanaged.passRetained(exchange).toOpaque()
             activeRequests.add(1, ordering: .relaxed)
             if let declared = lookup(connection, .HEADER_KIND, "Content-Length").flatMap(Int.init), declared > exchange.bodyLimit {
@@ -137,7 +138,7 @@ public final class Server: @unchecked Sendable {
 
     private func dispatch(_ exchange: Exchange, connection: OpaquePointer) -> MHD_Result {
         switch exchange.match {
-        case .notFound, .none:
+        case .notFound:
             return queue(renderError(HTTPError.routeNotFound(method: exchange.method, path: exchange.path)), on: connection, for: exchange)
         case .methodNotAllowed(let allowed):
             var response = renderError(HTTPError.methodNotAllowed(method: exchange.method, path: exchange.path, allowed: allowed))
@@ -240,7 +241,7 @@ private final class Exchange: @unchecked Sendable {
     let method: String
     let path: String
     var route = ""
-    var match: Router.Match?
+    var match: Router.Match = .notFound
     var body: [UInt8] = []
     /// Bytes received past the body limit, dropped.
     var overflow = 0
@@ -253,10 +254,8 @@ private final class Exchange: @unchecked Sendable {
         self.path = path
     }
 
-    var bodyLimit: Int {
-        if case .found(let route, _) = match { return route.bodyLimit }
-        return 0
-    }
+    /// The route's limit; an unmatched request's body is read (up to the default) and dropped.
+    var bodyLimit = 0
 
     var elapsedSeconds: Double {
         let elapsed = ContinuousClock.now - started

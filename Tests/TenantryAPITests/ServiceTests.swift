@@ -12,6 +12,8 @@ struct ServiceTests {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
         expectError(try await daemon.call("GET", "/v1/nothing/here"), code: 5, containing: "no route")
+        expectError(try await daemon.call("POST", "/v1/nothing/here", json: ["with": "a body"]), code: 5, containing: "no route")
+        expectError(try await daemon.call("PUT", "/v1/account/login", json: ["email": "a@b.co"]), code: 5, containing: "use POST")
         let wrongMethod = try await daemon.call("GET", "/v1/account/login")
         expectError(wrongMethod, code: 5, containing: "use POST")
         #expect(wrongMethod.header("allow") == "POST")
