@@ -7,10 +7,13 @@ import TenantryHTTP
 public struct API: Sendable {
     public struct Options: Sendable {
         public var publicDirectory: String
+        /// The largest request body a route accepts unless it says otherwise.
+        public var maximumBodyBytes: Int
         public var version: String
 
-        public init(publicDirectory: String = "Public", version: String = TenantryVersion.current) {
+        public init(publicDirectory: String = "Public", maximumBodyBytes: Int = 1 << 20, version: String = TenantryVersion.current) {
             self.publicDirectory = publicDirectory
+            self.maximumBodyBytes = maximumBodyBytes
             self.version = version
         }
     }
@@ -32,7 +35,7 @@ public struct API: Sendable {
         let document = OpenAPIDocument.build(endpoints + [documentEndpoint(.inline { _ in .empty })], version: options.version)
         let documentBytes = document.bytes
         endpoints.append(documentEndpoint(.inline { _ in .json(documentBytes) }))
-        var router = Router()
+        var router = Router(defaultBodyLimit: options.maximumBodyBytes)
         for endpoint in endpoints {
             router.add(endpoint.method, endpoint.path, bodyLimit: endpoint.bodyLimit, endpoint.handler)
         }

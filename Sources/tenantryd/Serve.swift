@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Idle seconds before a connection is closed (TENANTRY_CONNECTION_TIMEOUT).")
     var connectionTimeout: Int = Environment.int("connection-timeout", 30)
 
+    @Option(name: .long, help: "The largest request body accepted, in bytes (TENANTRY_MAX_BODY_BYTES).")
+    var maxBodyBytes: Int = Environment.int("max-body-bytes", 1 << 20)
+
     @Option(name: .long, help: "argon2id memory per hash, in KiB (TENANTRY_ARGON2_MEMORY_KIB).")
     var argon2MemoryKib: Int = Environment.int("argon2-memory-kib", Int(PasswordHasher.Parameters.owasp.memoryKiB))
 
@@ -46,6 +49,7 @@ struct Serve: AsyncParsableCommand {
         guard argon2MemoryKib >= 8 * argon2Parallelism, argon2Iterations >= 1, (1...16).contains(argon2Parallelism) else {
             throw ValidationError("argon2id needs iterations ≥ 1, parallelism 1…16 and memory ≥ 8 KiB per lane")
         }
+        guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard threads >= 0, hashingWorkers >= 0, hashingQueue >= 0, connectionTimeout >= 1 else {
             throw ValidationError("--threads, --hashing-workers and --hashing-queue must not be negative; --connection-timeout must be at least 1")
         }
@@ -66,7 +70,7 @@ struct Serve: AsyncParsableCommand {
         let db = try database.open(create: true, logger: logger)
         let app = try Tenantry(database: db, settings: settings, logger: logger)
         let metrics = HTTPMetrics()
-        let api = API(app: app, metrics: metrics, options: API.Options(publicDirectory: `public`))
+        let api = API(app: app, metrics: metrics, options: API.Options(publicDirectory: `public`, maximumBodyBytes: maxBodyBytes))
         let server = Server(
             configuration: .init(host: address.host, port: address.port, threadPoolSize: threads == 0 ? cores : threads, connectionTimeoutSeconds: connectionTimeout),
             router: api.router, metrics: metrics, logger: logger, renderError: API.errorRenderer(logger: logger)
