@@ -10,11 +10,14 @@ public struct API: Sendable {
         /// The largest request body a route accepts unless it says otherwise.
         public var maximumBodyBytes: Int
         public var version: String
+        /// The test clock, in test mode only: it adds POST /v1/admin/clock/advance.
+        public var testClock: TestClock?
 
-        public init(publicDirectory: String = "Public", maximumBodyBytes: Int = 1 << 20, version: String = TenantryVersion.current) {
+        public init(publicDirectory: String = "Public", maximumBodyBytes: Int = 1 << 20, version: String = TenantryVersion.current, testClock: TestClock? = nil) {
             self.publicDirectory = publicDirectory
             self.maximumBodyBytes = maximumBodyBytes
             self.version = version
+            self.testClock = testClock
         }
     }
 
@@ -25,7 +28,8 @@ public struct API: Sendable {
 
     public init(app: Tenantry, metrics: HTTPMetrics, options: Options) {
         let builder = RouteBuilder(app: app, gate: Gate(app: app), metrics: metrics, options: options)
-        var endpoints = builder.accountEndpoints + builder.userEndpoints + builder.tenantEndpoints + builder.adminEndpoints + builder.serviceEndpoints
+        var endpoints = builder.accountEndpoints + builder.userEndpoints + builder.tenantEndpoints + builder.apiKeyEndpoints
+            + builder.subscriptionEndpoints + builder.usageEndpoints + builder.adminEndpoints + builder.serviceEndpoints
         func documentEndpoint(_ handler: Handler) -> Endpoint {
             Endpoint(
                 "GET", "/v1/openapi.json", operationId: "OpenAPIDocument", summary: "This API as an OpenAPI 3.1 document.", access: .everyone,

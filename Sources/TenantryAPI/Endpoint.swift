@@ -7,14 +7,23 @@ public enum Access: Sendable, Equatable {
     case tenant(String)
     case operatorOnly
     case operatorOrLoopback
+    /// A member's session of the tenant in the path, a key of that tenant, or an operator.
+    case tenantUsage
+    /// An API key with that scope (operators pass too).
+    case key(String)
+    /// A session token or an API key.
+    case anyCredential
 
     var description: String {
         switch self {
         case .everyone: "none"
         case .user: "a session token"
         case .tenant(let role): "a session whose current tenant grants at least the \(role) role"
-        case .operatorOnly: "an operator session"
+        case .operatorOnly: "an operator session or an operator API key"
         case .operatorOrLoopback: "an operator session, or a request from loopback"
+        case .tenantUsage: "a session of a member of the tenant, an API key of the tenant with usage.read, or an operator"
+        case .key(let scope): "an API key of the tenant with the \(scope) scope, or an operator"
+        case .anyCredential: "a session token or an API key"
         }
     }
 }

@@ -25,5 +25,21 @@ public struct Settings: Sendable {
     public var emailsPerAddressPerHour = 5
     public var emailsPerClientPerHour = 30
 
+    /// The plan every new tenant starts on (a trial plan starts a trial).
+    public var newTenantPlan = "NEW_USER_TRIAL"
+    /// Days after a renewal's period start before an unpaid invoice makes it PAST_DUE…
+    public var renewalGraceDays: Int64 = 3
+    /// …and days of PAST_DUE before the subscription expires and the tenant falls to FREE.
+    public var pastDueDays: Int64 = 7
+    /// How long bought add-on credits stay valid.
+    public var addonValidityDays: Int64 = 365
+    /// Where a payer goes to pay an invoice: `{invoice_id}`, `{tenant_id}`, `{amount}` and
+    /// `{currency}` are filled in. Empty: the console's own invoice page (payments by hand).
+    public var checkoutURL = ""
+    /// Where a tenant owner manages billing (`{tenant_id}` is filled in). Empty: the console.
+    public var billingPortalURL = ""
+    /// The daemon's own address, for links to its console.
+    public var consoleURL = "http://127.0.0.1:8080"
+
     public init() {}
 }

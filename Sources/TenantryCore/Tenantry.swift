@@ -5,6 +5,11 @@ public final class Tenantry: Sendable {
     public let context: ServiceContext
     public let accounts: AccountService
     public let tenants: TenantService
+    public let plans: PlanService
+    public let subscriptions: SubscriptionService
+    public let credits: CreditService
+    public let apiKeys: ApiKeyService
+    public let admin: AdminService
     public let scheduler: Scheduler
 
     public var database: AppDatabase { context.database }
@@ -18,7 +23,14 @@ public final class Tenantry: Sendable {
         context = ServiceContext(database: database, clock: clock, settings: settings, hasher: hasher, logger: logger)
         accounts = AccountService(context: context)
         tenants = TenantService(context: context)
-        scheduler = Scheduler(jobs: Housekeeping.jobs(context), database: database, clock: clock, logger: logger)
+        plans = PlanService(context: context)
+        subscriptions = SubscriptionService(context: context)
+        credits = CreditService(context: context)
+        apiKeys = ApiKeyService(context: context)
+        admin = AdminService(context: context)
+        // Order matters when catching up: a trial ends before FREE's allowances are granted,
+        // and grants are made before the expiry sweep looks at them.
+        scheduler = Scheduler(jobs: BillingTimers.jobs(context) + Housekeeping.jobs(context), database: database, clock: clock, logger: logger)
     }
 
     /// The emails in the outbox, newest first, with secrets filled while they are valid.

@@ -55,14 +55,35 @@ public enum Multipart {
         }
     }
 
-    /// The value of `key=value` or `key="value"` among `;`-separated header parameters.
+    /// The value of `key=value` or `key="value"` among `;`-separated header parameters;
+    /// a quoted value may hold `;` and `\"`.
     static func parameter(_ key: String, in header: String) -> String? {
-        for piece in header.split(separator: ";").dropFirst() {
-            let pair = piece.split(separator: "=", maxSplits: 1)
-            guard pair.count == 2, String(pair[0]).trimmed.lowercased() == key else { continue }
-            var value = String(pair[1]).trimmed
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-            return value
+        var index = header.firstIndex(of: ";") ?? header.endIndex
+        while index < header.endIndex {
+            index = header.index(after: index)
+            while index < header.endIndex, header[index] == " " || header[index] == "\t" { index = header.index(after: index) }
+            let nameStart = index
+            while index < header.endIndex, header[index] != "=", header[index] != ";" { index = header.index(after: index) }
+            let name = header[nameStart..<index].trimmed.lowercased()
+            var value = ""
+            if index < header.endIndex, header[index] == "=" {
+                index = header.index(after: index)
+                if index < header.endIndex, header[index] == "\"" {
+                    index = header.index(after: index)
+                    while index < header.endIndex, header[index] != "\"" {
+                        if header[index] == "\\", header.index(after: index) < header.endIndex { index = header.index(after: index) }
+                        value.append(header[index])
+                        index = header.index(after: index)
+                    }
+                    if index < header.endIndex { index = header.index(after: index) }
+                    while index < header.endIndex, header[index] != ";" { index = header.index(after: index) }
+                } else {
+                    let valueStart = index
+                    while index < header.endIndex, header[index] != ";" { index = header.index(after: index) }
+                    value = header[valueStart..<index].trimmed
+                }
+            }
+            if name == key { return value }
         }
         return nil
     }
@@ -79,7 +100,7 @@ public enum Multipart {
     }
 }
 
-extension String {
+extension StringProtocol {
     var trimmed: String {
         var view = Substring(self)
         while let first = view.first, first == " " || first == "\t" { view.removeFirst() }

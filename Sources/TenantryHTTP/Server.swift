@@ -103,6 +103,7 @@ public final class Server: @unchecked Sendable {
             let exchange = Exchange(method: String(cString: method), path: String(cString: url))
             exchange.match = router.match(method: exchange.method, path: exchange.path)
             exchange.bodyLimit = exchange.match.route?.bodyLimit ?? router.defaultBodyLimit
+            exchange.route = exchange.match.route?.pattern ?? ""
             state.pointee = Unmanaged.passRetained(exchange).toOpaque()
             activeRequests.add(1, ordering: .relaxed)
             if let declared = lookup(connection, .HEADER_KIND, "Content-Length").flatMap(Int.init), declared > exchange.bodyLimit {
@@ -154,7 +155,6 @@ public final class Server: @unchecked Sendable {
             exchange.body = []
             request.pathParameters = parameters
             request.route = route.pattern
-            exchange.route = route.pattern
             switch route.handler {
             case .inline(let handler):
                 let response: Response

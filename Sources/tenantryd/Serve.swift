@@ -20,6 +20,21 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Where users reach the product; invite links and redirects start with it (TENANTRY_PUBLIC_URL).")
     var publicURL: String = Environment.string("public-url", "")
 
+    @Flag(name: .long, help: "Test mode: POST /v1/admin/clock/advance moves the daemon's clock forward, durably (TENANTRY_TEST_CLOCK=1).")
+    var testClock = Environment.bool("test-clock")
+
+    @Option(name: .long, help: "The plan new tenants start on (TENANTRY_NEW_TENANT_PLAN).")
+    var newTenantPlan: String = Environment.string("new-tenant-plan", "NEW_USER_TRIAL")
+
+    @Option(name: .long, help: "Checkout URL for invoices, with {invoice_id} {tenant_id} {amount} {currency}; empty: the console's invoice page (TENANTRY_CHECKOUT_URL).")
+    var checkoutURL: String = Environment.string("checkout-url", "")
+
+    @Option(name: .long, help: "Days after a renewal before an unpaid invoice makes the subscription PAST_DUE (TENANTRY_RENEWAL_GRACE_DAYS).")
+    var renewalGraceDays: Int = Environment.int("renewal-grace-days", 3)
+
+    @Option(name: .long, help: "Days of PAST_DUE before the subscription expires to FREE (TENANTRY_PAST_DUE_DAYS).")
+    var pastDueDays: Int = Environment.int("past-due-days", 7)
+
     @Option(name: .long, help: "HTTP polling threads; 0 means one per core (TENANTRY_THREADS).")
     var threads: Int = Environment.int("threads", 0)
 
@@ -50,6 +65,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("argon2id needs iterations ≥ 1, parallelism 1…16 and memory ≥ 8 KiB per lane")
         }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
+        guard (0...365).contains(renewalGraceDays), (0...365).contains(pastDueDays) else {
+            throw ValidationError("--renewal-grace-days and --past-due-days must be between 0 and 365")
+        }
         guard threads >= 0, hashingWorkers >= 0, hashingQueue >= 0, connectionTimeout >= 1 else {
             throw ValidationError("--threads, --hashing-workers and --hashing-queue must not be negative; --connection-timeout must be at least 1")
         }
@@ -66,11 +84,20 @@ struct Serve: AsyncParsableCommand {
         settings.passwordHashing = .init(memoryKiB: UInt32(argon2MemoryKib), iterations: UInt32(argon2Iterations), parallelism: UInt32(argon2Parallelism))
         settings.hashingWorkers = hashingWorkers == 0 ? cores : hashingWorkers
         settings.hashingQueueLimit = hashingQueue
+        settings.newTenantPlan = newTenantPlan
+        settings.checkoutURL = checkoutURL
+        settings.renewalGraceDays = Int64(renewalGraceDays)
+        settings.pastDueDays = Int64(pastDueDays)
+        settings.consoleURL = "http://\(listen)"
 
         let db = try database.open(create: true, logger: logger)
-        let app = try Tenantry(database: db, settings: settings, logger: logger)
+        let clock: TestClock? = testClock ? try TestClock(database: db) : nil
+        let app = try Tenantry(database: db, clock: clock ?? SystemClock(), settings: settings, logger: logger)
+        guard try app.plans.list().contains(where: { $0.name == newTenantPlan }) else {
+            throw ValidationError("--new-tenant-plan \(newTenantPlan) is not a plan")
+        }
         let metrics = HTTPMetrics()
-        let api = API(app: app, metrics: metrics, options: API.Options(publicDirectory: `public`, maximumBodyBytes: maxBodyBytes))
+        let api = API(app: app, metrics: metrics, options: API.Options(publicDirectory: `public`, maximumBodyBytes: maxBodyBytes, testClock: clock))
         let server = Server(
             configuration: .init(host: address.host, port: address.port, threadPoolSize: threads == 0 ? cores : threads, connectionTimeoutSeconds: connectionTimeout),
             router: api.router, metrics: metrics, logger: logger, renderError: API.errorRenderer(logger: logger)
@@ -84,6 +111,9 @@ struct Serve: AsyncParsableCommand {
             "db": "\(database.db)", "synchronous": "\(synchronousLevel)",
             "argon2id": "m=\(hashing.memoryKiB)KiB t=\(hashing.iterations) p=\(hashing.parallelism) × \(settings.hashingWorkers) workers, ≤ \(app.hasher.memoryCeilingKiB / 1024) MiB",
         ])
+        if let clock {
+            logger.warning("test clock on: POST /v1/admin/clock/advance moves time; the daemon's now is \(clock.now().rfc3339)")
+        }
         if try !app.accounts.hasOperator() {
             logger.warning("no operator account yet: create one with `tenantryd admin create --email you@example.com --db \(database.db)`")
         }

@@ -118,7 +118,7 @@ struct Check: AsyncParsableCommand {
         var problems = try db.integrityProblems()
         if try db.hasPendingMigrations { problems.append("the schema is not up to date: run `tenantryd migrate`") }
         if problems.isEmpty {
-            print("ok: integrity and foreign keys of \(database.db) check out")
+            print("ok: integrity, foreign keys and every credit balance against its ledger check out in \(database.db)")
         } else {
             problems.forEach { print("problem: \($0)") }
             throw ExitCode(1)

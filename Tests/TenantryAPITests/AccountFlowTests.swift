@@ -23,7 +23,8 @@ struct AccountFlowTests {
         let before = try await daemon.ok("GET", "/v1/user", token: firstSession)
         #expect(before["user"]?["status"] == "UNINITIALIZED")
         #expect(before["user"]?["email"] == "alice@example.com")
-        #expect(before["user"]?["subscription_info"]?["status"] == "NO_SUBSCRIPTION")
+        #expect(before["user"]?["subscription_info"]?["status"] == "TRIALING")
+        #expect(before["user"]?["subscription_info"]?["plan"] == "NEW_USER_TRIAL")
 
         let initialized = try await daemon.ok("POST", "/v1/user/initial", json: ["password": "s3cret-enough", "timezone": "Europe/Paris"], token: firstSession)
         let session = initialized["token"]!.string

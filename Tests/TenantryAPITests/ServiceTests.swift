@@ -49,7 +49,9 @@ struct ServiceTests {
         let created = try #require(user["create_at"]?.stringValue)
         #expect(Instant(rfc3339: created) == daemon.clock.now())
         #expect(created.hasSuffix("Z"))
-        #expect(user["subscription_info"]?["start_at"] == .null)
+        #expect(user["subscription_info"]?["start_at"]?.stringValue == created)
+        // A date that does not exist is null, not an empty string.
+        #expect(try await daemon.ok("GET", "/v1/subscription", token: session)["subscription"]?["ended_at"] == .null)
         try await daemon.ok("POST", "/v1/user/name", json: ["name": "Lou", "nickname": "ignored", "extra": [1, 2]], token: session)
         // Text that could be read as HTML is escaped in JSON.
         try await daemon.ok("POST", "/v1/user/name", json: ["name": "<img src=x onerror=alert(1)>"], token: session)
@@ -118,8 +120,9 @@ struct ServiceTests {
         #expect(try await daemon.ok("GET", "/v1/admin/outbox?limit=1", token: op)["emails"]?[0]?["status"] == "sent")
         expectError(try await daemon.call("GET", "/v1/admin/outbox?limit=0", token: op), code: 3)
         let jobs = try await daemon.ok("GET", "/v1/admin/jobs", token: op)["jobs"]!.arrayValue!
-        #expect(jobs.map { $0["id"]!.string } == ["deliverMail", "purgeExpired", "checkpointWAL"])
-        #expect(jobs[0]["last_result"] == "ok")
-        #expect(jobs[0]["items_processed"] == "1")
+        #expect(jobs.map { $0["id"]!.string } == ["expireTrials", "renewPeriods", "grantAllowances", "expireGrants", "deliverMail", "purgeExpired", "checkpointWAL"])
+        let mail = try #require(jobs.first { $0["id"] == "deliverMail" })
+        #expect(mail["last_result"] == "ok")
+        #expect(mail["items_processed"] == "1")
     }
 }

@@ -58,5 +58,84 @@ enum Components {
             ("items_processed", .int64()),
             ("next_run_at", .dateTime(nullable: true)),
         ])),
+        ("Subscription", .object([
+            ("id", .string(description: "empty when the tenant has none")),
+            ("plan", .string(description: "FREE, PRO, BUSINESS, CUSTOM, NEW_USER_TRIAL or BYOA_USER_TRIAL")),
+            ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("status", .enumeration(["NO_SUBSCRIPTION", "TRIALING", "ACTIVE", "PAST_DUE", "CANCELED", "EXPIRED"])),
+            ("start_at", .dateTime(nullable: true)),
+            ("end_at", .dateTime(nullable: true, description: "the trial's end or the current period's end; null for FREE")),
+            ("cancel_at_period_end", .boolean()),
+            ("ended_at", .dateTime(nullable: true)),
+        ])),
+        ("PlanConfig", .object(planConfig)),
+        ("Plan", .object([
+            ("plan_name", .string(description: "a built-in name, or the tenant id of a tenant-specific plan")),
+            ("config", .reference("PlanConfig")),
+            ("has_used", .boolean(description: "a subscription has used the plan: it cannot be deleted")),
+            ("description", .string()),
+            ("credit_extension", .integer(description: "days credits stay valid after their period")),
+            ("trial_days", .integer(description: "the trial's length for trial plans, else 0")),
+            ("created_at", .dateTime()),
+            ("updated_at", .dateTime()),
+        ])),
+        ("Variant", .object([
+            ("id", .string()), ("description", .string()), ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("plan", .string()), ("price", .number(description: "in the currency's major unit, e.g. 19.99")), ("currency", .string()),
+        ])),
+        ("AddonVariant", .object([
+            ("id", .string()), ("description", .string()), ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("plan", .string()), ("price", .number()), ("currency", .string()),
+            ("category", .string(description: "the usage category it adds credits to")), ("units", .int64(description: "credits per quantity")),
+        ])),
+        ("AdminVariant", .object([
+            ("id", .string()), ("kind", .enumeration(["plan", "addon"])), ("plan", .string()), ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("category", .string()), ("units", .int64()), ("price", .number()), ("currency", .string()), ("description", .string()),
+            ("active", .boolean()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
+        ])),
+        ("Invoice", .object([
+            ("id", .string()), ("number", .int64()), ("tenant_id", .string()), ("kind", .enumeration(["subscription", "renewal", "addon"])),
+            ("status", .enumeration(["open", "paid", "void"])), ("plan", .string()), ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("period_start", .dateTime(nullable: true)), ("period_end", .dateTime(nullable: true)),
+            ("lines", .array(.object([("category", .string()), ("quantity", .int64()), ("units", .int64()), ("variant_id", .string())]))),
+            ("currency", .string()), ("total", .number()), ("created_at", .dateTime()), ("due_at", .dateTime()),
+            ("paid_at", .dateTime(nullable: true)), ("paid_by", .string()),
+        ])),
+        ("Grant", .object([
+            ("id", .string()), ("category", .string()), ("amount", .int64()), ("used", .int64()), ("remaining", .int64()),
+            ("effective_at", .dateTime()), ("expires_at", .dateTime()), ("source", .enumeration(["plan", "trial", "addon", "operator", "rollover"])),
+            ("priority", .integer(description: "lower burns first")), ("reason", .string()),
+        ])),
+        ("UsageConfig", .object([
+            ("category", .string()), ("used_amount", .int64()), ("total_amount", .int64()), ("expiration_time", .dateTime(nullable: true)),
+        ])),
+        ("ApiKey", .object([
+            ("id", .string()), ("agent_id", .string()), ("name", .string()), ("key_type", .enumeration(["tenant", "operator"])),
+            ("key_prefix", .string(description: "the first 12 characters of the key, not secret")), ("scopes", .array(.string())),
+            ("is_active", .boolean()), ("created_at", .dateTime()), ("last_used_at", .dateTime(nullable: true)),
+            ("expires_at", .dateTime(nullable: true)), ("revoked_at", .dateTime(nullable: true)),
+        ])),
+        ("AdminUser", .object([
+            ("id", .string()), ("email", .string()), ("name", .string()), ("status", .enumeration(["UNINITIALIZED", "ACTIVE", "DISABLED"])),
+            ("is_operator", .boolean()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
+        ])),
+        ("AuditEntry", .object([
+            ("seq", .int64()), ("at", .dateTime()), ("actor_id", .string()), ("actor_email", .string()), ("action", .string()),
+            ("target_type", .string()), ("target_id", .string()), ("tenant_id", .string()),
+            ("before", .any(description: "the state before, or null")), ("after", .any(description: "the state after, or null")),
+        ])),
+    ]
+
+    /// The seed's `SubscriptionConfig`.
+    static let planConfig: [(String, Schema)] = [
+        ("usage_configs", .array(.object([("category", .string(description: "USAGE_[A-Z0-9_]+")), ("total_amount", .int64())]))),
+        ("lead_collections", .array(.string(description: "LEADCOLLECTION_[A-Z0-9_]+"))),
+        ("train_material_types", .array(.string(description: "TRAINMAT_[A-Z0-9_]+"))),
+        ("lead_qualification", .boolean()), ("ai_web_widget", .boolean()), ("magic_spotlight", .boolean()),
+        ("multi_lingual", .boolean()), ("conversation_insights", .boolean()),
+        ("analytics", .string(description: "ANALYTICS_[A-Z0-9_]+")),
+        ("voice_agent", .boolean()), ("custom_branding_footer", .boolean()),
+        ("integration_types", .array(.string(description: "PLATFORM_[A-Z0-9_]+"))),
+        ("team_members", .integer(description: "0 means no limit")),
     ]
 }

@@ -7,6 +7,9 @@ public indirect enum Schema: Sendable {
     case int64(description: String? = nil)
     case integer(description: String? = nil)
     case boolean(description: String? = nil)
+    case number(description: String? = nil)
+    /// Any JSON value.
+    case any(description: String? = nil)
     /// RFC 3339; `nullable` when there may be none.
     case dateTime(nullable: Bool = false, description: String? = nil)
     case array(Schema)
@@ -30,6 +33,10 @@ public indirect enum Schema: Sendable {
             return Self.describe(["type": "integer"], description)
         case .boolean(let description):
             return Self.describe(["type": "boolean"], description)
+        case .number(let description):
+            return Self.describe(["type": "number"], description)
+        case .any(let description):
+            return Self.describe([:], description)
         case .dateTime(let nullable, let description):
             let type: JSON = nullable ? ["string", "null"] : "string"
             return Self.describe(["type": type, "format": "date-time"], description)

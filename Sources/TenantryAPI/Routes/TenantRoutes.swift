@@ -12,13 +12,7 @@ extension RouteBuilder {
                 summary: "Members of the current tenant, then its pending invitations (status INVITED).", access: .tenant("member"),
                 answer: .json(.object([("members", .array(.reference("Member")))])),
                 handler: .inline { request in
-                    let members = try tenants.members(try gate.user(request))
-                    return .ok(["members": .array(members.map { member in
-                        [
-                            "email": .string(member.email), "name": .string(member.name), "role": .string(member.role.rawValue),
-                            "status": .string(member.status), "joined_at": .date(member.joinedAt),
-                        ]
-                    })])
+                    .ok(["members": .array(try tenants.members(try gate.user(request)).map(Self.member))])
                 }
             ),
             Endpoint(

@@ -135,16 +135,9 @@ extension RouteBuilder {
             "email": .string(user.email),
             "thumbnail_url": .string(user.avatarId.map(AccountService.avatarPath) ?? ""),
             "status": .string(user.status.rawValue),
-            "subscription_info": subscription(profile.subscription),
+            "subscription_info": Present.subscriptionInfo(profile.subscription),
             "create_at": .date(user.createdAt),
             "update_at": .date(user.updatedAt),
-        ]
-    }
-
-    static func subscription(_ info: SubscriptionInfo) -> JSON {
-        [
-            "plan": .string(info.plan), "period": .string(info.period), "status": .string(info.status),
-            "start_at": .date(info.startAt), "end_at": .date(info.endAt),
         ]
     }
 

@@ -73,7 +73,7 @@ public struct AccountService: Sendable {
             user.fromLink = String(fromLink.prefix(2048))
             user.country = String(country.prefix(64))
             try user.insert(db)
-            let tenant = try TenantService.createTenant(db, name: "\(user.name)'s workspace", owner: user.id, now: now)
+            let tenant = try TenantService.createTenant(db, name: "\(user.name)'s workspace", owner: user.id, now: now, settings: settings)
             verification.consumedAt = now
             try verification.update(db)
             return .valid(try Self.issueSession(db, userId: user.id, tenantId: tenant.id, client: client, now: now, settings: settings))

@@ -78,14 +78,17 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, DatabaseValueCon
                 index += 1
             }
             guard digits > 0 else { return nil }
-            for _ in digits..<3 where digits < 3 { fraction *= 10 }
+            // Milliseconds: digits past the third are dropped, missing ones are zeros.
+            for _ in 0..<max(0, 3 - digits) { fraction *= 10 }
         }
         guard index < chars.count else { return nil }
         var offsetMinutes: Int64 = 0
         if chars[index] == 90 || chars[index] == 122 {
             index += 1
         } else if chars[index] == 43 || chars[index] == 45 {
-            guard let oh = number(index + 1, 2), chars.count > index + 3, chars[index + 3] == 58, let om = number(index + 4, 2) else { return nil }
+            guard let oh = number(index + 1, 2), chars.count > index + 3, chars[index + 3] == 58, let om = number(index + 4, 2),
+                  oh < 24, om < 60
+            else { return nil }
             offsetMinutes = (oh * 60 + om) * (chars[index] == 45 ? -1 : 1)
             index += 6
         } else {

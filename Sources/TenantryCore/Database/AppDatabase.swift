@@ -87,8 +87,15 @@ public final class AppDatabase: Sendable {
         try FileManager.default.moveItem(atPath: partial, toPath: target.path)
     }
 
-    /// Runs SQLite's own integrity and foreign key checks; returns the problems found.
+    /// Runs SQLite's own integrity and foreign key checks, then checks that every credit
+    /// balance equals its ledger; returns the problems found.
     public func integrityProblems() throws -> [String] {
+        let problems = try sqliteProblems()
+        guard problems.isEmpty, try !hasPendingMigrations else { return problems }
+        return try pool.read { try Ledger.inconsistencies($0) }
+    }
+
+    private func sqliteProblems() throws -> [String] {
         try pool.read { db in
             var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
             let orphans = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")

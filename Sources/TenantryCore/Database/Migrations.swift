@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The schema, as named migrations. A migration that has shipped is never edited: later
@@ -118,6 +119,12 @@ enum Migrations {
                     next_run_at INTEGER
                 ) STRICT;
                 """)
+        }
+        migrator.registerMigration("v2_billing_and_credits") { db in
+            try db.execute(sql: BillingSchema.v2)
+            for plan in Plan.defaults(at: Instant(Date())) {
+                try PlanRecord(plan).insert(db)
+            }
         }
         return migrator
     }

@@ -11,16 +11,154 @@ public struct SubscriptionInfo: Sendable, Equatable {
     public static let none = SubscriptionInfo(plan: "FREE", period: "NOT_DEFINE", status: "NO_SUBSCRIPTION", startAt: nil, endAt: nil)
 }
 
-/// The seam between tenants and billing. Plans, subscriptions and credits arrive with the
-/// billing work (issue 3); until then a new tenant has no subscription, reports
-/// `NO_SUBSCRIPTION`, and has no team size limit. Every caller already goes through here.
+/// The subscription state machine. Every transition is derived from stored timestamps, so
+/// running it again, or after a crash half-way, or after months of downtime, ends in the
+/// state one clean run at the right times would have reached.
+///
+///     new tenant ─▶ TRIALING ──end_at passes──▶ EXPIRED ─▶ FREE (ACTIVE, NOT_DEFINE)
+///     invoice paid ─▶ ACTIVE (paid plan) ──period end──▶ next period + renewal invoice
+///     renewal unpaid past grace ─▶ PAST_DUE ──past_due days──▶ EXPIRED ─▶ FREE
+///     cancel_at_period_end ──period end──▶ CANCELED ─▶ FREE
 public enum Subscriptions {
-    /// Called in the same write that creates a tenant.
-    static func startNewTenant(_ db: Database, tenantId: String, at now: Instant) throws {}
+    static let freePlan = "FREE"
 
-    /// The subscription of a tenant as the seed reports it.
-    public static func info(_ db: Database, tenantId: String?) throws -> SubscriptionInfo { .none }
+    /// Starts a new tenant on the configured plan, in the write that creates the tenant.
+    static func startNewTenant(_ db: Database, tenantId: String, at now: Instant, settings: Settings) throws {
+        guard let plan = try Plan.fetch(db, name: settings.newTenantPlan) else {
+            throw DomainError.internalError("the new-tenant plan \(settings.newTenantPlan) does not exist")
+        }
+        if let days = plan.trialDays {
+            let subscription = try begin(db, tenantId: tenantId, plan: plan.name, period: .notDefined, status: .trialing, start: now, end: now.adding(days: Int64(days)), variantId: nil, at: now)
+            try Allowances.open(db, subscription: subscription, kind: .trial, start: now, end: subscription.endAt, invoiceId: nil, paid: true, at: now)
+        } else {
+            try startFree(db, tenantId: tenantId, from: now, at: now, plan: plan.name)
+        }
+    }
 
-    /// The most members (and pending invites) a tenant's plan allows; nil means no limit.
-    static func teamMemberLimit(_ db: Database, tenantId: String) throws -> Int? { nil }
+    /// The tenant's live subscription as the seed reports it.
+    public static func info(_ db: Database, tenantId: String?) throws -> SubscriptionInfo {
+        guard let tenantId, let live = try Subscription.live(db, tenantId: tenantId) else { return .none }
+        return live.info
+    }
+
+    /// The most members (and pending invites) the tenant's plan allows; nil means no limit.
+    static func teamMemberLimit(_ db: Database, tenantId: String) throws -> Int? {
+        guard let live = try Subscription.live(db, tenantId: tenantId),
+              let plan = try Plan.effective(db, planName: live.plan, tenantId: tenantId),
+              plan.config.teamMembers > 0
+        else { return nil }
+        return plan.config.teamMembers
+    }
+
+    // MARK: - Transitions
+
+    @discardableResult
+    static func begin(
+        _ db: Database, tenantId: String, plan: String, period: BillingPeriod, status: SubscriptionStatus, start: Instant, end: Instant?,
+        variantId: String?, at now: Instant
+    ) throws -> Subscription {
+        let subscription = Subscription(
+            id: Secrets.identifier("sub"), tenantId: tenantId, plan: plan, period: period, status: status, variantId: variantId,
+            startAt: start, endAt: end, cancelAtPeriodEnd: false, endedAt: nil, createdAt: now, updatedAt: now
+        )
+        try subscription.insert(db)
+        try Plan.markUsed(db, name: plan, at: now)
+        if plan == "CUSTOM" { try Plan.markUsed(db, name: tenantId, at: now) }
+        return subscription
+    }
+
+    /// Ends the live subscription at `at` with `status`, and stops its allowances there.
+    static func end(_ db: Database, _ subscription: inout Subscription, status: SubscriptionStatus, at end: Instant, now: Instant) throws {
+        subscription.status = status
+        subscription.endedAt = end
+        subscription.updatedAt = now
+        try subscription.update(db)
+        // Months not yet granted after the end are not owed; open FREE time stops here.
+        try db.execute(sql: "UPDATE entitlement SET next_grant_at = NULL WHERE subscription_id = ? AND next_grant_at >= ?", arguments: [subscription.id, end])
+        try db.execute(sql: "UPDATE entitlement SET end_at = ? WHERE subscription_id = ? AND kind = 'free' AND end_at IS NULL", arguments: [end, subscription.id])
+        try db.execute(sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE subscription_id = ? AND status = 'open'", arguments: [now, subscription.id])
+    }
+
+    /// Puts the tenant on FREE from `start` on (ACTIVE, NOT_DEFINE), granting what is due.
+    @discardableResult
+    static func startFree(_ db: Database, tenantId: String, from start: Instant, at now: Instant, plan: String = freePlan) throws -> Subscription {
+        let subscription = try begin(db, tenantId: tenantId, plan: plan, period: .notDefined, status: .active, start: start, end: nil, variantId: nil, at: now)
+        try Allowances.open(db, subscription: subscription, kind: .free, start: start, end: nil, invoiceId: nil, paid: true, at: now)
+        return subscription
+    }
+
+    /// Expires every trial whose end has passed; the tenant falls back to FREE from the
+    /// trial's end. Answers how many trials ended.
+    static func expireTrials(_ db: Database, at now: Instant, limit: Int) throws -> Int {
+        let due = try Subscription.filter(Column("ended_at") == nil && Column("status") == SubscriptionStatus.trialing.rawValue && Column("end_at") <= now)
+            .order(Column("end_at")).limit(limit).fetchAll(db)
+        for var trial in due {
+            let end = trial.endAt ?? now
+            try self.end(db, &trial, status: .expired, at: end, now: now)
+            try startFree(db, tenantId: trial.tenantId, from: end, at: now)
+        }
+        return due.count
+    }
+
+    /// Moves paid subscriptions through their periods: at a period's end, cancel or open the
+    /// next period and its invoice; an invoice unpaid past its grace makes the subscription
+    /// PAST_DUE, and past that EXPIRED → FREE. Events are applied in time order, so a long
+    /// downtime is caught up period by period. Answers how many subscriptions moved.
+    static func advancePaid(_ db: Database, at now: Instant, settings: Settings, limit: Int) throws -> Int {
+        let pastDueMs = settings.pastDueDays * 86_400_000
+        let due = try Subscription.fetchAll(db, sql: """
+            SELECT * FROM subscription s
+            WHERE s.ended_at IS NULL AND s.period != 'NOT_DEFINE' AND (
+                s.end_at <= ?1
+                OR EXISTS (SELECT 1 FROM invoice i WHERE i.subscription_id = s.id AND i.kind = 'renewal' AND i.status = 'open'
+                           AND ((s.status = 'ACTIVE' AND i.due_at <= ?1) OR (s.status = 'PAST_DUE' AND i.due_at + ?2 <= ?1))))
+            ORDER BY s.end_at LIMIT ?3
+            """, arguments: [now, pastDueMs, limit])
+        for var subscription in due {
+            try advance(db, &subscription, at: now, settings: settings)
+        }
+        return due.count
+    }
+
+    private static func advance(_ db: Database, _ subscription: inout Subscription, at now: Instant, settings: Settings) throws {
+        while subscription.endedAt == nil {
+            let overdue = try Invoice.filter(Column("subscription_id") == subscription.id && Column("kind") == Invoice.Kind.renewal.rawValue && Column("status") == Invoice.Status.open.rawValue)
+                .order(Column("due_at")).fetchOne(db)
+            let periodEnd = subscription.endAt ?? now
+            if let overdue {
+                let expiry = overdue.dueAt.adding(days: settings.pastDueDays)
+                if expiry <= now, expiry <= periodEnd {
+                    try end(db, &subscription, status: .expired, at: expiry, now: now)
+                    try startFree(db, tenantId: subscription.tenantId, from: expiry, at: now)
+                    return
+                }
+                if subscription.status == .active, overdue.dueAt <= now, overdue.dueAt <= periodEnd {
+                    subscription.status = .pastDue
+                    subscription.updatedAt = now
+                    try subscription.update(db)
+                    continue
+                }
+            }
+            guard periodEnd <= now, let months = subscription.period.months else { return }
+            if subscription.cancelAtPeriodEnd || subscription.status == .pastDue {
+                try end(db, &subscription, status: subscription.cancelAtPeriodEnd ? .canceled : .expired, at: periodEnd, now: now)
+                try startFree(db, tenantId: subscription.tenantId, from: periodEnd, at: now)
+                return
+            }
+            let nextEnd = Months.add(months, to: periodEnd)
+            let price = try subscription.variantId.flatMap { try Variant.fetchOne(db, key: $0) }
+            let invoice = try Billing.openInvoice(
+                db, tenantId: subscription.tenantId, kind: .renewal, subscriptionId: subscription.id, variant: price, plan: subscription.plan,
+                period: subscription.period, periodStart: periodEnd, periodEnd: nextEnd, lines: [],
+                dueAt: periodEnd.adding(days: settings.renewalGraceDays), at: now
+            )
+            // A free renewal needs no payment.
+            let paid = invoice.totalMinor == 0
+            if paid { try db.execute(sql: "UPDATE invoice SET status = 'paid', paid_at = ?, paid_by = 'system' WHERE id = ?", arguments: [now, invoice.id]) }
+            subscription.endAt = nextEnd
+            subscription.updatedAt = now
+            try subscription.update(db)
+            try Allowances.open(db, subscription: subscription, kind: .period, start: periodEnd, end: nextEnd, invoiceId: invoice.id, paid: paid, at: now)
+        }
+    }
 }

@@ -31,11 +31,11 @@ public struct TenantService: Sendable {
     public static let maximumPageSize = 100
 
     /// Creates a tenant owned by `owner`, with its starting subscription.
-    static func createTenant(_ db: Database, name: String, owner: String, now: Instant) throws -> Tenant {
+    static func createTenant(_ db: Database, name: String, owner: String, now: Instant, settings: Settings) throws -> Tenant {
         let tenant = Tenant(id: Secrets.identifier("tnt"), name: String(name.prefix(200)), createdAt: now, updatedAt: now)
         try tenant.insert(db)
         try Membership(tenantId: tenant.id, userId: owner, role: .owner, joinedAt: now).insert(db)
-        try Subscriptions.startNewTenant(db, tenantId: tenant.id, at: now)
+        try Subscriptions.startNewTenant(db, tenantId: tenant.id, at: now, settings: settings)
         return tenant
     }
 
@@ -56,6 +56,11 @@ public struct TenantService: Sendable {
             }
             return Page(items: items, page: page, limit: limit, total: total)
         }
+    }
+
+    /// The role of a user in a tenant, or nil when they are not a member.
+    public func role(of userId: String, in tenantId: String) throws -> Role? {
+        try database.read { try Membership.fetchOne($0, key: ["tenant_id": tenantId, "user_id": userId])?.role }
     }
 
     public func current(_ principal: Principal) throws -> TenantView {

@@ -1,0 +1,127 @@
+import Foundation
+import TenantryCore
+
+/// How domain objects look in answers: the seed's field names, int64 as strings, dates
+/// as RFC 3339. Each shape is written once, here, and described once in `Components`.
+enum Present {
+    static func planConfig(_ config: PlanConfig) -> JSON {
+        [
+            "usage_configs": .array(config.usageConfigs.map { ["category": .string($0.category), "total_amount": .int64($0.totalAmount)] }),
+            "lead_collections": .array(config.leadCollections.map(JSON.string)),
+            "train_material_types": .array(config.trainMaterialTypes.map(JSON.string)),
+            "lead_qualification": .bool(config.leadQualification),
+            "ai_web_widget": .bool(config.aiWebWidget),
+            "magic_spotlight": .bool(config.magicSpotlight),
+            "multi_lingual": .bool(config.multiLingual),
+            "conversation_insights": .bool(config.conversationInsights),
+            "analytics": .string(config.analytics),
+            "voice_agent": .bool(config.voiceAgent),
+            "custom_branding_footer": .bool(config.customBrandingFooter),
+            "integration_types": .array(config.integrationTypes.map(JSON.string)),
+            "team_members": .integer(config.teamMembers),
+        ]
+    }
+
+    static func plan(_ plan: Plan) -> JSON {
+        [
+            "plan_name": .string(plan.name), "config": planConfig(plan.config), "has_used": .bool(plan.hasUsed),
+            "description": .string(plan.description), "credit_extension": .integer(plan.creditExtensionDays),
+            "trial_days": .integer(plan.trialDays ?? 0), "created_at": .date(plan.createdAt), "updated_at": .date(plan.updatedAt),
+        ]
+    }
+
+    /// A price as the seed writes it: a decimal number.
+    static func price(_ minor: Int64, currency: String) -> JSON { .number(Money.decimal(minor, currency: currency)) }
+
+    /// The seed's `variant`; add-ons also say what they sell.
+    static func variant(_ variant: Variant) -> JSON {
+        var members: [(String, JSON)] = [
+            ("id", .string(variant.id)), ("description", .string(variant.description)), ("period", .string(variant.period.rawValue)),
+            ("plan", .string(variant.plan)), ("price", price(variant.priceMinor, currency: variant.currency)), ("currency", .string(variant.currency)),
+        ]
+        if variant.kind == .addon {
+            members += [("category", .string(variant.category)), ("units", .int64(variant.units))]
+        }
+        return .object(members)
+    }
+
+    static func adminVariant(_ variant: Variant) -> JSON {
+        [
+            "id": .string(variant.id), "kind": .string(variant.kind.rawValue), "plan": .string(variant.plan), "period": .string(variant.period.rawValue),
+            "category": .string(variant.category), "units": .int64(variant.units), "price": price(variant.priceMinor, currency: variant.currency),
+            "currency": .string(variant.currency), "description": .string(variant.description), "active": .bool(variant.active),
+            "created_at": .date(variant.createdAt), "updated_at": .date(variant.updatedAt),
+        ]
+    }
+
+    /// The seed's `subscription_info`.
+    static func subscriptionInfo(_ info: SubscriptionInfo) -> JSON {
+        [
+            "plan": .string(info.plan), "period": .string(info.period), "status": .string(info.status),
+            "start_at": .date(info.startAt), "end_at": .date(info.endAt),
+        ]
+    }
+
+    /// The seed's `subscription`, with what else a subscription has; none is NO_SUBSCRIPTION.
+    static func subscription(_ subscription: Subscription?) -> JSON {
+        guard case .object(var members) = subscriptionInfo(subscription?.info ?? .none) else { return .null }
+        members.insert(("id", .string(subscription?.id ?? "")), at: 0)
+        members += [("cancel_at_period_end", .bool(subscription?.cancelAtPeriodEnd ?? false)), ("ended_at", .date(subscription?.endedAt))]
+        return .object(members)
+    }
+
+    static func invoice(_ invoice: Invoice) -> JSON {
+        [
+            "id": .string(invoice.id), "number": .int64(invoice.number), "tenant_id": .string(invoice.tenantId), "kind": .string(invoice.kind.rawValue),
+            "status": .string(invoice.status.rawValue), "plan": .string(invoice.plan), "period": .string(invoice.period.rawValue),
+            "period_start": .date(invoice.periodStart), "period_end": .date(invoice.periodEnd),
+            "lines": .array(invoice.purchases.map { ["category": .string($0.category), "quantity": .int64($0.quantity), "units": .int64($0.units), "variant_id": .string($0.variantId)] }),
+            "currency": .string(invoice.currency), "total": price(invoice.totalMinor, currency: invoice.currency),
+            "created_at": .date(invoice.createdAt), "due_at": .date(invoice.dueAt), "paid_at": .date(invoice.paidAt), "paid_by": .string(invoice.paidBy ?? ""),
+        ]
+    }
+
+    static func grant(_ grant: CreditGrant) -> JSON {
+        [
+            "id": .string(grant.id), "category": .string(grant.category), "amount": .int64(grant.amount), "used": .int64(grant.used),
+            "remaining": .int64(grant.remaining), "effective_at": .date(grant.effectiveAt), "expires_at": .date(grant.expiresAt),
+            "source": .string(grant.source.rawValue), "priority": .integer(grant.priority), "reason": .string(grant.reason),
+        ]
+    }
+
+    /// Seed 004's `ApiKey`; never the secret.
+    static func apiKey(_ key: ApiKey, now: Instant) -> JSON {
+        [
+            "id": .string(key.id), "agent_id": "", "name": .string(key.name), "key_type": .string(key.tenantId == nil ? "operator" : "tenant"),
+            "key_prefix": .string(key.keyPrefix), "scopes": .array(key.scopeList.map(JSON.string)), "is_active": .bool(key.isActive(at: now)),
+            "created_at": .date(key.createdAt), "last_used_at": .date(key.lastUsedAt), "expires_at": .date(key.expiresAt), "revoked_at": .date(key.revokedAt),
+        ]
+    }
+
+    static func adminUser(_ user: User) -> JSON {
+        [
+            "id": .string(user.id), "email": .string(user.email), "name": .string(user.name), "status": .string(user.status.rawValue),
+            "is_operator": .bool(user.isOperator), "created_at": .date(user.createdAt), "updated_at": .date(user.updatedAt),
+        ]
+    }
+
+    static func audit(_ entry: AuditEntry) -> JSON {
+        func parsed(_ text: String?) -> JSON {
+            guard let text, let json = try? JSONParser.parse(Array(text.utf8)) else { return .null }
+            return json
+        }
+        return [
+            "seq": .int64(entry.seq ?? 0), "at": .date(entry.at), "actor_id": .string(entry.actorId ?? ""), "actor_email": .string(entry.actorEmail),
+            "action": .string(entry.action), "target_type": .string(entry.targetType), "target_id": .string(entry.targetId),
+            "tenant_id": .string(entry.tenantId ?? ""), "before": parsed(entry.before), "after": parsed(entry.after),
+        ]
+    }
+
+    static func page<Item>(_ page: TenantService.Page<Item>) -> JSON {
+        ["has_more": .bool(page.hasMore), "limit": .int64(page.limit), "page": .int64(page.page), "total": .int64(page.total)]
+    }
+
+    static func usage(_ usage: CreditService.CategoryUsage) -> JSON {
+        ["category": .string(usage.category), "used_amount": .int64(usage.used), "total_amount": .int64(usage.total), "expiration_time": .date(usage.expiresAt)]
+    }
+}

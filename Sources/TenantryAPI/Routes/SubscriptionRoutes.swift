@@ -1,0 +1,146 @@
+import TenantryCore
+import TenantryHTTP
+
+/// The current tenant's subscription: prices, changes, add-ons, cancellation.
+extension RouteBuilder {
+    var subscriptionEndpoints: [Endpoint] {
+        let app = self.app
+        let gate = self.gate
+        let redirect: Endpoint.Answer = .json(.object([("redirect_url", .string(description: "where the payer goes next"))]))
+        return [
+            Endpoint(
+                "GET", "/v1/subscription", operationId: "SubscriptionGet", summary: "The current tenant's subscription.", access: .tenant("member"),
+                answer: .json(.object([("subscription", .reference("Subscription"))])),
+                handler: .inline { request in
+                    let (_, tenantId) = try gate.tenant(request, atLeast: .member)
+                    return .ok(["subscription": Present.subscription(try app.subscriptions.current(tenantId: tenantId))])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/subscription/variants", operationId: "SubscriptionVariantList",
+                summary: "Prices of the plans on sale; filters by period and plan (absent or NOT_DEFINE: all).", access: .user,
+                query: [("period", "NOT_DEFINE (all), MONTHLY or YEARLY"), ("plan", "FREE, PRO, BUSINESS, CUSTOM, NEW_USER_TRIAL or BYOA_USER_TRIAL")],
+                answer: .json(.object([("variants", .array(.reference("Variant")))])),
+                handler: .inline { request in
+                    _ = try gate.user(request)
+                    let period = request.query["period"] ?? ""
+                    guard period.isEmpty || BillingPeriod(rawValue: period) != nil else {
+                        throw DomainError.invalidArgument("period must be NOT_DEFINE, MONTHLY or YEARLY")
+                    }
+                    let variants = try app.plans.variants(kind: .plan, plan: request.query["plan"], period: period == "NOT_DEFINE" ? nil : period, activeOnly: true)
+                    return .ok(["variants": .array(variants.map(Present.variant))])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/subscription/variants/{id}", operationId: "SubscriptionVariantGet", summary: "One price on sale.", access: .user,
+                answer: .json(.object([("variant", .reference("Variant"))])),
+                handler: .inline { request in
+                    _ = try gate.user(request)
+                    let variant = try app.plans.variant(id: request.parameter("id"), activeOnly: true)
+                    guard variant.kind == .plan else { throw DomainError.notFound("no subscription variant \(variant.id)") }
+                    return .ok(["variant": Present.variant(variant)])
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/subscription/create", operationId: "CreateSubscription",
+                summary: "Opens an invoice for a paid plan; the subscription starts when it is paid.", access: .tenant("owner"),
+                body: .json(.object([("id", .string(description: "a variant id"))])), answer: redirect,
+                handler: .offloaded { request in
+                    let url = try await app.subscriptions.create(try gate.user(request), variantId: try request.jsonBody().string("id"))
+                    return .ok(["redirect_url": .string(url)])
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/subscription/update", operationId: "UpdateSubscription",
+                summary: "Opens an invoice to move to another plan or period; the change takes effect when it is paid.", access: .tenant("owner"),
+                body: .json(.object([("new_id", .string(description: "a variant id"))])), answer: redirect,
+                handler: .offloaded { request in
+                    let url = try await app.subscriptions.update(try gate.user(request), variantId: try request.jsonBody().string("new_id"))
+                    return .ok(["redirect_url": .string(url)])
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/subscription/cancel", operationId: "SubscriptionCancel",
+                summary: "Ends the paid subscription at the end of its period; the tenant then falls to FREE.", access: .tenant("owner"),
+                body: .json(.empty), answer: .json(.object([("subscription", .reference("Subscription"))])),
+                handler: .offloaded { request in
+                    .ok(["subscription": Present.subscription(try await app.subscriptions.cancel(try gate.user(request)))])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/subscription/addons", operationId: "AddonsList", summary: "Add-ons on sale: extra credits of one category per unit.", access: .user,
+                answer: .json(.object([("variants", .array(.reference("AddonVariant")))])),
+                handler: .inline { request in
+                    _ = try gate.user(request)
+                    return .ok(["variants": .array(try app.plans.variants(kind: .addon, activeOnly: true).map(Present.variant))])
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/subscription/addons/purchase", operationId: "AddonsPurchase",
+                summary: "Opens one invoice for add-on credits; they are granted when it is paid.", access: .tenant("owner"),
+                body: .json(.object([("purchases", .array(.object([("category", .string()), ("quantity", .int64())])))])), answer: redirect,
+                handler: .offloaded { request in
+                    let purchases = try request.jsonBody().objects("purchases").map {
+                        SubscriptionService.Purchase(category: try $0.string("category"), quantity: try $0.int64("quantity"))
+                    }
+                    let url = try await app.subscriptions.purchaseAddons(try gate.user(request), purchases)
+                    return .ok(["redirect_url": .string(url)])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/subscription/portal", operationId: "TenantPortal", summary: "Where the tenant's owner manages billing.", access: .tenant("owner"),
+                answer: redirect,
+                handler: .inline { request in
+                    .ok(["redirect_url": .string(try app.subscriptions.portal(try gate.user(request)))])
+                }
+            ),
+        ]
+    }
+
+    var apiKeyEndpoints: [Endpoint] {
+        let app = self.app
+        let gate = self.gate
+        return [
+            Endpoint(
+                "GET", "/v1/tenant/api-keys", operationId: "ApiKeyList", summary: "The current tenant's API keys (never their secrets).", access: .tenant("admin"),
+                answer: .json(.object([("api_keys", .array(.reference("ApiKey")))])),
+                handler: .inline { request in
+                    let (_, tenantId) = try gate.tenant(request, atLeast: .admin)
+                    let now = app.clock.now()
+                    return .ok(["api_keys": .array(try app.apiKeys.list(tenantId: tenantId).map { Present.apiKey($0, now: now) })])
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/tenant/api-keys", operationId: "ApiKeyCreate",
+                summary: "Creates an API key for the tenant's services; the plaintext key is shown once.", access: .tenant("admin"),
+                body: .json(.object([("name", .string()), ("scopes", .array(.enumeration(ApiKey.tenantScopes))), ("expires_at", .dateTime(nullable: true))])),
+                answer: .json(.object([("api_key", .reference("ApiKey")), ("plaintext_key", .string())])),
+                handler: .offloaded { request in
+                    let principal = try gate.user(request)
+                    let body = try request.jsonBody()
+                    let expiry = try body.string("expires_at")
+                    let expiresAt: Instant? = expiry.isEmpty ? nil : try Instant(rfc3339: expiry).orThrow(DomainError.invalidArgument("expires_at must be an RFC 3339 date-time"))
+                    let created = try await app.apiKeys.create(principal, name: try body.string("name"), scopes: try body.strings("scopes"), expiresAt: expiresAt)
+                    return .ok(["api_key": Present.apiKey(created.key, now: app.clock.now()), "plaintext_key": .string(created.plaintext)])
+                }
+            ),
+            Endpoint(
+                "DELETE", "/v1/tenant/api-keys/{id}", operationId: "ApiKeyRevoke", summary: "Revokes an API key at once.", access: .tenant("admin"),
+                answer: .json(.empty),
+                handler: .offloaded { request in
+                    let (principal, tenantId) = try gate.tenant(request, atLeast: .admin)
+                    try await app.apiKeys.revoke(id: request.parameter("id"), tenantId: tenantId, by: Actor(principal))
+                    return .empty
+                }
+            ),
+        ]
+    }
+}
+
+extension Optional {
+    /// The value, or `error` thrown.
+    func orThrow(_ error: @autoclosure () -> any Error) throws -> Wrapped {
+        guard let self else { throw error() }
+        return self
+    }
+}

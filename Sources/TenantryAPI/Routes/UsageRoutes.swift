@@ -1,0 +1,227 @@
+import TenantryCore
+import TenantryHTTP
+
+/// Plans (operators), usage reports, and metering: consume and the reverse proxy's check.
+extension RouteBuilder {
+    var usageEndpoints: [Endpoint] {
+        let app = self.app
+        let gate = self.gate
+        let planBody: Schema = .object([
+            ("plan_name", .string()), ("config", .reference("PlanConfig")), ("description", .string()),
+            ("credit_extension", .integer()), ("trial_days", .integer(description: "trial plans only; default 14")),
+        ])
+        let usageAnswer: Schema = .object([("config", .object([
+            ("current_plan", .string()), ("usage_configs", .array(.reference("UsageConfig"))), ("dataset_usages", .map(.reference("UsageConfig"))),
+        ] + Components.planConfig.filter { $0.0 != "usage_configs" } + [("updated_at", .dateTime(nullable: true))]))])
+        return [
+            Endpoint(
+                "POST", "/v1/usage/plans", operationId: "CreateSubscriptionPlan",
+                summary: "Creates a plan: a built-in name, or a tenant id for a tenant-specific plan (used by that tenant's CUSTOM subscription).",
+                access: .operatorOnly, body: .json(planBody), answer: .json(.object([("plan", .reference("Plan"))])),
+                handler: .offloaded { request in
+                    let actor = try gate.operatorCaller(request)
+                    let body = try request.jsonBody()
+                    let plan = try await app.plans.create(name: try body.string("plan_name"), draft: try Self.planDraft(body), by: actor)
+                    return .ok(["plan": Present.plan(plan)])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/usage/plans", operationId: "ListSubscriptionPlans", summary: "Every plan.", access: .operatorOnly,
+                answer: .json(.object([("plans", .array(.reference("Plan")))])),
+                handler: .inline { request in
+                    _ = try gate.operatorCaller(request)
+                    return .ok(["plans": .array(try app.plans.list().map(Present.plan))])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/usage/plans/{plan_name}", operationId: "GetSubscriptionPlan", summary: "One plan.", access: .operatorOnly,
+                answer: .json(.object([("plan", .reference("Plan"))])),
+                handler: .inline { request in
+                    _ = try gate.operatorCaller(request)
+                    return .ok(["plan": Present.plan(try app.plans.get(name: request.parameter("plan_name")))])
+                }
+            ),
+            Endpoint(
+                "PUT", "/v1/usage/plans/{plan_name}", operationId: "UpdateSubscriptionPlan",
+                summary: "Changes a plan's config; credits already granted keep their amounts and expiries.", access: .operatorOnly,
+                body: .json(.object(planBody.properties.filter { $0.0 != "plan_name" })), answer: .json(.object([("plan", .reference("Plan"))])),
+                handler: .offloaded { request in
+                    let actor = try gate.operatorCaller(request)
+                    let plan = try await app.plans.update(name: request.parameter("plan_name"), draft: try Self.planDraft(try request.jsonBody()), by: actor)
+                    return .ok(["plan": Present.plan(plan)])
+                }
+            ),
+            Endpoint(
+                "DELETE", "/v1/usage/plans/{plan_name}", operationId: "DeleteSubscriptionPlan",
+                summary: "Deletes a plan no subscription has used (code 3 once has_used); built-in plans are changed, not deleted.",
+                access: .operatorOnly, answer: .json(.empty),
+                handler: .offloaded { request in
+                    try await app.plans.delete(name: request.parameter("plan_name"), by: try gate.operatorCaller(request))
+                    return .empty
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/usage/tenants/{tenant_id}/current", operationId: "GetTenantCurrentUsage",
+                summary: "The tenant's plan features and, per category, credits used and held by live grants, with the soonest expiry of what is left.",
+                access: .tenantUsage, answer: .json(usageAnswer),
+                handler: .inline { request in
+                    let tenantId = request.parameter("tenant_id")
+                    _ = try gate.tenantUsage(request, tenantId: tenantId, scope: "usage.read")
+                    let usage = try app.credits.currentUsage(tenantId: tenantId)
+                    guard case .object(var features) = Present.planConfig(usage.config) else { return .empty }
+                    features.removeAll { $0.0 == "usage_configs" }
+                    let config: [(String, JSON)] = [
+                        ("current_plan", .string(usage.plan)), ("usage_configs", .array(usage.categories.map(Present.usage))),
+                        ("dataset_usages", .object(usage.datasets.sorted { $0.key < $1.key }.map { ($0.key, Present.usage($0.value)) })),
+                    ] + features + [("updated_at", .date(usage.updatedAt))]
+                    return .ok(["config": .object(config)])
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/usage/tenants/{tenant_id}/agents/credits", operationId: "ListTenantAgentsCreditUsage",
+                summary: "Credits each agent used in the current allowance window.", access: .tenantUsage,
+                body: .json(.object([("agent_ids", .array(.string()))])), answer: .json(.object([("agent_credits", .map(.int64()))])),
+                handler: .inline { request in
+                    let tenantId = request.parameter("tenant_id")
+                    _ = try gate.tenantUsage(request, tenantId: tenantId, scope: "usage.read")
+                    let agents = try request.jsonBody().strings("agent_ids")
+                    guard agents.count <= 1000 else { throw DomainError.invalidArgument("at most 1000 agent_ids at once") }
+                    let usage = try app.credits.agentUsage(tenantId: tenantId, agentIds: agents)
+                    return .ok(["agent_credits": .object(agents.map { ($0, .int64(usage[$0] ?? 0)) })])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/usage/tenants/{tenant_id}/agents/{agent_id}/credits", operationId: "GetTenantAgentCreditUsage",
+                summary: "Credits one agent used in the current allowance window.", access: .tenantUsage,
+                answer: .json(.object([("credits", .int64())])),
+                handler: .inline { request in
+                    let tenantId = request.parameter("tenant_id")
+                    _ = try gate.tenantUsage(request, tenantId: tenantId, scope: "usage.read")
+                    let agent = request.parameter("agent_id")
+                    return .ok(["credits": .int64(try app.credits.agentUsage(tenantId: tenantId, agentIds: [agent])[agent] ?? 0)])
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/usage/tenants/{tenant_id}/consume", operationId: "ConsumeCredits",
+                summary: "Debits credits, all or nothing, in burn-down order (priority, soonest expiry, age); code 9 (HTTP 402) when short. The same idempotency_key answers the first result again.",
+                access: .key("usage.write"),
+                body: .json(.object([("category", .string()), ("amount", .int64()), ("agent_id", .string()), ("dataset_id", .string()), ("idempotency_key", .string())])),
+                answer: .json(.object([("consumed", .int64()), ("remaining", .int64())])),
+                handler: .offloaded { request in
+                    let tenantId = request.parameter("tenant_id")
+                    let caller = try gate.consumer(request, tenantId: tenantId)
+                    let body = try request.jsonBody()
+                    let result = try await app.credits.consume(
+                        CreditService.Consumption(
+                            tenantId: tenantId, category: try body.string("category"), amount: try body.int64("amount"),
+                            agentId: try body.string("agent_id"), datasetId: try body.string("dataset_id"), idempotencyKey: try body.string("idempotency_key")
+                        ),
+                        apiKeyId: caller.keyId
+                    )
+                    var response = Response.ok(["consumed": .int64(result.consumed), "remaining": .int64(result.remaining)])
+                    if result.replayed { response.setHeader("Idempotent-Replayed", "true") }
+                    return response
+                }
+            ),
+            authCheck,
+        ]
+    }
+
+    /// nginx `auth_request` / Caddy `forward_auth`: 200 with who is calling, or 401/403.
+    /// With X-Usage-Category, X-Usage-Amount and X-Idempotency-Key it debits as consume does.
+    private var authCheck: Endpoint {
+        let app = self.app
+        let gate = self.gate
+        return Endpoint(
+            "GET", "/v1/auth/check", operationId: "AuthCheck",
+            summary: "For a reverse proxy: 200 with X-Tenant-Id, X-User-Id, X-Plan and X-Credits-Remaining, or 401/403. Optional X-Usage-Category, X-Usage-Amount and X-Idempotency-Key debit as consume does (403 when short).",
+            access: .anyCredential, answer: .json(.object([("tenant_id", .string()), ("user_id", .string()), ("plan", .string()), ("credits_remaining", .int64())])),
+            handler: .offloaded { request in
+                let caller = try gate.caller(request)
+                let userId: String
+                let tenantId: String
+                switch caller {
+                case .session(let principal):
+                    userId = principal.user.id
+                    guard let current = principal.tenantId else { throw DomainError.permissionDenied("this user belongs to no tenant") }
+                    tenantId = current
+                case .key(let key):
+                    userId = ""
+                    guard let owner = key.key.tenantId else { throw DomainError.permissionDenied("an operator key has no tenant to check") }
+                    tenantId = owner
+                }
+                let category = request.header("x-usage-category") ?? "USAGE_AI_CREDIT"
+                try PlanConfig.validateCategory(category, field: "X-Usage-Category")
+                var remaining: Int64
+                if let amountText = request.header("x-usage-amount") {
+                    guard let amount = Int64(amountText), amount > 0 else { throw DomainError.invalidArgument("X-Usage-Amount must be a positive integer") }
+                    guard let key = request.header("x-idempotency-key"), !key.isEmpty else {
+                        throw DomainError.invalidArgument("X-Idempotency-Key is required with X-Usage-Amount")
+                    }
+                    if case .key(let apiKey) = caller, !apiKey.key.allows("usage.write") {
+                        throw DomainError.permissionDenied("this API key lacks the usage.write scope")
+                    }
+                    do {
+                        remaining = try await app.credits.consume(
+                            .init(tenantId: tenantId, category: category, amount: amount, agentId: request.header("x-agent-id") ?? "",
+                                  datasetId: request.header("x-dataset-id") ?? "", idempotencyKey: key),
+                            apiKeyId: caller.keyId
+                        ).remaining
+                    } catch DomainError.failedPrecondition(let message) {
+                        // A proxy only understands 401 and 403 from its auth request.
+                        throw DomainError.permissionDenied(message)
+                    }
+                } else {
+                    remaining = try app.credits.balance(tenantId: tenantId, category: category)
+                }
+                let plan = try app.subscriptions.current(tenantId: tenantId)?.plan ?? "FREE"
+                var response = Response.ok([
+                    "tenant_id": .string(tenantId), "user_id": .string(userId), "plan": .string(plan), "credits_remaining": .int64(remaining),
+                ])
+                response.headers += [("X-Tenant-Id", tenantId), ("X-User-Id", userId), ("X-Plan", plan), ("X-Credits-Remaining", String(remaining))]
+                return response
+            }
+        )
+    }
+
+    /// A plan's fields from a request, the seed's way (missing fields take defaults).
+    static func planDraft(_ body: RequestBody) throws -> PlanService.Draft {
+        var config = PlanConfig()
+        if let raw = try body.object("config") {
+            config.usageConfigs = try raw.objects("usage_configs").map { .init(category: try $0.string("category"), totalAmount: try $0.int64("total_amount")) }
+            config.leadCollections = try raw.strings("lead_collections")
+            config.trainMaterialTypes = try raw.strings("train_material_types")
+            config.leadQualification = try raw.bool("lead_qualification")
+            config.aiWebWidget = try raw.bool("ai_web_widget")
+            config.magicSpotlight = try raw.bool("magic_spotlight")
+            config.multiLingual = try raw.bool("multi_lingual")
+            config.conversationInsights = try raw.bool("conversation_insights")
+            let analytics = try raw.string("analytics")
+            if !analytics.isEmpty { config.analytics = analytics }
+            config.voiceAgent = try raw.bool("voice_agent")
+            config.customBrandingFooter = try raw.bool("custom_branding_footer")
+            config.integrationTypes = try raw.strings("integration_types")
+            config.teamMembers = Int(try raw.int32("team_members"))
+        }
+        let trialDays = try body.int32("trial_days")
+        return PlanService.Draft(
+            config: config, description: try body.string("description"), creditExtensionDays: Int(try body.int32("credit_extension")),
+            trialDays: body.has("trial_days") ? Int(trialDays) : nil
+        )
+    }
+}
+
+extension Gate.Caller {
+    var keyId: String? {
+        if case .key(let key) = self { return key.key.id }
+        return nil
+    }
+}
+
+extension Schema {
+    /// The properties of an object schema.
+    var properties: [(String, Schema)] {
+        if case .object(let properties) = self { return properties }
+        return []
+    }
+}

@@ -1,0 +1,216 @@
+import GRDB
+
+/// The operator's views across tenants: the dashboard, tenants, users, the audit trail.
+public struct AdminService: Sendable {
+    let context: ServiceContext
+
+    public init(context: ServiceContext) { self.context = context }
+
+    private var database: AppDatabase { context.database }
+
+    public struct Overview: Sendable {
+        public let tenantsByStatus: [(String, Int)]
+        public let trialsEnding: [(tenant: Tenant, endAt: Instant)]
+        public let paidByPlan: [(plan: String, period: String, count: Int)]
+        public let creditsPerDay: [(day: String, amount: Int64)]
+        public let openInvoices: [(currency: String, count: Int, totalMinor: Int64)]
+    }
+
+    public func overview() throws -> Overview {
+        let now = context.clock.now()
+        return try database.read { db in
+            var byStatus = Dictionary(uniqueKeysWithValues: (["NO_SUBSCRIPTION"] + SubscriptionStatus.allCases.map(\.rawValue)).map { ($0, 0) })
+            for row in try Row.fetchAll(db, sql: """
+                SELECT coalesce(s.status, 'NO_SUBSCRIPTION') AS status, count(*) AS n FROM tenant t
+                LEFT JOIN subscription s ON s.tenant_id = t.id AND s.ended_at IS NULL GROUP BY 1
+                """) {
+                byStatus[row["status"]] = row["n"]
+            }
+            let order = ["TRIALING", "ACTIVE", "PAST_DUE", "CANCELED", "EXPIRED", "NO_SUBSCRIPTION"]
+            let trials = try Row.fetchAll(db, sql: """
+                SELECT t.*, s.end_at AS trial_end FROM subscription s JOIN tenant t ON t.id = s.tenant_id
+                WHERE s.ended_at IS NULL AND s.status = 'TRIALING' AND s.end_at <= ? ORDER BY s.end_at LIMIT 200
+                """, arguments: [now.adding(days: 7)]).map { (try Tenant(row: $0), $0["trial_end"] as Instant) }
+            let paid = try Row.fetchAll(db, sql: """
+                SELECT plan, period, count(*) AS n FROM subscription WHERE ended_at IS NULL AND period != 'NOT_DEFINE' GROUP BY plan, period ORDER BY plan, period
+                """).map { ($0["plan"] as String, $0["period"] as String, $0["n"] as Int) }
+            // Thirty UTC days, today included, with zeros for quiet days.
+            let dayMs: Int64 = 86_400_000
+            let today = now.milliseconds - now.milliseconds % dayMs
+            let first = today - 29 * dayMs
+            var perDay = [Int64: Int64]()
+            for row in try Row.fetchAll(db, sql: """
+                SELECT (created_at - created_at % 86400000) AS day, sum(amount) AS total FROM credit_debit WHERE created_at >= ? GROUP BY 1
+                """, arguments: [first]) {
+                perDay[row["day"]] = row["total"]
+            }
+            let days = (0..<30).map { index -> (String, Int64) in
+                let day = first + Int64(index) * dayMs
+                return (String(Instant(milliseconds: day).rfc3339.prefix(10)), perDay[day] ?? 0)
+            }
+            let invoices = try Row.fetchAll(db, sql: "SELECT currency, count(*) AS n, sum(total_minor) AS total FROM invoice WHERE status = 'open' GROUP BY currency ORDER BY currency")
+                .map { ($0["currency"] as String, $0["n"] as Int, $0["total"] as Int64) }
+            return Overview(tenantsByStatus: order.map { ($0, byStatus[$0] ?? 0) }, trialsEnding: trials, paidByPlan: paid, creditsPerDay: days, openInvoices: invoices)
+        }
+    }
+
+    public struct TenantSummary: Sendable {
+        public let tenant: Tenant
+        public let subscription: Subscription?
+        public let members: Int
+        public let balances: [(category: String, remaining: Int64)]
+    }
+
+    /// Tenants matching a name or member email, a subscription status and a plan, paged.
+    public func tenants(query: String, status: String, plan: String, page: Int, limit: Int) throws -> TenantService.Page<TenantSummary> {
+        guard page >= 1 else { throw DomainError.invalidArgument("page must be 1 or more") }
+        guard (1...TenantService.maximumPageSize).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and \(TenantService.maximumPageSize)") }
+        guard status.isEmpty || status == "NO_SUBSCRIPTION" || SubscriptionStatus(rawValue: status) != nil else {
+            throw DomainError.invalidArgument("status must be one of NO_SUBSCRIPTION, \(SubscriptionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let now = context.clock.now()
+        return try database.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            let text = query.trimmingCharacters(in: .whitespaces).lowercased()
+            if !text.isEmpty {
+                let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
+                conditions.append("""
+                    (lower(t.name) LIKE ? ESCAPE '\\' OR t.id = ? OR EXISTS (SELECT 1 FROM membership m JOIN user u ON u.id = m.user_id
+                     WHERE m.tenant_id = t.id AND u.email LIKE ? ESCAPE '\\'))
+                    """)
+                arguments += [pattern, text, pattern]
+            }
+            if status == "NO_SUBSCRIPTION" {
+                conditions.append("s.id IS NULL")
+            } else if !status.isEmpty {
+                conditions.append("s.status = ?")
+                arguments += [status]
+            }
+            if !plan.isEmpty {
+                conditions.append("s.plan = ?")
+                arguments += [plan]
+            }
+            let from = "FROM tenant t LEFT JOIN subscription s ON s.tenant_id = t.id AND s.ended_at IS NULL" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
+            let total = try Int.fetchOne(db, sql: "SELECT count(*) \(from)", arguments: arguments) ?? 0
+            let rows = try Row.fetchAll(db, sql: "SELECT t.id \(from) ORDER BY t.created_at DESC, t.id LIMIT ? OFFSET ?", arguments: arguments + [limit, (page - 1) * limit])
+            let items = try rows.map { row -> TenantSummary in
+                let id: String = row["id"]
+                return try summary(db, tenantId: id, now: now)
+            }
+            return TenantService.Page(items: items, page: page, limit: limit, total: total)
+        }
+    }
+
+    private func summary(_ db: Database, tenantId: String, now: Instant) throws -> TenantSummary {
+        guard let tenant = try Tenant.fetchOne(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+        let balances = try Row.fetchAll(db, sql: """
+            SELECT category, sum(amount - used) AS remaining FROM credit_grant
+            WHERE tenant_id = ? AND expired = 0 AND effective_at <= ? AND expires_at > ? GROUP BY category ORDER BY category
+            """, arguments: [tenantId, now, now]).map { ($0["category"] as String, $0["remaining"] as Int64) }
+        return TenantSummary(
+            tenant: tenant, subscription: try Subscription.live(db, tenantId: tenantId),
+            members: try Membership.filter(Column("tenant_id") == tenantId).fetchCount(db), balances: balances
+        )
+    }
+
+    public struct TenantDetail: Sendable {
+        public let summary: TenantSummary
+        public let members: [TenantService.MemberView]
+        public let subscriptions: [Subscription]
+        public let grants: [CreditGrant]
+        public let agents: [(agentId: String, used: Int64)]
+        public let invoices: [Invoice]
+        public let keys: [ApiKey]
+    }
+
+    public func tenant(id: String) throws -> TenantDetail {
+        let now = context.clock.now()
+        return try database.read { db in
+            let summary = try summary(db, tenantId: id, now: now)
+            let members = try Row.fetchAll(db, sql: """
+                SELECT user.email, user.name, user.status, membership.role, membership.joined_at FROM membership JOIN user ON user.id = membership.user_id
+                WHERE membership.tenant_id = ? ORDER BY membership.joined_at
+                """, arguments: [id]).map {
+                TenantService.MemberView(email: $0["email"], name: $0["name"], role: Role(rawValue: $0["role"]) ?? .member, status: $0["status"], joinedAt: $0["joined_at"])
+            }
+            let agents = try Row.fetchAll(db, sql: """
+                SELECT agent_id, sum(amount) AS used FROM credit_debit WHERE tenant_id = ? AND agent_id != '' GROUP BY agent_id ORDER BY used DESC LIMIT 100
+                """, arguments: [id]).map { ($0["agent_id"] as String, $0["used"] as Int64) }
+            return TenantDetail(
+                summary: summary, members: members,
+                subscriptions: try Subscription.filter(Column("tenant_id") == id).order(Column("start_at").desc, Column("created_at").desc).fetchAll(db),
+                grants: try Ledger.liveGrants(db, tenantId: id, at: now), agents: agents,
+                invoices: try Invoice.filter(Column("tenant_id") == id).order(Column("created_at").desc).limit(100).fetchAll(db),
+                keys: try ApiKey.filter(Column("tenant_id") == id).order(Column("created_at").desc).fetchAll(db)
+            )
+        }
+    }
+
+    public func tenantExists(_ id: String) throws -> Bool {
+        try database.read { try Tenant.exists($0, key: id) }
+    }
+
+    public func users(query: String, page: Int, limit: Int) throws -> TenantService.Page<User> {
+        guard page >= 1 else { throw DomainError.invalidArgument("page must be 1 or more") }
+        guard (1...TenantService.maximumPageSize).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and \(TenantService.maximumPageSize)") }
+        return try database.read { db in
+            var request = User.all()
+            let text = query.trimmingCharacters(in: .whitespaces).lowercased()
+            if !text.isEmpty {
+                request = request.filter(Column("email").like("%\(text)%") || Column("name").like("%\(text)%") || Column("id") == text)
+            }
+            let total = try request.fetchCount(db)
+            let users = try request.order(Column("created_at").desc, Column("id")).limit(limit, offset: (page - 1) * limit).fetchAll(db)
+            return TenantService.Page(items: users, page: page, limit: limit, total: total)
+        }
+    }
+
+    /// Disables a user (their sessions end at once) or enables them again.
+    public func setUserStatus(id: String, status: String, by actor: Actor) async throws -> User {
+        guard status == User.Status.active.rawValue || status == User.Status.disabled.rawValue else {
+            throw DomainError.invalidArgument("status must be ACTIVE or DISABLED")
+        }
+        let now = context.clock.now()
+        return try await database.write { db in
+            guard var user = try User.fetchOne(db, key: id) else { throw DomainError.notFound("no user \(id)") }
+            guard user.id != actor.id else { throw DomainError.invalidArgument("operators cannot disable themselves") }
+            let before = user.redacted
+            if status == User.Status.disabled.rawValue {
+                user.status = .disabled
+                try db.execute(sql: "UPDATE session SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", arguments: [now, id])
+            } else if user.status == .disabled {
+                user.status = user.passwordHash == nil ? .uninitialized : .active
+            }
+            user.updatedAt = now
+            try user.update(db)
+            try AuditLog.record(db, actor: actor, action: "user.status", targetType: "user", targetId: id, before: before, after: user.redacted, at: now)
+            return user
+        }
+    }
+
+    public func audit(action: String, actor: String, targetType: String, targetId: String, tenantId: String, page: Int, limit: Int) throws -> TenantService.Page<AuditEntry> {
+        guard page >= 1 else { throw DomainError.invalidArgument("page must be 1 or more") }
+        guard (1...TenantService.maximumPageSize).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and \(TenantService.maximumPageSize)") }
+        return try database.read { db in
+            var request = AuditEntry.all()
+            if !action.isEmpty { request = request.filter(Column("action") == action || Column("action").like("\(action).%")) }
+            if !actor.isEmpty { request = request.filter(Column("actor_email") == actor.lowercased() || Column("actor_id") == actor) }
+            if !targetType.isEmpty { request = request.filter(Column("target_type") == targetType) }
+            if !targetId.isEmpty { request = request.filter(Column("target_id") == targetId) }
+            if !tenantId.isEmpty { request = request.filter(Column("tenant_id") == tenantId) }
+            let total = try request.fetchCount(db)
+            let entries = try request.order(Column("seq").desc).limit(limit, offset: (page - 1) * limit).fetchAll(db)
+            return TenantService.Page(items: entries, page: page, limit: limit, total: total)
+        }
+    }
+}
+
+extension User {
+    /// The user as the audit trail keeps it (no password hash).
+    var redacted: User {
+        var copy = self
+        copy.passwordHash = passwordHash == nil ? nil : "$argon2id$redacted"
+        return copy
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import GRDB
+
+/// Who did what to what, and when, with the state before and after.
+public struct AuditEntry: TenantryRecord {
+    public static let databaseTableName = "audit"
+
+    public var seq: Int64?
+    public var at: Instant
+    public var actorId: String?
+    public var actorEmail: String
+    public var action: String
+    public var targetType: String
+    public var targetId: String
+    public var tenantId: String?
+    public var before: String?
+    public var after: String?
+}
+
+/// The caller of an audited action.
+public struct Actor: Sendable {
+    public let id: String?
+    public let email: String
+
+    public init(id: String?, email: String) {
+        self.id = id
+        self.email = email
+    }
+
+    public static let system = Actor(id: nil, email: "system")
+
+    public init(_ principal: Principal) {
+        self.init(id: principal.user.id, email: principal.user.email)
+    }
+}
+
+enum AuditLog {
+    /// Records an action inside the caller's write; `before`/`after` are encoded as JSON.
+    static func record<B: Encodable, A: Encodable>(
+        _ db: Database, actor: Actor, action: String, targetType: String, targetId: String, tenantId: String? = nil,
+        before: B?, after: A?, at now: Instant
+    ) throws {
+        func encode<T: Encodable>(_ value: T?) -> String? {
+            value.flatMap { try? JSONEncoder.sorted.encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+        }
+        try AuditEntry(
+            seq: nil, at: now, actorId: actor.id, actorEmail: actor.email, action: action, targetType: targetType, targetId: targetId,
+            tenantId: tenantId, before: encode(before), after: encode(after)
+        ).insert(db)
+    }
+
+    struct Nothing: Encodable {}
+    static let nothing: Nothing? = nil
+}

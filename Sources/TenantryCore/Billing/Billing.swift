@@ -1,0 +1,65 @@
+import Foundation
+import GRDB
+
+/// Invoices and what paying one does.
+enum Billing {
+    @discardableResult
+    static func openInvoice(
+        _ db: Database, tenantId: String, kind: Invoice.Kind, subscriptionId: String?, variant: Variant?, plan: String, period: BillingPeriod,
+        periodStart: Instant?, periodEnd: Instant?, lines: [Invoice.Line], dueAt: Instant, at now: Instant, total: Int64? = nil, currency: String? = nil
+    ) throws -> Invoice {
+        let invoice = Invoice(
+            id: Secrets.identifier("inv"), number: try Invoice.nextNumber(db), tenantId: tenantId, kind: kind, subscriptionId: subscriptionId,
+            variantId: variant?.id, plan: plan, period: period, periodStart: periodStart, periodEnd: periodEnd,
+            lines: String(decoding: try JSONEncoder.sorted.encode(lines), as: UTF8.self),
+            currency: currency ?? variant?.currency ?? "USD", totalMinor: total ?? variant?.priceMinor ?? 0, status: .open,
+            createdAt: now, dueAt: dueAt, paidAt: nil, paidBy: nil, voidedAt: nil
+        )
+        try invoice.insert(db)
+        return invoice
+    }
+
+    /// Marks an open invoice paid and applies it: a new or changed subscription starts now;
+    /// a renewal's period gets its allowances (and PAST_DUE becomes ACTIVE again); bought
+    /// add-on credits are granted.
+    @discardableResult
+    static func settle(_ db: Database, invoiceId: String, by actor: Actor, at now: Instant, settings: Settings) throws -> Invoice {
+        guard var invoice = try Invoice.fetchOne(db, key: invoiceId) else { throw DomainError.notFound("no invoice \(invoiceId)") }
+        guard invoice.status == .open else {
+            throw DomainError.invalidArgument("invoice \(invoice.number) is \(invoice.status.rawValue), not open")
+        }
+        invoice.status = .paid
+        invoice.paidAt = now
+        invoice.paidBy = actor.email
+        try invoice.update(db)
+        switch invoice.kind {
+        case .subscription:
+            guard let months = invoice.period.months else { throw DomainError.internalError("invoice \(invoice.id) has no period") }
+            if var live = try Subscription.live(db, tenantId: invoice.tenantId) {
+                try Subscriptions.end(db, &live, status: live.isPaid ? .canceled : .expired, at: now, now: now)
+            }
+            let subscription = try Subscriptions.begin(
+                db, tenantId: invoice.tenantId, plan: invoice.plan, period: invoice.period, status: .active, start: now,
+                end: Months.add(months, to: now), variantId: invoice.variantId, at: now
+            )
+            try db.execute(sql: "UPDATE invoice SET subscription_id = ?, period_start = ?, period_end = ? WHERE id = ?", arguments: [subscription.id, now, subscription.endAt, invoice.id])
+            try Allowances.open(db, subscription: subscription, kind: .period, start: now, end: subscription.endAt, invoiceId: invoice.id, paid: true, at: now)
+        case .renewal:
+            if var entitlement = try Entitlement.filter(Column("invoice_id") == invoice.id).fetchOne(db) {
+                entitlement.paid = true
+                try entitlement.update(db)
+                try Allowances.grantDue(db, &entitlement, at: now)
+            }
+            try db.execute(sql: "UPDATE subscription SET status = 'ACTIVE', updated_at = ? WHERE id = ? AND status = 'PAST_DUE'", arguments: [now, invoice.subscriptionId])
+        case .addon:
+            for line in invoice.purchases {
+                try CreditGrant.new(
+                    tenantId: invoice.tenantId, category: line.category, amount: line.quantity * line.units, effectiveAt: now,
+                    expiresAt: now.adding(days: settings.addonValidityDays), source: .addon, invoiceId: invoice.id,
+                    reason: "add-on invoice \(invoice.number)", now: now
+                ).insert(db)
+            }
+        }
+        return invoice
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import GRDB
+
+/// A bill: for a new or changed subscription, a renewal, or add-on credits. Payments are
+/// confirmed by hand (an operator marks it paid) or by a checkout that calls the same.
+public struct Invoice: TenantryRecord, Equatable {
+    public enum Kind: String, Codable, Sendable { case subscription, renewal, addon }
+    public enum Status: String, Codable, Sendable { case open, paid, void }
+
+    /// One add-on bought on an invoice.
+    public struct Line: Codable, Sendable, Equatable {
+        public var category: String
+        public var quantity: Int64
+        public var units: Int64
+        public var variantId: String
+
+        enum CodingKeys: String, CodingKey {
+            case category, quantity, units
+            case variantId = "variant_id"
+        }
+    }
+
+    public static let databaseTableName = "invoice"
+
+    public var id: String
+    public var number: Int64
+    public var tenantId: String
+    public var kind: Kind
+    public var subscriptionId: String?
+    public var variantId: String?
+    public var plan: String
+    public var period: BillingPeriod
+    public var periodStart: Instant?
+    public var periodEnd: Instant?
+    public var lines: String
+    public var currency: String
+    public var totalMinor: Int64
+    public var status: Status
+    public var createdAt: Instant
+    public var dueAt: Instant
+    public var paidAt: Instant?
+    public var paidBy: String?
+    public var voidedAt: Instant?
+
+    public var purchases: [Line] {
+        (try? JSONDecoder().decode([Line].self, from: Data(lines.utf8))) ?? []
+    }
+
+    /// The next invoice number: invoices are numbered without gaps.
+    static func nextNumber(_ db: Database) throws -> Int64 {
+        (try Int64.fetchOne(db, sql: "SELECT max(number) FROM invoice") ?? 0) + 1
+    }
+}

@@ -1,0 +1,51 @@
+import GRDB
+
+/// Credits of one category a tenant may spend between `effectiveAt` and `expiresAt`.
+public struct CreditGrant: TenantryRecord, Equatable {
+    public enum Source: String, Codable, Sendable { case plan, trial, addon, `operator`, rollover }
+
+    /// Lower priorities burn first: allowances before an operator's gifts before bought add-ons.
+    public static func priority(of source: Source) -> Int {
+        switch source {
+        case .plan, .trial, .rollover: 0
+        case .operator: 10
+        case .addon: 20
+        }
+    }
+
+    public static let databaseTableName = "credit_grant"
+
+    public var seq: Int64?
+    public var id: String
+    public var tenantId: String
+    public var category: String
+    public var amount: Int64
+    public var used: Int64
+    public var effectiveAt: Instant
+    public var expiresAt: Instant
+    public var source: Source
+    public var priority: Int
+    public var entitlementId: String?
+    public var monthStart: Instant?
+    public var invoiceId: String?
+    public var reason: String
+    public var createdBy: String?
+    public var createdAt: Instant
+    public var expired: Bool
+
+    public var remaining: Int64 { amount - used }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { seq = inserted.rowID }
+
+    static func new(
+        tenantId: String, category: String, amount: Int64, effectiveAt: Instant, expiresAt: Instant, source: Source,
+        entitlementId: String? = nil, monthStart: Instant? = nil, invoiceId: String? = nil, reason: String = "", createdBy: String? = nil, now: Instant
+    ) -> CreditGrant {
+        CreditGrant(
+            seq: nil, id: Secrets.identifier("grt"), tenantId: tenantId, category: category, amount: amount, used: 0,
+            effectiveAt: effectiveAt, expiresAt: expiresAt, source: source, priority: priority(of: source),
+            entitlementId: entitlementId, monthStart: monthStart, invoiceId: invoiceId, reason: reason, createdBy: createdBy,
+            createdAt: now, expired: false
+        )
+    }
+}

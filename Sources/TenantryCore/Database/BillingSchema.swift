@@ -1,0 +1,197 @@
+/// The tables of plans, subscriptions, invoices, credits, API keys, the audit trail and
+/// the test clock (migration `v2_billing_and_credits`).
+enum BillingSchema {
+    static let v2 = """
+        CREATE TABLE plan (
+            name TEXT PRIMARY KEY NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+            config TEXT NOT NULL CHECK (json_valid(config)),
+            description TEXT NOT NULL DEFAULT '',
+            credit_extension_days INTEGER NOT NULL DEFAULT 0 CHECK (credit_extension_days BETWEEN 0 AND 3650),
+            trial_days INTEGER CHECK (trial_days IS NULL OR trial_days BETWEEN 1 AND 3650),
+            first_used_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL
+        ) STRICT;
+
+        -- A price of a plan for a period, or an add-on: `units` credits of `category` per quantity.
+        CREATE TABLE variant (
+            id TEXT PRIMARY KEY NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('plan', 'addon')),
+            plan TEXT NOT NULL DEFAULT '',
+            period TEXT NOT NULL DEFAULT 'NOT_DEFINE' CHECK (period IN ('NOT_DEFINE', 'MONTHLY', 'YEARLY')),
+            category TEXT NOT NULL DEFAULT '',
+            units INTEGER NOT NULL DEFAULT 0 CHECK (units >= 0),
+            price_minor INTEGER NOT NULL CHECK (price_minor >= 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3 AND currency = upper(currency)),
+            description TEXT NOT NULL DEFAULT '',
+            active INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            CHECK ((kind = 'plan' AND plan != '' AND period IN ('MONTHLY', 'YEARLY') AND category = '')
+                OR (kind = 'addon' AND plan = '' AND category LIKE 'USAGE\\_%' ESCAPE '\\' AND units > 0))
+        ) STRICT;
+
+        CREATE TABLE subscription (
+            id TEXT PRIMARY KEY NOT NULL,
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            plan TEXT NOT NULL,
+            period TEXT NOT NULL CHECK (period IN ('NOT_DEFINE', 'MONTHLY', 'YEARLY')),
+            status TEXT NOT NULL CHECK (status IN ('TRIALING', 'ACTIVE', 'PAST_DUE', 'CANCELED', 'EXPIRED')),
+            variant_id TEXT REFERENCES variant(id) ON DELETE SET NULL,
+            start_at INTEGER NOT NULL,
+            -- The trial's end, or the end of the current paid period; NULL for FREE.
+            end_at INTEGER,
+            cancel_at_period_end INTEGER NOT NULL DEFAULT 0 CHECK (cancel_at_period_end IN (0, 1)),
+            ended_at INTEGER,
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            CHECK ((ended_at IS NULL) = (status IN ('TRIALING', 'ACTIVE', 'PAST_DUE'))),
+            CHECK (end_at IS NULL OR end_at > start_at)
+        ) STRICT;
+        -- One live subscription per tenant; ended ones are its history.
+        CREATE UNIQUE INDEX subscription_live_per_tenant ON subscription(tenant_id) WHERE ended_at IS NULL;
+        CREATE INDEX subscription_by_tenant ON subscription(tenant_id, start_at);
+        CREATE INDEX subscription_live_by_end ON subscription(status, end_at) WHERE ended_at IS NULL;
+
+        -- The stretches of a subscription that carry allowances: the trial, each paid period,
+        -- FREE from its start. `next_grant_at` is the next monthly grant still to make.
+        CREATE TABLE entitlement (
+            id TEXT PRIMARY KEY NOT NULL,
+            subscription_id TEXT NOT NULL REFERENCES subscription(id) ON DELETE CASCADE,
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            plan TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('trial', 'period', 'free')),
+            start_at INTEGER NOT NULL,
+            end_at INTEGER,
+            invoice_id TEXT,
+            paid INTEGER NOT NULL CHECK (paid IN (0, 1)),
+            next_grant_at INTEGER,
+            UNIQUE (subscription_id, start_at)
+        ) STRICT;
+        CREATE INDEX entitlement_due ON entitlement(next_grant_at) WHERE next_grant_at IS NOT NULL AND paid = 1;
+
+        CREATE TABLE invoice (
+            id TEXT PRIMARY KEY NOT NULL,
+            number INTEGER NOT NULL UNIQUE,
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('subscription', 'renewal', 'addon')),
+            subscription_id TEXT REFERENCES subscription(id) ON DELETE SET NULL,
+            variant_id TEXT REFERENCES variant(id) ON DELETE SET NULL,
+            plan TEXT NOT NULL DEFAULT '',
+            period TEXT NOT NULL DEFAULT 'NOT_DEFINE',
+            period_start INTEGER,
+            period_end INTEGER,
+            -- The add-ons bought: [{"category", "quantity", "units", "variant_id"}].
+            lines TEXT NOT NULL DEFAULT '[]' CHECK (json_valid(lines)),
+            currency TEXT NOT NULL,
+            total_minor INTEGER NOT NULL CHECK (total_minor >= 0),
+            status TEXT NOT NULL CHECK (status IN ('open', 'paid', 'void')),
+            created_at INTEGER NOT NULL,
+            due_at INTEGER NOT NULL,
+            paid_at INTEGER,
+            paid_by TEXT,
+            voided_at INTEGER,
+            CHECK ((status = 'paid') = (paid_at IS NOT NULL))
+        ) STRICT;
+        CREATE INDEX invoice_by_tenant ON invoice(tenant_id, created_at);
+        CREATE INDEX invoice_open_by_due ON invoice(due_at) WHERE status = 'open';
+        CREATE UNIQUE INDEX invoice_renewal_once ON invoice(subscription_id, period_start) WHERE kind = 'renewal';
+
+        CREATE TABLE credit_grant (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL CHECK (category LIKE 'USAGE\\_%' ESCAPE '\\' AND category != 'USAGE_UNKNOWN'),
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0 AND used <= amount),
+            effective_at INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL CHECK (expires_at > effective_at),
+            source TEXT NOT NULL CHECK (source IN ('plan', 'trial', 'addon', 'operator', 'rollover')),
+            priority INTEGER NOT NULL DEFAULT 0,
+            entitlement_id TEXT,
+            month_start INTEGER,
+            invoice_id TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            created_by TEXT,
+            created_at INTEGER NOT NULL,
+            expired INTEGER NOT NULL DEFAULT 0 CHECK (expired IN (0, 1))
+        ) STRICT;
+        -- A plan or trial allowance is granted once per entitlement, month and category.
+        CREATE UNIQUE INDEX credit_grant_allowance_once ON credit_grant(entitlement_id, month_start, category) WHERE entitlement_id IS NOT NULL;
+        CREATE INDEX credit_grant_live ON credit_grant(tenant_id, category, priority, expires_at, seq) WHERE expired = 0;
+        CREATE INDEX credit_grant_expiring ON credit_grant(expires_at) WHERE expired = 0;
+
+        CREATE TABLE credit_debit (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            agent_id TEXT NOT NULL DEFAULT '',
+            dataset_id TEXT NOT NULL DEFAULT '',
+            idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+            request_hash BLOB NOT NULL,
+            remaining_after INTEGER NOT NULL,
+            api_key_id TEXT,
+            created_at INTEGER NOT NULL,
+            UNIQUE (tenant_id, idempotency_key)
+        ) STRICT;
+        CREATE INDEX credit_debit_by_agent ON credit_debit(tenant_id, agent_id) WHERE agent_id != '';
+        CREATE INDEX credit_debit_by_dataset ON credit_debit(tenant_id, dataset_id) WHERE dataset_id != '';
+        CREATE INDEX credit_debit_by_time ON credit_debit(created_at);
+
+        -- Which grants a debit drew from, and how much from each.
+        CREATE TABLE credit_debit_part (
+            debit_seq INTEGER NOT NULL REFERENCES credit_debit(seq) ON DELETE CASCADE,
+            grant_seq INTEGER NOT NULL REFERENCES credit_grant(seq) ON DELETE CASCADE,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            PRIMARY KEY (debit_seq, grant_seq)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX credit_debit_part_by_grant ON credit_debit_part(grant_seq);
+
+        -- What was left of a grant when it expired.
+        CREATE TABLE credit_expiry (
+            grant_seq INTEGER PRIMARY KEY REFERENCES credit_grant(seq) ON DELETE CASCADE,
+            tenant_id TEXT NOT NULL,
+            category TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            expired_at INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE api_key (
+            id TEXT PRIMARY KEY NOT NULL,
+            tenant_id TEXT REFERENCES tenant(id) ON DELETE CASCADE,
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+            key_prefix TEXT NOT NULL,
+            key_hash BLOB NOT NULL UNIQUE CHECK (length(key_hash) = 32),
+            scopes TEXT NOT NULL CHECK (json_valid(scopes)),
+            created_by TEXT REFERENCES user(id) ON DELETE SET NULL,
+            created_at INTEGER NOT NULL,
+            expires_at INTEGER,
+            last_used_at INTEGER,
+            revoked_at INTEGER
+        ) STRICT;
+        CREATE INDEX api_key_by_tenant ON api_key(tenant_id, created_at);
+
+        CREATE TABLE audit (
+            seq INTEGER PRIMARY KEY,
+            at INTEGER NOT NULL,
+            actor_id TEXT,
+            actor_email TEXT NOT NULL DEFAULT '',
+            action TEXT NOT NULL,
+            target_type TEXT NOT NULL,
+            target_id TEXT NOT NULL,
+            tenant_id TEXT,
+            before TEXT CHECK (before IS NULL OR json_valid(before)),
+            after TEXT CHECK (after IS NULL OR json_valid(after))
+        ) STRICT;
+        CREATE INDEX audit_by_target ON audit(target_type, target_id);
+        CREATE INDEX audit_by_tenant ON audit(tenant_id, seq);
+
+        -- The test clock's offset from the system clock, kept across restarts.
+        CREATE TABLE clock_offset (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            milliseconds INTEGER NOT NULL
+        ) STRICT;
+        """
+}

@@ -1,0 +1,103 @@
+import Foundation
+import GRDB
+
+/// A plan: its configuration, how long its credits outlive a period, and for trials how
+/// long the trial lasts.
+public struct Plan: Sendable, Equatable {
+    /// The plan names the product knows; a tenant-specific plan is named by its tenant's id.
+    public static let builtIn = ["FREE", "NEW_USER_TRIAL", "BYOA_USER_TRIAL", "PRO", "BUSINESS", "CUSTOM"]
+    public static let trialPlans: Set<String> = ["NEW_USER_TRIAL", "BYOA_USER_TRIAL"]
+
+    public var name: String
+    public var config: PlanConfig
+    public var description: String
+    public var creditExtensionDays: Int
+    public var trialDays: Int?
+    public var firstUsedAt: Instant?
+    public var createdAt: Instant
+    public var updatedAt: Instant
+
+    public var hasUsed: Bool { firstUsedAt != nil }
+    public var isTrial: Bool { trialDays != nil }
+}
+
+/// How plans are stored: the config as JSON text.
+struct PlanRecord: TenantryRecord {
+    static let databaseTableName = "plan"
+
+    var name: String
+    var config: String
+    var description: String
+    var creditExtensionDays: Int
+    var trialDays: Int?
+    var firstUsedAt: Instant?
+    var createdAt: Instant
+    var updatedAt: Instant
+
+    init(_ plan: Plan) {
+        name = plan.name
+        config = plan.config.json
+        description = plan.description
+        creditExtensionDays = plan.creditExtensionDays
+        trialDays = plan.trialDays
+        firstUsedAt = plan.firstUsedAt
+        createdAt = plan.createdAt
+        updatedAt = plan.updatedAt
+    }
+
+    func plan() throws -> Plan {
+        Plan(
+            name: name, config: try PlanConfig.from(json: config), description: description, creditExtensionDays: creditExtensionDays,
+            trialDays: trialDays, firstUsedAt: firstUsedAt, createdAt: createdAt, updatedAt: updatedAt
+        )
+    }
+}
+
+extension Plan {
+    static func fetch(_ db: Database, name: String) throws -> Plan? {
+        try PlanRecord.fetchOne(db, key: name)?.plan()
+    }
+
+    /// The plan whose config applies to a tenant on `planName`: a `CUSTOM` subscription
+    /// uses the plan named by the tenant's id when there is one.
+    static func effective(_ db: Database, planName: String, tenantId: String) throws -> Plan? {
+        if planName == "CUSTOM", let specific = try fetch(db, name: tenantId) { return specific }
+        return try fetch(db, name: planName)
+    }
+
+    /// Records that a subscription uses the plan (it can no longer be deleted).
+    static func markUsed(_ db: Database, name: String, at now: Instant) throws {
+        try db.execute(sql: "UPDATE plan SET first_used_at = ? WHERE name = ? AND first_used_at IS NULL", arguments: [now, name])
+    }
+
+    /// The plans a fresh database starts with; operators change them freely.
+    static func defaults(at now: Instant) -> [Plan] {
+        func config(credits: Int64, members: Int, _ tweak: (inout PlanConfig) -> Void = { _ in }) -> PlanConfig {
+            var config = PlanConfig()
+            config.usageConfigs = [.init(category: "USAGE_AI_CREDIT", totalAmount: credits)]
+            config.teamMembers = members
+            config.aiWebWidget = true
+            tweak(&config)
+            return config
+        }
+        let pro = config(credits: 10_000, members: 5) {
+            $0.leadQualification = true; $0.magicSpotlight = true; $0.multiLingual = true; $0.conversationInsights = true
+            $0.analytics = "ANALYTICS_ADVANCED"
+        }
+        let business = config(credits: 50_000, members: 25) {
+            $0.leadQualification = true; $0.magicSpotlight = true; $0.multiLingual = true; $0.conversationInsights = true
+            $0.voiceAgent = true; $0.customBrandingFooter = true; $0.analytics = "ANALYTICS_ADVANCED"
+        }
+        func plan(_ name: String, _ config: PlanConfig, _ description: String, extension days: Int = 7, trial: Int? = nil) -> Plan {
+            Plan(name: name, config: config, description: description, creditExtensionDays: days, trialDays: trial, firstUsedAt: nil, createdAt: now, updatedAt: now)
+        }
+        return [
+            plan("FREE", config(credits: 100, members: 1), "Free", extension: 0),
+            plan("NEW_USER_TRIAL", pro, "Free trial of Pro", extension: 0, trial: 14),
+            plan("BYOA_USER_TRIAL", pro, "Free trial of Pro, bring your own agent", extension: 0, trial: 14),
+            plan("PRO", pro, "Pro"),
+            plan("BUSINESS", business, "Business"),
+            plan("CUSTOM", business, "Custom: a tenant-specific plan named by the tenant's id overrides this one"),
+        ]
+    }
+}

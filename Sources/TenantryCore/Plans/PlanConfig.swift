@@ -1,0 +1,114 @@
+import Foundation
+
+/// A plan's configuration, field for field the seed's `SubscriptionConfig`.
+public struct PlanConfig: Codable, Sendable, Equatable {
+    public struct Allowance: Codable, Sendable, Equatable {
+        public var category: String
+        public var totalAmount: Int64
+
+        public init(category: String, totalAmount: Int64) {
+            self.category = category
+            self.totalAmount = totalAmount
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case category
+            case totalAmount = "total_amount"
+        }
+    }
+
+    public var usageConfigs: [Allowance] = []
+    public var leadCollections: [String] = []
+    public var trainMaterialTypes: [String] = []
+    public var leadQualification = false
+    public var aiWebWidget = false
+    public var magicSpotlight = false
+    public var multiLingual = false
+    public var conversationInsights = false
+    public var analytics = "ANALYTICS_BASIC"
+    public var voiceAgent = false
+    public var customBrandingFooter = false
+    public var integrationTypes: [String] = []
+    public var teamMembers = 1
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case usageConfigs = "usage_configs"
+        case leadCollections = "lead_collections"
+        case trainMaterialTypes = "train_material_types"
+        case leadQualification = "lead_qualification"
+        case aiWebWidget = "ai_web_widget"
+        case magicSpotlight = "magic_spotlight"
+        case multiLingual = "multi_lingual"
+        case conversationInsights = "conversation_insights"
+        case analytics
+        case voiceAgent = "voice_agent"
+        case customBrandingFooter = "custom_branding_footer"
+        case integrationTypes = "integration_types"
+        case teamMembers = "team_members"
+    }
+
+    /// Usage categories are `USAGE_[A-Z0-9_]+`; `USAGE_UNKNOWN` is the unset value.
+    public static func validateCategory(_ category: String, field: String = "category") throws {
+        try validateEnumValue(category, prefix: "USAGE_", field: field)
+    }
+
+    /// Enumerations of the seed are open here but must be well-formed: `PREFIX[A-Z0-9_]+`,
+    /// never the `…_UNKNOWN` unset value.
+    static func validateEnumValue(_ value: String, prefix: String, field: String) throws {
+        let suffix = value.dropFirst(prefix.count)
+        guard value.hasPrefix(prefix), !suffix.isEmpty, value.count <= 64,
+              suffix.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+        else { throw DomainError.invalidArgument("\(field) must look like \(prefix)NAME (capitals, digits, _), not \"\(value)\"") }
+        guard value != prefix + "UNKNOWN" else { throw DomainError.invalidArgument("\(field) must not be \(value), the unset value") }
+    }
+
+    /// Checks every field; the first problem is thrown.
+    public func validate() throws {
+        var seen: Set<String> = []
+        for (index, allowance) in usageConfigs.enumerated() {
+            try Self.validateCategory(allowance.category, field: "config.usage_configs[\(index)].category")
+            guard seen.insert(allowance.category).inserted else {
+                throw DomainError.invalidArgument("config.usage_configs lists \(allowance.category) twice")
+            }
+            guard allowance.totalAmount >= 0 else {
+                throw DomainError.invalidArgument("config.usage_configs[\(index)].total_amount must not be negative")
+            }
+        }
+        for (field, values, prefix) in [
+            ("lead_collections", leadCollections, "LEADCOLLECTION_"), ("train_material_types", trainMaterialTypes, "TRAINMAT_"),
+            ("integration_types", integrationTypes, "PLATFORM_"),
+        ] {
+            for (index, value) in values.enumerated() {
+                try Self.validateEnumValue(value, prefix: prefix, field: "config.\(field)[\(index)]")
+            }
+            guard Set(values).count == values.count else { throw DomainError.invalidArgument("config.\(field) lists a value twice") }
+        }
+        try Self.validateEnumValue(analytics, prefix: "ANALYTICS_", field: "config.analytics")
+        guard (0...100_000).contains(teamMembers) else {
+            throw DomainError.invalidArgument("config.team_members must be between 0 (no limit) and 100000")
+        }
+    }
+
+    /// The allowance of `category`, 0 when the plan grants none.
+    public func allowance(of category: String) -> Int64 {
+        usageConfigs.first { $0.category == category }?.totalAmount ?? 0
+    }
+
+    var json: String {
+        String(decoding: (try? JSONEncoder.sorted.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    static func from(json: String) throws -> PlanConfig {
+        try JSONDecoder().decode(PlanConfig.self, from: Data(json.utf8))
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import GRDB
+
+/// What tenant owners do with their subscription, and what operators do for them.
+public struct SubscriptionService: Sendable {
+    let context: ServiceContext
+
+    public init(context: ServiceContext) { self.context = context }
+
+    private var database: AppDatabase { context.database }
+
+    public func current(tenantId: String) throws -> Subscription? {
+        try database.read { try Subscription.live($0, tenantId: tenantId) }
+    }
+
+    /// The tenant's subscriptions, newest first (the live one, then its history).
+    public func history(tenantId: String) throws -> [Subscription] {
+        try database.read { try Subscription.filter(Column("tenant_id") == tenantId).order(Column("start_at").desc, Column("created_at").desc).fetchAll($0) }
+    }
+
+    /// Opens an invoice for a first paid subscription; it starts when the invoice is paid.
+    public func create(_ principal: Principal, variantId: String) async throws -> String {
+        try await change(principal, variantId: variantId, isUpdate: false)
+    }
+
+    /// Opens an invoice to move a paid subscription to another plan or period.
+    public func update(_ principal: Principal, variantId: String) async throws -> String {
+        try await change(principal, variantId: variantId, isUpdate: true)
+    }
+
+    private func change(_ principal: Principal, variantId: String, isUpdate: Bool) async throws -> String {
+        let tenantId = try principal.tenant(atLeast: .owner)
+        let field = isUpdate ? "new_id" : "id"
+        guard !variantId.isEmpty else { throw DomainError.invalidArgument("\(field) is required: a variant id from GET /v1/subscription/variants") }
+        let now = context.clock.now()
+        let actor = Actor(principal)
+        let invoice = try await database.write { db -> Invoice in
+            guard let variant = try Variant.fetchOne(db, key: variantId), variant.kind == .plan, variant.active else {
+                throw DomainError.notFound("no subscription variant \(variantId)")
+            }
+            let live = try Subscription.live(db, tenantId: tenantId)
+            let hasPaid = live.map { $0.isPaid && $0.status != .pastDue } ?? false
+            if isUpdate && !hasPaid { throw DomainError.invalidArgument("there is no paid subscription to update: use POST /v1/subscription/create") }
+            if !isUpdate && hasPaid { throw DomainError.invalidArgument("the tenant already has a paid subscription: use POST /v1/subscription/update") }
+            if let live, live.variantId == variant.id, live.status == .active {
+                throw DomainError.alreadyExists("the tenant is already subscribed to this variant")
+            }
+            // One pending change at a time: an older unpaid one is replaced.
+            try db.execute(sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE tenant_id = ? AND kind = 'subscription' AND status = 'open'", arguments: [now, tenantId])
+            let invoice = try Billing.openInvoice(
+                db, tenantId: tenantId, kind: .subscription, subscriptionId: nil, variant: variant, plan: variant.plan, period: variant.period,
+                periodStart: nil, periodEnd: nil, lines: [], dueAt: now.adding(days: 7), at: now
+            )
+            try AuditLog.record(db, actor: actor, action: isUpdate ? "subscription.update" : "subscription.create", targetType: "invoice", targetId: invoice.id,
+                                tenantId: tenantId, before: live, after: invoice, at: now)
+            return invoice
+        }
+        return checkoutURL(invoice)
+    }
+
+    /// Where the payer goes for an invoice: the configured checkout, or the console's page.
+    func checkoutURL(_ invoice: Invoice) -> String {
+        let template = context.settings.checkoutURL
+        guard !template.isEmpty else { return consoleURL("/#/invoices/\(invoice.id)") }
+        return template
+            .replacingOccurrences(of: "{invoice_id}", with: invoice.id)
+            .replacingOccurrences(of: "{tenant_id}", with: invoice.tenantId)
+            .replacingOccurrences(of: "{amount}", with: Money.decimal(invoice.totalMinor, currency: invoice.currency))
+            .replacingOccurrences(of: "{currency}", with: invoice.currency)
+    }
+
+    private func consoleURL(_ path: String) -> String {
+        let base = context.settings.consoleURL
+        return (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
+    }
+
+    /// The tenant's billing page.
+    public func portal(_ principal: Principal) throws -> String {
+        let tenantId = try principal.tenant(atLeast: .owner)
+        let template = context.settings.billingPortalURL
+        guard !template.isEmpty else { return consoleURL("/#/tenants/\(tenantId)") }
+        return template.replacingOccurrences(of: "{tenant_id}", with: tenantId)
+    }
+
+    /// Ends the paid subscription at the end of its period (the tenant then falls to FREE).
+    public func cancel(_ principal: Principal) async throws -> Subscription {
+        let tenantId = try principal.tenant(atLeast: .owner)
+        let now = context.clock.now()
+        let actor = Actor(principal)
+        return try await database.write { db in
+            guard var live = try Subscription.live(db, tenantId: tenantId), live.isPaid else {
+                throw DomainError.invalidArgument("there is no paid subscription to cancel")
+            }
+            let before = live
+            live.cancelAtPeriodEnd = true
+            live.updatedAt = now
+            try live.update(db)
+            try AuditLog.record(db, actor: actor, action: "subscription.cancel", targetType: "subscription", targetId: live.id, tenantId: tenantId, before: before, after: live, at: now)
+            return live
+        }
+    }
+
+    public struct Purchase: Sendable {
+        public let category: String
+        public let quantity: Int64
+        public init(category: String, quantity: Int64) {
+            self.category = category
+            self.quantity = quantity
+        }
+    }
+
+    /// Opens one invoice for add-on credits; they are granted when it is paid.
+    public func purchaseAddons(_ principal: Principal, _ purchases: [Purchase]) async throws -> String {
+        let tenantId = try principal.tenant(atLeast: .owner)
+        guard !purchases.isEmpty else { throw DomainError.invalidArgument("purchases must list at least one add-on") }
+        guard purchases.count <= 20 else { throw DomainError.invalidArgument("at most 20 purchases at once") }
+        for (index, purchase) in purchases.enumerated() {
+            try PlanConfig.validateCategory(purchase.category, field: "purchases[\(index)].category")
+            guard (1...1_000_000).contains(purchase.quantity) else {
+                throw DomainError.invalidArgument("purchases[\(index)].quantity must be between 1 and 1000000")
+            }
+        }
+        let now = context.clock.now()
+        let actor = Actor(principal)
+        let invoice = try await database.write { db -> Invoice in
+            var lines: [Invoice.Line] = []
+            var currency: String?
+            var total: Int64 = 0
+            for purchase in purchases {
+                guard let variant = try Variant.filter(Column("kind") == "addon" && Column("category") == purchase.category && Column("active") == true).fetchOne(db) else {
+                    throw DomainError.notFound("no add-on is sold for \(purchase.category)")
+                }
+                guard currency == nil || currency == variant.currency else {
+                    throw DomainError.invalidArgument("these add-ons are priced in different currencies: buy them separately")
+                }
+                currency = variant.currency
+                let (line, overflow) = variant.priceMinor.multipliedReportingOverflow(by: purchase.quantity)
+                guard !overflow else { throw DomainError.invalidArgument("the total is too large") }
+                total += line
+                lines.append(Invoice.Line(category: purchase.category, quantity: purchase.quantity, units: variant.units, variantId: variant.id))
+            }
+            let invoice = try Billing.openInvoice(
+                db, tenantId: tenantId, kind: .addon, subscriptionId: nil, variant: nil, plan: "", period: .notDefined, periodStart: nil,
+                periodEnd: nil, lines: lines, dueAt: now.adding(days: 7), at: now, total: total, currency: currency
+            )
+            try AuditLog.record(db, actor: actor, action: "addons.purchase", targetType: "invoice", targetId: invoice.id, tenantId: tenantId, before: AuditLog.nothing, after: invoice, at: now)
+            return invoice
+        }
+        return checkoutURL(invoice)
+    }
+
+    // MARK: - Operators
+
+    /// Moves the end of a tenant's trial (the only change AdminChangeTenantSubscription
+    /// allows); unexpired trial credits follow the new end.
+    public func changeTrialEnd(tenantId: String, to newEnd: Instant, by actor: Actor) async throws -> Subscription {
+        let now = context.clock.now()
+        return try await database.write { db in
+            guard var live = try Subscription.live(db, tenantId: tenantId) else { throw DomainError.notFound("tenant \(tenantId) has no subscription") }
+            guard live.status == .trialing else {
+                throw DomainError.invalidArgument("only a trial's end can be changed; this subscription is \(live.status.rawValue)")
+            }
+            guard newEnd > live.startAt else { throw DomainError.invalidArgument("new_end_at must be after the trial's start (\(live.startAt.rfc3339))") }
+            let before = live
+            live.endAt = newEnd
+            live.updatedAt = now
+            try live.update(db)
+            let extensionDays = try Plan.effective(db, planName: live.plan, tenantId: tenantId)?.creditExtensionDays ?? 0
+            try db.execute(sql: "UPDATE entitlement SET end_at = ? WHERE subscription_id = ? AND kind = 'trial'", arguments: [newEnd, live.id])
+            try db.execute(sql: """
+                UPDATE credit_grant SET expires_at = max(effective_at + 1, ?) WHERE source = 'trial' AND expired = 0
+                AND entitlement_id IN (SELECT id FROM entitlement WHERE subscription_id = ?)
+                """, arguments: [newEnd.adding(days: Int64(extensionDays)), live.id])
+            try AuditLog.record(db, actor: actor, action: "subscription.trial_end", targetType: "subscription", targetId: live.id, tenantId: tenantId, before: before, after: live, at: now)
+            return live
+        }
+    }
+
+    public func invoices(tenantId: String?, status: String?, limit: Int = 200) throws -> [Invoice] {
+        if let status, !status.isEmpty, Invoice.Status(rawValue: status) == nil {
+            throw DomainError.invalidArgument("status must be open, paid or void")
+        }
+        return try database.read { db in
+            var request = Invoice.order(Column("created_at").desc, Column("number").desc).limit(limit)
+            if let tenantId, !tenantId.isEmpty { request = request.filter(Column("tenant_id") == tenantId) }
+            if let status, !status.isEmpty { request = request.filter(Column("status") == status) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    /// Confirms a payment by hand: the invoice's subscription or credits take effect.
+    public func markPaid(invoiceId: String, by actor: Actor) async throws -> Invoice {
+        let now = context.clock.now()
+        let settings = context.settings
+        return try await database.write { db in
+            guard let before = try Invoice.fetchOne(db, key: invoiceId) else { throw DomainError.notFound("no invoice \(invoiceId)") }
+            let invoice = try Billing.settle(db, invoiceId: invoiceId, by: actor, at: now, settings: settings)
+            try AuditLog.record(db, actor: actor, action: "invoice.paid", targetType: "invoice", targetId: invoiceId, tenantId: invoice.tenantId, before: before, after: invoice, at: now)
+            return invoice
+        }
+    }
+}
