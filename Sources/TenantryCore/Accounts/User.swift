@@ -37,6 +37,24 @@ public struct User: TenantryRecord, Equatable {
     }
 }
 
+extension User {
+    /// Reads the columns of a `user` row by name (faster than Codable on the hot path).
+    init(databaseRow row: Row) {
+        id = row["id"]
+        email = row["email"]
+        name = row["name"]
+        passwordHash = row["password_hash"]
+        status = Status(rawValue: row["status"]) ?? .disabled
+        isOperator = row["is_operator"]
+        avatarId = row["avatar_id"]
+        timezone = row["timezone"]
+        country = row["country"]
+        fromLink = row["from_link"]
+        createdAt = row["created_at"]
+        updatedAt = row["updated_at"]
+    }
+}
+
 /// Email addresses as Tenantry keeps them: trimmed, lower-cased, plausibly deliverable.
 public enum EmailAddress {
     public static func normalize(_ raw: String, field: String = "email") throws -> String {
