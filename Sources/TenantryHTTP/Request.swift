@@ -10,7 +10,10 @@ public struct Request: Sendable {
     /// Header names are lower-cased.
     public let headers: [String: String]
     public let body: [UInt8]
+    /// The client's address: the connection's, or the one a trusted proxy forwarded.
     public let clientAddress: String
+    /// The address of the connection itself (the proxy's, behind one).
+    public internal(set) var peerAddress: String
     /// Values of `{name}` segments of the matched route.
     public internal(set) var pathParameters: [String: String] = [:]
     /// The route pattern that matched, e.g. `/v1/usage/plans/{plan_name}`.
@@ -26,6 +29,7 @@ public struct Request: Sendable {
         self.headers = headers
         self.body = body
         self.clientAddress = clientAddress
+        self.peerAddress = clientAddress
     }
 
     public func header(_ name: String) -> String? {
@@ -45,8 +49,9 @@ public struct Request: Sendable {
         return token.isEmpty ? nil : token
     }
 
-    /// True for requests that come from the loopback interface.
+    /// True when the client (not merely a proxy in front of it) is on this machine.
     public var isFromLoopback: Bool {
-        clientAddress == "::1" || clientAddress.hasPrefix("127.") || clientAddress.hasPrefix("::ffff:127.")
+        guard let bytes = TrustedProxies.bytes(clientAddress) else { return false }
+        return bytes.count == 4 ? bytes[0] == 127 : bytes == [UInt8](repeating: 0, count: 15) + [1]
     }
 }

@@ -16,11 +16,14 @@ public final class Server: @unchecked Sendable {
         public var connectionLimit: Int
         /// Per-connection memory for headers and buffered uploads.
         public var connectionMemoryLimit: Int
+        /// Proxies whose forwarding headers name the real client.
+        public var trustedProxies: TrustedProxies
 
         public init(
             host: String = "127.0.0.1", port: UInt16 = 8080,
             threadPoolSize: Int = ProcessInfo.processInfo.activeProcessorCount,
-            connectionTimeoutSeconds: Int = 30, connectionLimit: Int = 4096, connectionMemoryLimit: Int = 64 * 1024
+            connectionTimeoutSeconds: Int = 30, connectionLimit: Int = 4096, connectionMemoryLimit: Int = 64 * 1024,
+            trustedProxies: TrustedProxies = .loopback
         ) {
             self.host = host
             self.port = port
@@ -28,6 +31,7 @@ public final class Server: @unchecked Sendable {
             self.connectionTimeoutSeconds = connectionTimeoutSeconds
             self.connectionLimit = connectionLimit
             self.connectionMemoryLimit = connectionMemoryLimit
+            self.trustedProxies = trustedProxies
         }
     }
 
@@ -146,12 +150,14 @@ public final class Server: @unchecked Sendable {
             response.setHeader("Allow", allowed.joined(separator: ", "))
             return queue(response, on: connection, for: exchange)
         case .found(let route, let parameters):
+            let headers = values(connection, .HEADER_KIND, lowercased: true)
+            let peer = clientAddress(connection)
             var request = Request(
                 method: exchange.method, path: exchange.path,
-                query: values(connection, .GET_ARGUMENT_KIND, lowercased: false),
-                headers: values(connection, .HEADER_KIND, lowercased: true),
-                body: exchange.body, clientAddress: clientAddress(connection)
+                query: values(connection, .GET_ARGUMENT_KIND, lowercased: false), headers: headers, body: exchange.body,
+                clientAddress: configuration.trustedProxies.clientAddress(peer: peer, forwardedFor: headers["x-forwarded-for"], realIP: headers["x-real-ip"])
             )
+            request.peerAddress = peer
             exchange.body = []
             request.pathParameters = parameters
             request.route = route.pattern

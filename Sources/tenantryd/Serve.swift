@@ -35,6 +35,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Days of PAST_DUE before the subscription expires to FREE (TENANTRY_PAST_DUE_DAYS).")
     var pastDueDays: Int = Environment.int("past-due-days", 7)
 
+    @Option(name: .long, help: "Reverse proxies whose X-Forwarded-For/X-Real-IP name the client: addresses or CIDRs, comma-separated; empty trusts none (TENANTRY_TRUSTED_PROXIES).")
+    var trustedProxies: String = Environment.string("trusted-proxies", "127.0.0.1,::1")
+
     @Option(name: .long, help: "HTTP polling threads; 0 means one per core (TENANTRY_THREADS).")
     var threads: Int = Environment.int("threads", 0)
 
@@ -63,6 +66,9 @@ struct Serve: AsyncParsableCommand {
         guard (try? ListenAddress(listen)) != nil else { throw ValidationError("--listen must look like 127.0.0.1:8080 or [::1]:8080") }
         guard argon2MemoryKib >= 8 * argon2Parallelism, argon2Iterations >= 1, (1...16).contains(argon2Parallelism) else {
             throw ValidationError("argon2id needs iterations ≥ 1, parallelism 1…16 and memory ≥ 8 KiB per lane")
+        }
+        guard (try? TrustedProxies(trustedProxies)) != nil else {
+            throw ValidationError("--trusted-proxies must list IP addresses or CIDR networks, e.g. 127.0.0.1,10.0.0.0/8")
         }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard (0...365).contains(renewalGraceDays), (0...365).contains(pastDueDays) else {
@@ -99,7 +105,10 @@ struct Serve: AsyncParsableCommand {
         let metrics = HTTPMetrics()
         let api = API(app: app, metrics: metrics, options: API.Options(publicDirectory: `public`, maximumBodyBytes: maxBodyBytes, testClock: clock))
         let server = Server(
-            configuration: .init(host: address.host, port: address.port, threadPoolSize: threads == 0 ? cores : threads, connectionTimeoutSeconds: connectionTimeout),
+            configuration: .init(
+                host: address.host, port: address.port, threadPoolSize: threads == 0 ? cores : threads,
+                connectionTimeoutSeconds: connectionTimeout, trustedProxies: try TrustedProxies(trustedProxies)
+            ),
             router: api.router, metrics: metrics, logger: logger, renderError: API.errorRenderer(logger: logger)
         )
         try server.start()

@@ -134,7 +134,7 @@ extension RouteBuilder {
         let gate = self.gate
         return Endpoint(
             "GET", "/v1/auth/check", operationId: "AuthCheck",
-            summary: "For a reverse proxy: 200 with X-Tenant-Id, X-User-Id, X-Plan and X-Credits-Remaining, or 401/403. Optional X-Usage-Category, X-Usage-Amount and X-Idempotency-Key debit as consume does (403 when short).",
+            summary: "For a reverse proxy: 200 with X-Tenant-Id, X-User-Id (sessions only), X-Plan and X-Credits-Remaining, or 401/403. Optional X-Usage-Category, X-Usage-Amount and X-Idempotency-Key debit as consume does (403 when short).",
             access: .anyCredential, answer: .json(.object([("tenant_id", .string()), ("user_id", .string()), ("plan", .string()), ("credits_remaining", .int64())])),
             handler: .offloaded { request in
                 let caller = try gate.caller(request)
@@ -178,7 +178,9 @@ extension RouteBuilder {
                 var response = Response.ok([
                     "tenant_id": .string(tenantId), "user_id": .string(userId), "plan": .string(plan), "credits_remaining": .int64(remaining),
                 ])
-                response.headers += [("X-Tenant-Id", tenantId), ("X-User-Id", userId), ("X-Plan", plan), ("X-Credits-Remaining", String(remaining))]
+                response.headers += [("X-Tenant-Id", tenantId), ("X-Plan", plan), ("X-Credits-Remaining", String(remaining))]
+                // An API key acts for its tenant, not for a user.
+                if !userId.isEmpty { response.headers.append(("X-User-Id", userId)) }
                 return response
             }
         )

@@ -40,8 +40,11 @@ enum AuditLog {
         _ db: Database, actor: Actor, action: String, targetType: String, targetId: String, tenantId: String? = nil,
         before: B?, after: A?, at now: Instant
     ) throws {
+        // Snapshots use the API's snake_case names; instants are milliseconds since the epoch.
+        let encoder = JSONEncoder.sorted
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         func encode<T: Encodable>(_ value: T?) -> String? {
-            value.flatMap { try? JSONEncoder.sorted.encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+            value.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) }
         }
         try AuditEntry(
             seq: nil, at: now, actorId: actor.id, actorEmail: actor.email, action: action, targetType: targetType, targetId: targetId,

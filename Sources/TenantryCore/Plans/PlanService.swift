@@ -60,8 +60,11 @@ public struct PlanService: Sendable {
         return plan
     }
 
+    /// The built-in plans in their usual order, then tenant-specific ones by age.
     public func list() throws -> [Plan] {
-        try database.read { db in try PlanRecord.order(Column("created_at"), Column("name")).fetchAll(db).map { try $0.plan() } }
+        let plans = try database.read { db in try PlanRecord.order(Column("created_at"), Column("name")).fetchAll(db).map { try $0.plan() } }
+        let rank = { (plan: Plan) in Plan.builtIn.firstIndex(of: plan.name) ?? Plan.builtIn.count }
+        return plans.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }
 
     /// Changes a plan; grants already made keep their amounts and expiries.

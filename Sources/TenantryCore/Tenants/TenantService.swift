@@ -150,43 +150,52 @@ public struct TenantService: Sendable {
             guard let tenant = try Tenant.fetchOne(db, key: tenantId) else { throw DomainError.notFound("tenant not found") }
             var results: [InviteResult] = []
             for request in requests {
-                func refuse(_ error: DomainError) -> InviteResult {
-                    InviteResult(status: error.statusName, email: request.email, message: error.message, invitedURL: "")
-                }
                 do {
-                    let email = try EmailAddress.normalize(request.email)
-                    let role = request.role.isEmpty ? Role.member : try Role.parse(request.role)
-                    guard role <= actorRole else {
-                        throw DomainError.permissionDenied("only an owner can invite an owner")
+                    // A refused address changes nothing: its writes roll back with its savepoint.
+                    var result: InviteResult?
+                    try db.inSavepoint {
+                        result = try Self.inviteOne(
+                            db, request, tenant: tenant, inviter: inviter, actorRole: actorRole, now: now, settings: settings, mailer: mailer, baseURL: baseURL
+                        )
+                        return .commit
                     }
-                    if let user = try User.withEmail(email, db),
-                       try Membership.fetchOne(db, key: ["tenant_id": tenantId, "user_id": user.id]) != nil {
-                        throw DomainError.alreadyExists("\(email) is already a member")
-                    }
-                    try db.execute(
-                        sql: "UPDATE invite SET revoked_at = ? WHERE tenant_id = ? AND email = ? AND accepted_at IS NULL AND revoked_at IS NULL",
-                        arguments: [now, tenantId, email]
-                    )
-                    try Self.checkTeamLimit(db, tenantId: tenantId, now: now, adding: 1)
-                    let token = Secrets.token(Invite.tokenPrefix)
-                    let expiresAt = now.adding(seconds: settings.inviteLifetimeSeconds)
-                    try Invite(
-                        id: Secrets.identifier("inv"), tenantId: tenantId, email: email, role: role, tokenHash: Secrets.sha256(token),
-                        invitedBy: inviter.id, createdAt: now, expiresAt: expiresAt, acceptedAt: nil, revokedAt: nil
-                    ).insert(db)
-                    let url = baseURL + token
-                    try mailer.enqueue(
-                        db, to: email,
-                        Emails.invitation(tenantName: tenant.name, inviterName: inviter.name.isEmpty ? inviter.email : inviter.name, role: role.rawValue, days: settings.inviteLifetimeSeconds / 86_400),
-                        secret: url, secretExpiresAt: expiresAt
-                    )
-                    results.append(InviteResult(status: "SC_OK", email: email, message: "", invitedURL: url))
+                    if let result { results.append(result) }
                 } catch let error as DomainError {
-                    results.append(refuse(error))
+                    results.append(InviteResult(status: error.statusName, email: request.email, message: error.message, invitedURL: ""))
                 }
             }
             return results
         }
+    }
+
+    private static func inviteOne(
+        _ db: Database, _ request: InviteRequest, tenant: Tenant, inviter: User, actorRole: Role, now: Instant, settings: Settings, mailer: Mailer, baseURL: String
+    ) throws -> InviteResult {
+        let email = try EmailAddress.normalize(request.email)
+        let role = request.role.isEmpty ? Role.member : try Role.parse(request.role)
+        guard role <= actorRole else { throw DomainError.permissionDenied("only an owner can invite an owner") }
+        if let user = try User.withEmail(email, db), try Membership.fetchOne(db, key: ["tenant_id": tenant.id, "user_id": user.id]) != nil {
+            throw DomainError.alreadyExists("\(email) is already a member")
+        }
+        // Inviting again replaces the earlier link (which frees its seat for the limit).
+        try db.execute(
+            sql: "UPDATE invite SET revoked_at = ? WHERE tenant_id = ? AND email = ? AND accepted_at IS NULL AND revoked_at IS NULL",
+            arguments: [now, tenant.id, email]
+        )
+        try checkTeamLimit(db, tenantId: tenant.id, now: now, adding: 1)
+        let token = Secrets.token(Invite.tokenPrefix)
+        let expiresAt = now.adding(seconds: settings.inviteLifetimeSeconds)
+        try Invite(
+            id: Secrets.identifier("inv"), tenantId: tenant.id, email: email, role: role, tokenHash: Secrets.sha256(token),
+            invitedBy: inviter.id, createdAt: now, expiresAt: expiresAt, acceptedAt: nil, revokedAt: nil
+        ).insert(db)
+        let url = baseURL + token
+        try mailer.enqueue(
+            db, to: email,
+            Emails.invitation(tenantName: tenant.name, inviterName: inviter.name.isEmpty ? inviter.email : inviter.name, role: role.rawValue, days: settings.inviteLifetimeSeconds / 86_400),
+            secret: url, secretExpiresAt: expiresAt
+        )
+        return InviteResult(status: "SC_OK", email: email, message: "", invitedURL: url)
     }
 
     public struct InviteDetails: Sendable {

@@ -1,0 +1,149 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TenantryCore
+
+@Suite("Mailer")
+struct MailerTests {
+    private static let template = Email(subject: "Your code", body: "Your code is \(Mailer.secretPlaceholder). Enjoy.")
+
+    @Test("a secret is rendered while valid and reads [expired] after")
+    func secretLifetime() async throws {
+        try await withDatabase { database async throws in
+            let clock = ManualClock()
+            let mailer = Mailer(clock: clock, logger: quietLogger)
+            let expiresAt = clock.now().adding(seconds: 60)
+            let id = try await database.write { try mailer.enqueue($0, to: "bob@example.com", Self.template, secret: "S3CR3T-42", secretExpiresAt: expiresAt) }
+            #expect(id.hasPrefix("eml_"))
+            let stored = try #require(try database.read { try OutboxEmail.fetchOne($0, key: id) })
+            #expect(stored.recipient == "bob@example.com")
+            #expect(stored.subject == "Your code")
+            #expect(stored.status == .queued)
+            #expect(stored.attempts == 0)
+            #expect(stored.createdAt == clock.now())
+            #expect(mailer.render(stored) == "Your code is S3CR3T-42. Enjoy.")
+            clock.advance(seconds: 59)
+            #expect(mailer.render(stored) == "Your code is S3CR3T-42. Enjoy.")
+            clock.advance(seconds: 1)
+            #expect(mailer.render(stored) == "Your code is [expired]. Enjoy.")
+        }
+    }
+
+    @Test("no secret text is stored in the outbox table")
+    func noSecretAtRest() async throws {
+        try await withDatabase { database async throws in
+            let clock = ManualClock()
+            let mailer = Mailer(clock: clock, logger: quietLogger)
+            try await database.write { db in
+                try mailer.enqueue(db, to: "bob@example.com", Self.template, secret: "S3CR3T-42", secretExpiresAt: clock.now().adding(seconds: 600))
+                try mailer.enqueue(db, to: "bob@example.com", Self.template, secret: "https://x.test/invite?token=tni_abc", secretExpiresAt: clock.now().adding(seconds: 600))
+            }
+            let rows = try database.read { try Row.fetchAll($0, sql: "SELECT * FROM outbox") }
+            #expect(rows.count == 2)
+            for row in rows {
+                let body: String = row["body"]
+                #expect(body == "Your code is {{secret}}. Enjoy.")
+                // Nowhere in the row, whatever the column.
+                for column in row.columnNames {
+                    let text = row[column].map { String(describing: $0) } ?? ""
+                    #expect(!text.contains("S3CR3T") && !text.contains("tni_abc"), "\(column)")
+                }
+            }
+        }
+    }
+
+    @Test("the registration code is absent from the raw outbox row but present when rendered")
+    func registrationCodeAtRest() async throws {
+        let harness = try Harness()
+        _ = try await harness.accounts.register(email: "alice@example.com", client: "c")
+        let code = try harness.latestCode(to: "alice@example.com")
+        let bodies = try harness.database.read { try String.fetchAll($0, sql: "SELECT body FROM outbox") }
+        #expect(bodies.count == 1)
+        #expect(!bodies[0].contains(code))
+        #expect(bodies[0].contains(Mailer.secretPlaceholder))
+    }
+
+    @Test("emails without a secret render as stored; a placeholder without a secret reads [expired]")
+    func plainEmails() async throws {
+        try await withDatabase { database async throws in
+            let clock = ManualClock()
+            let mailer = Mailer(clock: clock, logger: quietLogger)
+            let (plain, orphan) = try await database.write { db in
+                (try mailer.enqueue(db, to: "a@example.com", Email(subject: "Hello", body: "No secrets here.")),
+                 try mailer.enqueue(db, to: "a@example.com", Self.template))
+            }
+            let emails = try database.read { db in try [plain, orphan].map { try #require(try OutboxEmail.fetchOne(db, key: $0)) } }
+            #expect(mailer.render(emails[0]) == "No secrets here.")
+            #expect(mailer.render(emails[1]) == "Your code is [expired]. Enjoy.")
+            // Another mailer (a restarted daemon) does not know the secrets of the first.
+            let secret = try await database.write { try mailer.enqueue($0, to: "a@example.com", Self.template, secret: "111111", secretExpiresAt: clock.now().adding(seconds: 60)) }
+            let email = try #require(try database.read { try OutboxEmail.fetchOne($0, key: secret) })
+            #expect(Mailer(clock: clock, logger: quietLogger).render(email) == "Your code is [expired]. Enjoy.")
+        }
+    }
+
+    @Test("a write that rolls back leaves no email behind")
+    func rollbackDropsEmail() async throws {
+        struct Abort: Error {}
+        try await withDatabase { database async throws in
+            let mailer = Mailer(clock: ManualClock(), logger: quietLogger)
+            await #expect(throws: Abort.self) {
+                try await database.write { db in
+                    try mailer.enqueue(db, to: "a@example.com", Self.template)
+                    throw Abort()
+                }
+            }
+            let count = try database.read { try OutboxEmail.fetchCount($0) }
+            #expect(count == 0)
+        }
+    }
+
+    @Test("forgetExpiredSecrets drops only the secrets past their expiry")
+    func forgetExpired() async throws {
+        try await withDatabase { database async throws in
+            let clock = ManualClock()
+            let mailer = Mailer(clock: clock, logger: quietLogger)
+            let (short, long) = try await database.write { db in
+                (try mailer.enqueue(db, to: "a@example.com", Self.template, secret: "short", secretExpiresAt: clock.now().adding(seconds: 10)),
+                 try mailer.enqueue(db, to: "a@example.com", Self.template, secret: "long", secretExpiresAt: clock.now().adding(seconds: 100)))
+            }
+            #expect(mailer.forgetExpiredSecrets() == 0)
+            clock.advance(seconds: 10)
+            #expect(mailer.forgetExpiredSecrets() == 1)
+            #expect(mailer.forgetExpiredSecrets() == 0)
+            let emails = try database.read { db in try [short, long].map { try #require(try OutboxEmail.fetchOne(db, key: $0)) } }
+            #expect(mailer.render(emails[0]).contains("[expired]"))
+            #expect(mailer.render(emails[1]).contains("long"))
+        }
+    }
+
+    @Test("deliverQueued marks queued emails sent, once")
+    func deliver() async throws {
+        try await withDatabase { database async throws in
+            let clock = ManualClock()
+            let mailer = Mailer(clock: clock, logger: quietLogger)
+            try await database.write { db in
+                for index in 0..<3 { try mailer.enqueue(db, to: "u\(index)@example.com", Self.template) }
+            }
+            clock.advance(seconds: 5)
+            #expect(try await database.write { try mailer.deliverQueued($0) } == 3)
+            #expect(try await database.write { try mailer.deliverQueued($0) } == 0)
+            let emails = try database.read { try OutboxEmail.fetchAll($0) }
+            #expect(emails.allSatisfy { $0.status == .sent && $0.attempts == 1 && $0.sentAt == clock.now() })
+        }
+    }
+
+    @Test("Tenantry.outbox filters by recipient (case-insensitively) and lists newest first")
+    func outboxListing() async throws {
+        let harness = try Harness()
+        _ = try await harness.accounts.register(email: "alice@example.com", client: "c")
+        harness.clock.advance(seconds: 1)
+        _ = try await harness.accounts.register(email: "bob@example.com", client: "c")
+        harness.clock.advance(seconds: 1)
+        _ = try await harness.accounts.register(email: "Alice@example.com", client: "c")
+        #expect(try harness.tenantry.outbox().map(\.email.recipient) == ["alice@example.com", "bob@example.com", "alice@example.com"])
+        #expect(try harness.tenantry.outbox(recipient: "ALICE@example.com").count == 2)
+        #expect(try harness.tenantry.outbox(limit: 1).count == 1)
+        #expect(try harness.tenantry.outbox(recipient: "carol@example.com").isEmpty)
+    }
+}
