@@ -1,0 +1,256 @@
+import TenantryAPI
+import TenantryCore
+import TenantryTesting
+import Testing
+
+@Suite("Billing over HTTP: plans, subscriptions, invoices, keys, metering, the admin API")
+struct BillingAPITests {
+    /// A signed-up owner: (session, tenant id).
+    func owner(_ daemon: TestDaemon, _ email: String = "own@example.com") async throws -> (String, String) {
+        let session = try await daemon.signUp(email)
+        return (session, try await daemon.ok("GET", "/v1/user/tenants/current", token: session)["tenant"]!["id"]!.string)
+    }
+
+    func key(_ daemon: TestDaemon, _ session: String, scopes: [JSON] = ["usage.read", "usage.write"]) async throws -> (id: String, secret: String) {
+        let created = try await daemon.ok("POST", "/v1/tenant/api-keys", json: ["name": "chat service", "scopes": .array(scopes)], token: session)
+        return (created["api_key"]!["id"]!.string, created["plaintext_key"]!.string)
+    }
+
+    @Test("operators manage plans: validation, has_used, built-ins kept")
+    func plans() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let op = try await daemon.operatorToken()
+        let (user, tenantId) = try await owner(daemon)
+        let listed = try await daemon.ok("GET", "/v1/usage/plans", token: op)["plans"]!.arrayValue!
+        #expect(listed.map { $0["plan_name"]!.string } == ["FREE", "NEW_USER_TRIAL", "BYOA_USER_TRIAL", "PRO", "BUSINESS", "CUSTOM"])
+        expectError(try await daemon.call("GET", "/v1/usage/plans", token: user), code: 7)
+
+        let created = try await daemon.ok("POST", "/v1/usage/plans", json: [
+            "plan_name": .string(tenantId), "description": "ACME", "credit_extension": 3,
+            "config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": "250"], ["category": "USAGE_VOICE_MINUTE", "total_amount": 60]],
+                       "team_members": 12, "voice_agent": true, "integration_types": ["PLATFORM_WHATSAPP"]],
+        ], token: op)
+        #expect(created["plan"]?["config"]?["usage_configs"]?[1]?["total_amount"] == "60")
+        #expect(created["plan"]?["has_used"] == false)
+        expectError(try await daemon.call("POST", "/v1/usage/plans", json: ["plan_name": .string(tenantId)], token: op), code: 6)
+        expectError(try await daemon.call("POST", "/v1/usage/plans", json: ["plan_name": "GOLD"], token: op), code: 3, containing: "tenant id")
+        expectError(try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_UNKNOWN", "total_amount": 1]]]], token: op), code: 3, containing: "unset")
+        expectError(try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": "x"]]]], token: op), code: 3, containing: "integer")
+        expectError(try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["credit_extension": -1], token: op), code: 3)
+        let updated = try await daemon.ok("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": 300]]], "credit_extension": 1], token: op)
+        #expect(updated["plan"]?["config"]?["usage_configs"]?[0]?["total_amount"] == "300")
+        expectError(try await daemon.call("DELETE", "/v1/usage/plans/NEW_USER_TRIAL", token: op), code: 3, containing: "used")
+        expectError(try await daemon.call("DELETE", "/v1/usage/plans/PRO", token: op), code: 3, containing: "built-in")
+        try await daemon.ok("DELETE", "/v1/usage/plans/\(tenantId)", token: op)
+        expectError(try await daemon.call("GET", "/v1/usage/plans/\(tenantId)", token: op), code: 5)
+    }
+
+    @Test("an owner subscribes: variant → invoice → paid by an operator → ACTIVE with credits; members may not")
+    func subscribe() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let op = try await daemon.operatorToken()
+        let (session, tenantId) = try await owner(daemon)
+        let variant = try await daemon.ok("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "MONTHLY", "price": "19.99", "currency": "usd", "description": "Pro monthly"], token: op)["variant"]!
+        #expect(variant["price"] == .number("19.99"))
+        #expect(variant["currency"] == "USD")
+        expectError(try await daemon.call("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "MONTHLY", "price": "1.999", "currency": "USD"], token: op), code: 3, containing: "decimals")
+        expectError(try await daemon.call("POST", "/v1/admin/variants", json: ["plan": "NEW_USER_TRIAL", "period": "MONTHLY", "price": 1, "currency": "USD"], token: op), code: 3, containing: "cannot be sold")
+        _ = try await daemon.ok("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "YEARLY", "price": 199, "currency": "USD"], token: op)
+
+        let all = try await daemon.ok("GET", "/v1/subscription/variants", token: session)["variants"]!.arrayValue!
+        #expect(all.count == 2)
+        #expect(try await daemon.ok("GET", "/v1/subscription/variants?period=YEARLY&plan=PRO", token: session)["variants"]?.arrayValue?.count == 1)
+        expectError(try await daemon.call("GET", "/v1/subscription/variants?period=WEEKLY", token: session), code: 3)
+        let variantId = variant["id"]!.string
+        #expect(try await daemon.ok("GET", "/v1/subscription/variants/\(variantId)", token: session)["variant"]?["plan"] == "PRO")
+
+        expectError(try await daemon.call("POST", "/v1/subscription/update", json: ["new_id": .string(variantId)], token: session), code: 3, containing: "create")
+        expectError(try await daemon.call("POST", "/v1/subscription/create", json: ["id": "var_nope"], token: session), code: 5)
+        expectError(try await daemon.call("POST", "/v1/subscription/create", json: [:], token: session), code: 3)
+        let redirect = try await daemon.ok("POST", "/v1/subscription/create", json: ["id": .string(variantId)], token: session)["redirect_url"]!.string
+        #expect(redirect.hasPrefix("http://127.0.0.1:8080/#/invoices/inv_"))
+        let open = try await daemon.ok("GET", "/v1/admin/invoices?status=open&tenant_id=\(tenantId)", token: op)["invoices"]!.arrayValue!
+        #expect(open.count == 1)
+        #expect(open[0]["total"] == .number("19.99"))
+        #expect(open[0]["kind"] == "subscription")
+        #expect(try await daemon.ok("GET", "/v1/subscription", token: session)["subscription"]?["status"] == "TRIALING", "nothing changes before payment")
+
+        let paid = try await daemon.ok("POST", "/v1/admin/invoices/\(open[0]["id"]!.string)/paid", json: [:], token: op)
+        #expect(paid["invoice"]?["status"] == "paid")
+        expectError(try await daemon.call("POST", "/v1/admin/invoices/\(open[0]["id"]!.string)/paid", token: op), code: 3, containing: "not open")
+        let subscription = try await daemon.ok("GET", "/v1/subscription", token: session)["subscription"]!
+        #expect(subscription["plan"] == "PRO")
+        #expect(subscription["period"] == "MONTHLY")
+        #expect(subscription["status"] == "ACTIVE")
+        #expect(try await daemon.ok("GET", "/v1/user", token: session)["user"]?["subscription_info"]?["plan"] == "PRO")
+
+        // A plain member cannot change billing.
+        try await daemon.ok("POST", "/v1/tenant/members/invite", json: ["members": [["email": "mem@example.com"]]], token: session)
+        let member = try await daemon.ok("POST", "/v1/account/invite/accept", json: ["invite_token": .string(try daemon.latestInviteToken(for: "mem@example.com")), "password": "member password"])["token"]!.string
+        expectError(try await daemon.call("POST", "/v1/subscription/cancel", token: member), code: 7, containing: "owner")
+        try await daemon.ok("GET", "/v1/subscription", token: member)
+
+        let canceled = try await daemon.ok("POST", "/v1/subscription/cancel", json: [:], token: session)
+        #expect(canceled["subscription"]?["cancel_at_period_end"] == true)
+        #expect(try await daemon.ok("GET", "/v1/subscription/portal", token: session)["redirect_url"]?.string == "http://127.0.0.1:8080/#/tenants/\(tenantId)")
+        let audit = try await daemon.ok("GET", "/v1/admin/audit?tenant_id=\(tenantId)", token: op)["entries"]!.arrayValue!
+        #expect(audit.map { $0["action"]!.string } == ["subscription.cancel", "invoice.paid", "subscription.create"])
+    }
+
+    @Test("add-ons are listed, bought on one invoice, granted when paid")
+    func addons() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let op = try await daemon.operatorToken()
+        let (session, tenantId) = try await owner(daemon)
+        let (_, secret) = try await key(daemon, session)
+        _ = try await daemon.ok("POST", "/v1/admin/variants", json: ["kind": "addon", "category": "USAGE_AI_CREDIT", "units": 500, "price": "4.50", "currency": "EUR"], token: op)
+        let addons = try await daemon.ok("GET", "/v1/subscription/addons", token: session)["variants"]!.arrayValue!
+        #expect(addons.first?["units"] == "500")
+        expectError(try await daemon.call("POST", "/v1/subscription/addons/purchase", json: ["purchases": [["category": "USAGE_AI_CREDIT", "quantity": 0]]], token: session), code: 3)
+        try await daemon.ok("POST", "/v1/subscription/addons/purchase", json: ["purchases": [["category": "USAGE_AI_CREDIT", "quantity": "2"]]], token: session)
+        let invoice = try await daemon.ok("GET", "/v1/admin/invoices?status=open", token: op)["invoices"]![0]!
+        #expect(invoice["total"] == .number("9.00"))
+        try await daemon.ok("POST", "/v1/admin/invoices/\(invoice["id"]!.string)/paid", token: op)
+        let usage = try await daemon.call("GET", "/v1/usage/tenants/\(tenantId)/current", token: secret)
+        #expect(try usage.json()["config"]?["usage_configs"]?[0]?["total_amount"] == "11000")
+    }
+
+    @Test("consume with an API key: debits, 402 when short, replays, conflicting keys, scopes and tenants enforced")
+    func consume() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let (session, tenantId) = try await owner(daemon)
+        let (keyId, secret) = try await key(daemon, session)
+        let (readOnlyId, readOnly) = try await key(daemon, session, scopes: ["usage.read"])
+        _ = readOnlyId
+        let path = "/v1/usage/tenants/\(tenantId)/consume"
+        let body: JSON = ["category": "USAGE_AI_CREDIT", "amount": "2500", "agent_id": "sales-bot", "dataset_id": "faq", "idempotency_key": "msg-1"]
+        let first = try await daemon.call("POST", path, json: body, token: secret)
+        #expect(first.status == 200)
+        #expect(try first.json()["consumed"] == "2500")
+        #expect(try first.json()["remaining"] == "7500")
+        let replay = try await daemon.call("POST", path, json: body, token: secret)
+        #expect(try replay.json()["remaining"] == "7500")
+        #expect(replay.header("idempotent-replayed") == "true")
+        expectError(try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 1, "idempotency_key": "msg-1"], token: secret), code: 6, containing: "different")
+        let short = try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 7501, "idempotency_key": "msg-2"], token: secret)
+        expectError(short, code: 9, containing: "insufficient")
+        try await daemon.ok("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 7500, "idempotency_key": "msg-2"], token: secret)
+
+        expectError(try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 0, "idempotency_key": "x"], token: secret), code: 3, containing: "positive")
+        expectError(try await daemon.call("POST", path, json: ["category": "AI", "amount": 1, "idempotency_key": "x"], token: secret), code: 3, containing: "USAGE_")
+        expectError(try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 1], token: secret), code: 3, containing: "idempotency_key")
+        expectError(try await daemon.call("POST", path, json: body, token: readOnly), code: 7, containing: "usage.write")
+        expectError(try await daemon.call("POST", path, json: body, token: session), code: 7, containing: "API key")
+        let (otherSession, otherTenant) = try await owner(daemon, "other@example.com")
+        _ = otherSession
+        expectError(try await daemon.call("POST", "/v1/usage/tenants/\(otherTenant)/consume", json: body, token: secret), code: 7, containing: "another tenant")
+        expectError(try await daemon.call("POST", path, json: body, token: "tnk_forged"), code: 16)
+
+        // Usage per agent and dataset.
+        let agents = try await daemon.ok("POST", "/v1/usage/tenants/\(tenantId)/agents/credits", json: ["agent_ids": ["sales-bot", "nobody"]], token: readOnly)
+        #expect(agents["agent_credits"]?["sales-bot"] == "2500")
+        #expect(agents["agent_credits"]?["nobody"] == "0")
+        #expect(try await daemon.ok("GET", "/v1/usage/tenants/\(tenantId)/agents/sales-bot/credits", token: session)["credits"] == "2500")
+        let current = try await daemon.ok("GET", "/v1/usage/tenants/\(tenantId)/current", token: session)["config"]!
+        #expect(current["current_plan"] == "NEW_USER_TRIAL")
+        #expect(current["usage_configs"]?[0]?["used_amount"] == "10000")
+        #expect(current["usage_configs"]?[0]?["expiration_time"] == .null, "nothing left, so nothing expires")
+        #expect(current["dataset_usages"]?["faq"]?["used_amount"] == "2500")
+        #expect(current["team_members"] == 5)
+        expectError(try await daemon.call("GET", "/v1/usage/tenants/\(otherTenant)/current", token: session), code: 7, containing: "not a member")
+
+        // Keys: listed without secrets, revoked at once.
+        let keys = try await daemon.ok("GET", "/v1/tenant/api-keys", token: session)["api_keys"]!.arrayValue!
+        #expect(keys.count == 2)
+        #expect(keys.allSatisfy { !$0.objectValue!.contains { $0.0.contains("plaintext") } })
+        #expect(keys.first { $0["id"]!.string == keyId }?["key_prefix"]?.string == String(secret.prefix(12)))
+        try await daemon.ok("DELETE", "/v1/tenant/api-keys/\(keyId)", token: session)
+        expectError(try await daemon.call("POST", path, json: body, token: secret), code: 16, containing: "revoked")
+        expectError(try await daemon.call("DELETE", "/v1/tenant/api-keys/key_nope", token: session), code: 5)
+        expectError(try await daemon.call("POST", "/v1/tenant/api-keys", json: ["name": "x", "scopes": ["admin"]], token: session), code: 3, containing: "scope")
+        expectError(try await daemon.call("POST", "/v1/tenant/api-keys", json: ["name": "x", "expires_at": "2000-01-01T00:00:00Z"], token: session), code: 3, containing: "future")
+    }
+
+    @Test("auth/check: who is calling for a reverse proxy, with an optional metered debit")
+    func authCheck() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let (session, tenantId) = try await owner(daemon)
+        let (_, secret) = try await key(daemon, session)
+        let bySession = try await daemon.call("GET", "/v1/auth/check", token: session)
+        #expect(bySession.status == 200)
+        #expect(bySession.header("x-tenant-id") == tenantId)
+        #expect(bySession.header("x-plan") == "NEW_USER_TRIAL")
+        #expect(bySession.header("x-credits-remaining") == "10000")
+        #expect(bySession.header("x-user-id")?.hasPrefix("usr_") == true)
+        let byKey = try await daemon.call("GET", "/v1/auth/check", token: secret, headers: [("X-Usage-Amount", "9990"), ("X-Idempotency-Key", "req-1")])
+        #expect(byKey.header("x-credits-remaining") == "10")
+        #expect(byKey.header("x-user-id") == nil, "a key acts for its tenant, not a user")
+        let short = try await daemon.call("GET", "/v1/auth/check", token: secret, headers: [("X-Usage-Amount", "11"), ("X-Idempotency-Key", "req-2")])
+        expectError(short, code: 7, containing: "insufficient")
+        expectError(try await daemon.call("GET", "/v1/auth/check", token: secret, headers: [("X-Usage-Amount", "1")]), code: 3, containing: "X-Idempotency-Key")
+        expectError(try await daemon.call("GET", "/v1/auth/check"), code: 16)
+        expectError(try await daemon.call("GET", "/v1/auth/check", token: "tns_nope"), code: 16)
+    }
+
+    @Test("the admin API: overview, tenants, a tenant, trial end, grants, users, audit")
+    func adminViews() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let firstOperator = try await daemon.operatorToken()
+        let (_, tenantId) = try await owner(daemon, "ada@example.com")
+        _ = try await owner(daemon, "bob@example.com")
+        let overview = try await daemon.ok("GET", "/v1/admin/overview", token: firstOperator)
+        #expect(overview["tenants_by_status"]?["TRIALING"] == "2")
+        #expect(overview["trials_ending"]?.arrayValue?.count == 0)
+        #expect(overview["credits_per_day"]?.arrayValue?.count == 30)
+        daemon.clock.advance(seconds: 8 * 86_400)
+        // Eight idle days end the operator's session (the limit is 7): log in again.
+        expectError(try await daemon.call("GET", "/v1/admin/overview", token: firstOperator), code: 16)
+        let operatorSession = try await daemon.operatorToken()
+        #expect(try await daemon.ok("GET", "/v1/admin/overview", token: operatorSession)["trials_ending"]?.arrayValue?.count == 2)
+        let op = operatorSession
+
+        let found = try await daemon.ok("GET", "/v1/admin/tenants?q=ADA@example&status=TRIALING", token: op)
+        #expect(found["tenants"]?.arrayValue?.map { $0["id"]!.string } == [tenantId])
+        #expect(found["tenants"]?[0]?["balances"]?[0]?["remaining"] == "10000")
+        #expect(try await daemon.ok("GET", "/v1/admin/tenants?plan=PRO", token: op)["page"]?["total"] == "0")
+        expectError(try await daemon.call("GET", "/v1/admin/tenants?status=SLEEPING", token: op), code: 3)
+
+        let moved = try await daemon.ok("POST", "/v1/admin/tenants/\(tenantId)/subscription", json: ["new_end_at": "2027-12-31T00:00:00Z"], token: op)
+        #expect(moved["subscription"]?["end_at"] == "2027-12-31T00:00:00.000Z")
+        expectError(try await daemon.call("POST", "/v1/admin/tenants/\(tenantId)/subscription", json: ["new_end_at": "soon"], token: op), code: 3)
+        expectError(try await daemon.call("GET", "/v1/admin/tenants/tnt_nope/subscription", token: op), code: 5)
+        #expect(try await daemon.ok("GET", "/v1/admin/tenants/\(tenantId)/subscription", token: op)["subscription"]?["status"] == "TRIALING")
+
+        let grant = try await daemon.ok("POST", "/v1/admin/tenants/\(tenantId)/credits", json: ["category": "USAGE_AI_CREDIT", "amount": 50, "expires_at": "2030-01-01T00:00:00Z", "reason": "outage"], token: op)
+        #expect(grant["grant"]?["source"] == "operator")
+        expectError(try await daemon.call("POST", "/v1/admin/tenants/\(tenantId)/credits", json: ["category": "USAGE_AI_CREDIT", "amount": 50, "expires_at": "2030-01-01T00:00:00Z"], token: op), code: 3, containing: "reason")
+        let detail = try await daemon.ok("GET", "/v1/admin/tenants/\(tenantId)", token: op)
+        #expect(detail["grants"]?.arrayValue?.count == 2)
+        #expect(detail["members"]?[0]?["email"] == "ada@example.com")
+        #expect(detail["subscriptions"]?.arrayValue?.count == 1)
+
+        let ada = try await daemon.ok("POST", "/v1/account/login", json: ["email": "ada@example.com", "password": "correct horse battery"])["token"]!.string
+        let users = try await daemon.ok("GET", "/v1/admin/users?q=ada", token: op)["users"]!.arrayValue!
+        #expect(users.count == 1)
+        let userId = users[0]["id"]!.string
+        #expect(try await daemon.ok("POST", "/v1/admin/users/\(userId)/status", json: ["status": "DISABLED"], token: op)["user"]?["status"] == "DISABLED")
+        expectError(try await daemon.call("GET", "/v1/user", token: ada), code: 16, containing: "invalid or expired")
+        expectError(try await daemon.call("POST", "/v1/account/login", json: ["email": "ada@example.com", "password": "correct horse battery"]), code: 7, containing: "disabled")
+        try await daemon.ok("POST", "/v1/admin/users/\(userId)/status", json: ["status": "ACTIVE"], token: op)
+        try await daemon.ok("POST", "/v1/account/login", json: ["email": "ada@example.com", "password": "correct horse battery"])
+        expectError(try await daemon.call("POST", "/v1/admin/users/\(userId)/status", json: ["status": "GONE"], token: op), code: 3)
+
+        let audit = try await daemon.ok("GET", "/v1/admin/audit?action=user&limit=1", token: op)
+        #expect(audit["entries"]?[0]?["action"] == "user.status")
+        #expect(audit["entries"]?[0]?["after"]?["status"] == "ACTIVE")
+        #expect(audit["page"]?["total"] == "2")
+        #expect(audit["entries"]?[0]?["after"]?["password_hash"]?.stringValue?.contains("redacted") == true)
+        expectError(try await daemon.call("POST", "/v1/admin/clock/advance", json: ["seconds": 60], token: op), code: 5, containing: "no route")
+    }
+}
