@@ -105,3 +105,26 @@ def daemon(tmp_path):
 def operator(db, email="ops@example.com", password="operator password"):
     run_cli("admin", "create", "--email", email, "--password-stdin", "--db", db, stdin=password + "\n")
     return email, password
+
+
+def sign_up(daemon, operator_token, email, password="user password 1"):
+    """Registers EMAIL the way a person does (code read from the outbox), sets PASSWORD,
+    and answers the session token; the user owns a new personal tenant."""
+    import re
+    status, _, body = daemon.request("POST", "/v1/account/register", {"email": email})
+    assert status == 200, body
+    registration = body["token"]
+    status, _, outbox = daemon.request("GET", f"/v1/admin/outbox?to={urllib.request.quote(email)}", token=operator_token)
+    assert status == 200 and outbox["emails"], outbox
+    code = re.search(r"\b(\d{6})\b", outbox["emails"][0]["body"]).group(1)
+    status, _, body = daemon.request("POST", "/v1/account/register/verify", {"email": email, "code": code, "token": registration})
+    assert status == 200, body
+    status, _, body = daemon.request("POST", "/v1/user/initial", {"password": password}, token=body["token"])
+    assert status == 200, body
+    return body["token"]
+
+
+def current_tenant_id(daemon, token):
+    status, _, body = daemon.request("GET", "/v1/user/tenants/current", token=token)
+    assert status == 200, body
+    return body["tenant"]["id"]
