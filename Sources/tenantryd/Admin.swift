@@ -3,7 +3,7 @@ import Foundation
 import TenantryCore
 
 struct Admin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manages operator accounts.", subcommands: [Create.self, SetPassword.self])
+    static let configuration = CommandConfiguration(abstract: "Manages operator accounts.", subcommands: [Create.self, SetPassword.self, CreateKey.self])
 
     /// The password from standard input, or a generated one (printed once by the caller).
     static func password(fromStdin: Bool) throws -> (password: String, generated: Bool) {
@@ -82,6 +82,32 @@ extension Admin {
                 try await app.accounts.setOperatorPassword(email: email, password: password)
                 print("password of operator \(email.lowercased()) set; their sessions ended")
                 if generated { print("password: \(password)  (shown once)") }
+            } catch let error as DomainError {
+                throw ValidationError(error.message)
+            }
+        }
+    }
+}
+
+extension Admin {
+    struct CreateKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "create-key",
+            abstract: "Creates an operator API key (it passes wherever an operator session does); prints it once."
+        )
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(name: .long, help: "What the key is for, e.g. billing-sync.")
+        var name: String
+
+        func run() async throws {
+            let app = try Admin.app(database)
+            defer { try? app.database.close() }
+            do {
+                let created = try await app.apiKeys.createOperatorKey(name: name, by: Actor(id: nil, email: "cli"))
+                print("created operator key \(created.key.id) (\(created.key.name))")
+                print("key: \(created.plaintext)  (shown once; revoke it by id from the console)")
             } catch let error as DomainError {
                 throw ValidationError(error.message)
             }

@@ -192,3 +192,19 @@ def test_owasp_argon2_parameters_by_default(workdir):
     with sqlite3.connect(db) as connection:
         phc = connection.execute("SELECT password_hash FROM user").fetchone()[0]
     assert phc.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_operator_api_key_from_the_command_line(workdir):
+    db = workdir / "t.sqlite"
+    created = run_cli("admin", "create-key", "--name", "billing-sync", "--db", db)
+    key = re.search(r"key: (tnk_\S+)", created.stdout).group(1)
+    daemon = Daemon(db)
+    try:
+        assert daemon.request("GET", "/v1/admin/jobs", token=key)[0] == 200
+        assert daemon.request("GET", "/v1/usage/plans", token=key)[0] == 200
+        # A key is no user: routes that need a person refuse it.
+        status, _, body = daemon.request("GET", "/v1/user", token=key)
+        assert status == 403 and body["code"] == 7
+    finally:
+        daemon.stop()
+    assert run_cli("admin", "create-key", "--name", "  ", "--db", db, check=False).returncode != 0
