@@ -3,7 +3,7 @@ import Foundation
 import TenantryCore
 
 struct Admin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manages operator accounts.", subcommands: [Create.self, SetPassword.self, CreateKey.self])
+    static let configuration = CommandConfiguration(abstract: "Manages operator accounts.", subcommands: [Create.self, SetPassword.self, CreateKey.self, RevokeKey.self])
 
     /// The password from standard input, or a generated one (printed once by the caller).
     static func password(fromStdin: Bool) throws -> (password: String, generated: Bool) {
@@ -14,12 +14,19 @@ struct Admin: AsyncParsableCommand {
         return (Secrets.token("pw").dropFirst(3).prefix(24).description, true)
     }
 
-    /// The services over the database, with one hashing worker: the CLI hashes one password.
-    static func app(_ database: DatabaseOptions) throws -> Tenantry {
+    /// Runs `body` with the services over the database (one hashing worker: the command
+    /// line hashes one password), closes it, and turns a domain error into a usage error.
+    static func withApp(_ database: DatabaseOptions, _ body: (Tenantry) async throws -> Void) async throws {
         let logger = database.logger()
         var settings = Settings()
         settings.hashingWorkers = 1
-        return try Tenantry(database: try database.open(create: true, logger: logger), settings: settings, logger: logger)
+        let app = try Tenantry(database: try database.open(create: true, logger: logger), settings: settings, logger: logger)
+        defer { try? app.database.close() }
+        do {
+            try await body(app)
+        } catch let error as DomainError {
+            throw ValidationError(error.message)
+        }
     }
 
     struct Create: AsyncParsableCommand {
@@ -40,19 +47,15 @@ struct Admin: AsyncParsableCommand {
         var ifMissing = false
 
         func run() async throws {
-            let app = try Admin.app(database)
-            defer { try? app.database.close() }
-            if ifMissing, try app.accounts.hasOperator() {
-                print("an operator account already exists; nothing to do")
-                return
-            }
-            let (password, generated) = try Admin.password(fromStdin: passwordStdin)
-            do {
+            try await Admin.withApp(database) { app in
+                if ifMissing, try app.accounts.hasOperator() {
+                    print("an operator account already exists; nothing to do")
+                    return
+                }
+                let (password, generated) = try Admin.password(fromStdin: passwordStdin)
                 let created = try await app.accounts.createOperator(email: email, password: password)
                 print(created.promoted ? "made \(created.user.email) an operator" : "created operator \(created.user.email)")
                 if generated { print("password: \(password)  (shown once; change it after logging in)") }
-            } catch let error as DomainError {
-                throw ValidationError(error.message)
             }
         }
     }
@@ -75,15 +78,11 @@ extension Admin {
         var passwordStdin = false
 
         func run() async throws {
-            let app = try Admin.app(database)
-            defer { try? app.database.close() }
-            let (password, generated) = try Admin.password(fromStdin: passwordStdin)
-            do {
+            try await Admin.withApp(database) { app in
+                let (password, generated) = try Admin.password(fromStdin: passwordStdin)
                 try await app.accounts.setOperatorPassword(email: email, password: password)
                 print("password of operator \(email.lowercased()) set; their sessions ended")
                 if generated { print("password: \(password)  (shown once)") }
-            } catch let error as DomainError {
-                throw ValidationError(error.message)
             }
         }
     }
@@ -102,14 +101,28 @@ extension Admin {
         var name: String
 
         func run() async throws {
-            let app = try Admin.app(database)
-            defer { try? app.database.close() }
-            do {
+            try await Admin.withApp(database) { app in
                 let created = try await app.apiKeys.createOperatorKey(name: name, by: Actor(id: nil, email: "cli"))
                 print("created operator key \(created.key.id) (\(created.key.name))")
-                print("key: \(created.plaintext)  (shown once; revoke it by id from the console)")
-            } catch let error as DomainError {
-                throw ValidationError(error.message)
+                print("key: \(created.plaintext)  (shown once)")
+            }
+        }
+    }
+}
+
+extension Admin {
+    struct RevokeKey: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "revoke-key", abstract: "Revokes an API key (operator or tenant) at once.")
+
+        @OptionGroup var database: DatabaseOptions
+
+        @Option(name: .long, help: "The key's id (key_…), as create-key or the console shows it.")
+        var id: String
+
+        func run() async throws {
+            try await Admin.withApp(database) { app in
+                try await app.apiKeys.revoke(id: id, tenantId: nil, by: Actor(id: nil, email: "cli"))
+                print("revoked \(id)")
             }
         }
     }

@@ -205,6 +205,11 @@ def test_operator_api_key_from_the_command_line(workdir):
         # A key is no user: routes that need a person refuse it.
         status, _, body = daemon.request("GET", "/v1/user", token=key)
         assert status == 403 and body["code"] == 7
+        key_id = re.search(r"created operator key (key_\S+)", created.stdout).group(1)
+        assert "revoked" in run_cli("admin", "revoke-key", "--id", key_id, "--db", db).stdout
+        assert daemon.request("GET", "/v1/admin/jobs", token=key)[0] == 401
     finally:
         daemon.stop()
     assert run_cli("admin", "create-key", "--name", "  ", "--db", db, check=False).returncode != 0
+    missing = run_cli("admin", "revoke-key", "--id", "key_nope", "--db", db, check=False)
+    assert missing.returncode != 0 and "no API key" in missing.stderr

@@ -54,29 +54,21 @@ public struct AccountService: Sendable {
     /// Checks the emailed code; creates the user, their personal tenant (owned by them) and
     /// its starting subscription, and logs them in.
     public func verifyRegistration(email rawEmail: String, code: String, token: String, fromLink: String, country: String, client: String) async throws -> VerifiedRegistration {
-        let email = try EmailAddress.normalize(rawEmail)
-        guard !code.isEmpty else { throw DomainError.invalidArgument("code is required") }
-        guard !token.isEmpty else { throw DomainError.invalidArgument("token is required") }
+        let email = try Self.codeInputs(email: rawEmail, code: code, token: token)
         let now = context.clock.now()
         let settings = self.settings
-        let outcome = try await database.write { db -> CodeCheck<IssuedSession> in
-            var verification: Verification
-            switch try Self.checkCode(db, token: token, purpose: .register, email: email, code: code, now: now, settings: settings) {
-            case .valid(let valid): verification = valid
-            case .wrongCode: return .wrongCode
-            case .unusable(let reason): return .unusable(reason)
-            }
-            guard try User.withEmail(email, db) == nil else {
-                throw DomainError.alreadyExists("an account with this email already exists; log in instead")
+        let outcome = try await database.write { db in
+            try Self.withValidCode(db, token: token, purpose: .register, email: email, code: code, now: now, settings: settings) { verification -> IssuedSession in
+                guard try User.withEmail(email, db) == nil else {
+                    throw DomainError.alreadyExists("an account with this email already exists; log in instead")
             }
             var user = User.new(email: email, name: EmailAddress.defaultName(email), status: .uninitialized, passwordHash: nil, now: now)
             user.fromLink = String(fromLink.prefix(2048))
             user.country = String(country.prefix(64))
             try user.insert(db)
             let tenant = try TenantService.createTenant(db, name: "\(user.name)'s workspace", owner: user.id, now: now, settings: settings)
-            verification.consumedAt = now
-            try verification.update(db)
-            return .valid(try Self.issueSession(db, userId: user.id, tenantId: tenant.id, client: client, now: now, settings: settings))
+            return try Self.issueSession(db, userId: user.id, tenantId: tenant.id, client: client, now: now, settings: settings)
+            }
         }
         let issued = try outcome.get(wrongCode: "the verification code is incorrect")
         return VerifiedRegistration(token: issued.token, isInitialized: false)
@@ -207,32 +199,25 @@ public struct AccountService: Sendable {
     /// Checks a reset code. A wrong code answers `isValid: false` (and counts as an attempt);
     /// a right one is exchanged for a short-lived reset token.
     public func verifyForgotPassword(email rawEmail: String, code: String, token: String) async throws -> ResetCodeCheck {
-        let email = try EmailAddress.normalize(rawEmail)
-        guard !code.isEmpty else { throw DomainError.invalidArgument("code is required") }
-        guard !token.isEmpty else { throw DomainError.invalidArgument("token is required") }
+        let email = try Self.codeInputs(email: rawEmail, code: code, token: token)
         let now = context.clock.now()
         let settings = self.settings
-        let outcome = try await database.write { db -> CodeCheck<String> in
-            var verification: Verification
-            switch try Self.checkCode(db, token: token, purpose: .resetCode, email: email, code: code, now: now, settings: settings) {
-            case .valid(let valid): verification = valid
-            case .wrongCode: return .wrongCode
-            case .unusable(let reason): return .unusable(reason)
+        let outcome = try await database.write { db in
+            try Self.withValidCode(db, token: token, purpose: .resetCode, email: email, code: code, now: now, settings: settings) { verification -> String? in
+                // A code for an address with no account is never right (nobody received it).
+                guard let userId = verification.userId else { return nil }
+                let resetToken = Secrets.token("tnp")
+                try Verification(
+                    id: Secrets.identifier("vrf"), purpose: .reset, tokenHash: Secrets.sha256(resetToken), email: email, userId: userId,
+                    codeHash: nil, attempts: 0, createdAt: now, expiresAt: now.adding(seconds: settings.resetTokenLifetimeSeconds), consumedAt: nil
+                ).insert(db)
+                return resetToken
             }
-            verification.consumedAt = now
-            try verification.update(db)
-            guard let userId = verification.userId else { return .wrongCode }
-            let resetToken = Secrets.token("tnp")
-            try Verification(
-                id: Secrets.identifier("vrf"), purpose: .reset, tokenHash: Secrets.sha256(resetToken), email: email, userId: userId,
-                codeHash: nil, attempts: 0, createdAt: now, expiresAt: now.adding(seconds: settings.resetTokenLifetimeSeconds), consumedAt: nil
-            ).insert(db)
-            return .valid(resetToken)
         }
         switch outcome {
-        case .valid(let resetToken):
+        case .valid(let resetToken?):
             return ResetCodeCheck(isValid: true, email: email, newToken: resetToken, redirectURL: context.url("/password/reset"))
-        case .wrongCode:
+        case .wrongCode, .valid(nil):
             return ResetCodeCheck(isValid: false, email: email, newToken: "", redirectURL: "")
         case .unusable(let reason):
             throw DomainError.invalidArgument(reason)
@@ -477,6 +462,29 @@ public struct AccountService: Sendable {
             case .wrongCode: throw DomainError.invalidArgument(message)
             case .unusable(let reason): throw DomainError.invalidArgument(reason)
             }
+        }
+    }
+
+    /// The normalized email of a code check, once its three inputs are there.
+    static func codeInputs(email: String, code: String, token: String) throws -> String {
+        let normalized = try EmailAddress.normalize(email)
+        guard !code.isEmpty else { throw DomainError.invalidArgument("code is required") }
+        guard !token.isEmpty else { throw DomainError.invalidArgument("token is required") }
+        return normalized
+    }
+
+    /// Checks a code inside a write; a right one is consumed and `body` runs with it.
+    static func withValidCode<Value: Sendable>(
+        _ db: Database, token: String, purpose: Verification.Purpose, email: String, code: String, now: Instant, settings: Settings,
+        _ body: (Verification) throws -> Value
+    ) throws -> CodeCheck<Value> {
+        switch try checkCode(db, token: token, purpose: purpose, email: email, code: code, now: now, settings: settings) {
+        case .valid(var verification):
+            verification.consumedAt = now
+            try verification.update(db)
+            return .valid(try body(verification))
+        case .wrongCode: return .wrongCode
+        case .unusable(let reason): return .unusable(reason)
         }
     }
 
