@@ -58,7 +58,7 @@ test: test-deps
 	$(MAKE) --no-print-directory test-swift test-integration
 
 test-swift:
-	$(SWIFT) test --skip-build
+	$(SWIFT) test --skip-build --disable-xctest
 
 test-integration:
 	TENANTRYD=$(CURDIR)/.build/debug/tenantryd $(PYTHON) -m pytest -q Tests/integration
