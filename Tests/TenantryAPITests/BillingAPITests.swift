@@ -254,3 +254,29 @@ struct BillingAPITests {
         expectError(try await daemon.call("POST", "/v1/admin/clock/advance", json: ["seconds": 60], token: op), code: 5, containing: "no route")
     }
 }
+
+@Suite("Metering under load over HTTP")
+struct MeteringLoadTests {
+    @Test("200 parallel debits over HTTP against 120 credits: exactly 120 succeed, 80 answer 402, the ledger adds up")
+    func parallelDebits() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let session = try await daemon.signUp("load@example.com")
+        let tenantId = try await daemon.ok("GET", "/v1/user/tenants/current", token: session)["tenant"]!["id"]!.string
+        let key = try await daemon.ok("POST", "/v1/tenant/api-keys", json: ["name": "load", "scopes": ["usage.write"]], token: session)["plaintext_key"]!.string
+        let path = "/v1/usage/tenants/\(tenantId)/consume"
+        try await daemon.ok("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": .int64(10_000 - 120), "idempotency_key": "drain"], token: key)
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 1, "idempotency_key": .string("req-\(index)")], token: key).status
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 120)
+        #expect(statuses.filter { $0 == 402 }.count == 80)
+        #expect(try daemon.app.credits.balance(tenantId: tenantId, category: "USAGE_AI_CREDIT") == 0)
+        #expect(try daemon.app.database.integrityProblems() == [])
+    }
+}

@@ -213,3 +213,21 @@ def test_operator_api_key_from_the_command_line(workdir):
     assert run_cli("admin", "create-key", "--name", "  ", "--db", db, check=False).returncode != 0
     missing = run_cli("admin", "revoke-key", "--id", "key_nope", "--db", db, check=False)
     assert missing.returncode != 0 and "no API key" in missing.stderr
+
+
+def test_check_proves_balances_against_the_ledger(workdir):
+    from conftest import sign_up
+    db = workdir / "t.sqlite"
+    email, password = operator(db)
+    daemon = Daemon(db)
+    try:
+        sign_up(daemon, daemon.login(email, password), "ledger@example.com")
+    finally:
+        daemon.stop()
+    assert run_cli("check", "--db", db).stdout.startswith("ok:")
+    with sqlite3.connect(db) as connection:
+        # A balance that changes without a ledger row: 5 credits "used" by nobody.
+        connection.execute("UPDATE credit_grant SET used = used + 5 WHERE source = 'trial'")
+    result = run_cli("check", "--db", db, check=False)
+    assert result.returncode == 1
+    assert "has used 5 but debits drew 0" in result.stdout
