@@ -36,11 +36,11 @@ enum Allowances {
                         effectiveAt: monthStart, expiresAt: expiresAt, source: entitlement.kind == .trial ? .trial : .plan,
                         entitlementId: entitlement.id, monthStart: monthStart, now: now
                     )
-                    try db.execute(sql: """
+                    try db.cachedStatement(sql: """
                         INSERT OR IGNORE INTO credit_grant (id, tenant_id, category, amount, used, effective_at, expires_at, source, priority,
                             entitlement_id, month_start, reason, created_at, expired)
                         VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, '', ?, 0)
-                        """, arguments: [
+                        """).execute(arguments: [
                             grant.id, grant.tenantId, grant.category, grant.amount, grant.effectiveAt, grant.expiresAt,
                             grant.source.rawValue, grant.priority, grant.entitlementId, grant.monthStart, now,
                         ])
@@ -49,7 +49,7 @@ enum Allowances {
             }
             entitlement.nextGrantAt = next
         }
-        try db.execute(sql: "UPDATE entitlement SET next_grant_at = ? WHERE id = ?", arguments: [entitlement.nextGrantAt, entitlement.id])
+        try db.cachedStatement(sql: "UPDATE entitlement SET next_grant_at = ? WHERE id = ?").execute(arguments: [entitlement.nextGrantAt, entitlement.id])
         return made
     }
 
@@ -63,21 +63,24 @@ enum Allowances {
     /// Starts an entitlement and grants what is due already.
     @discardableResult
     static func open(
-        _ db: Database, subscription: Subscription, kind: Entitlement.Kind, start: Instant, end: Instant?, invoiceId: String?, paid: Bool, at now: Instant
+        _ db: Database, subscription: Subscription, kind: Entitlement.Kind, start: Instant, end: Instant?, invoiceId: String?, paid: Bool, at now: Instant,
+        plans: PlanCache = PlanCache()
     ) throws -> Entitlement {
         var entitlement = Entitlement(
             id: Secrets.identifier("ent"), subscriptionId: subscription.id, tenantId: subscription.tenantId, plan: subscription.plan,
             kind: kind, startAt: start, endAt: end, invoiceId: invoiceId, paid: paid, nextGrantAt: start
         )
         try entitlement.insert(db)
-        try grantDue(db, &entitlement, at: now)
+        try grantDue(db, &entitlement, at: now, plans: plans)
         return entitlement
     }
 
     /// The job: every entitlement with a grant due, oldest first, at most `limit` of them.
     static func grantAllDue(_ db: Database, at now: Instant, limit: Int) throws -> (entitlements: Int, grants: Int) {
-        let due = try Entitlement.filter(Column("paid") == true && Column("next_grant_at") != nil && Column("next_grant_at") <= now)
-            .order(Column("next_grant_at")).limit(limit).fetchAll(db)
+        let due = try Entitlement.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM entitlement WHERE paid = 1 AND next_grant_at IS NOT NULL AND next_grant_at <= ? ORDER BY next_grant_at LIMIT ?"),
+            arguments: [now, limit]
+        )
         var grants = 0
         let plans = PlanCache()
         for var entitlement in due { grants += try grantDue(db, &entitlement, at: now, plans: plans) }

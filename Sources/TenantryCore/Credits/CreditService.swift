@@ -47,11 +47,16 @@ public struct CreditService: Sendable {
         try consumption.validate()
         let now = context.clock.now()
         let debit = try await database.write { db in
-            guard try Tenant.exists(db, key: consumption.tenantId) else { throw DomainError.notFound("no tenant \(consumption.tenantId)") }
-            return try Ledger.debit(
-                db, tenantId: consumption.tenantId, category: consumption.category, amount: consumption.amount, agentId: consumption.agentId,
-                datasetId: consumption.datasetId, idempotencyKey: consumption.idempotencyKey, apiKeyId: apiKeyId, at: now
-            )
+            do {
+                return try Ledger.debit(
+                    db, tenantId: consumption.tenantId, category: consumption.category, amount: consumption.amount, agentId: consumption.agentId,
+                    datasetId: consumption.datasetId, idempotencyKey: consumption.idempotencyKey, apiKeyId: apiKeyId, at: now
+                )
+            } catch DomainError.failedPrecondition(let message) {
+                // A tenant that does not exist has no credits either: say which it is.
+                guard try Tenant.exists(db, key: consumption.tenantId) else { throw DomainError.notFound("no tenant \(consumption.tenantId)") }
+                throw DomainError.failedPrecondition(message)
+            }
         }
         return Consumed(consumed: debit.consumed, remaining: debit.remaining, replayed: debit.replayed)
     }

@@ -53,13 +53,18 @@ public final class GroupWriter: Sendable {
             let item = Item(
                 run: { db in
                     let result: Result<T, any Error>
+                    // Savepoint statements are prepared once per connection, not per write.
                     do {
-                        var value: T?
-                        try db.inSavepoint {
-                            value = try work(db)
-                            return .commit
+                        try db.cachedStatement(sql: "SAVEPOINT tenantry_write").execute()
+                        do {
+                            let value = try work(db)
+                            try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
+                            result = .success(value)
+                        } catch {
+                            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT tenantry_write").execute()
+                            try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
+                            result = .failure(error)
                         }
-                        result = .success(value!)
                     } catch {
                         result = .failure(error)
                     }

@@ -78,7 +78,9 @@ public final class Scheduler: Sendable {
         }
         let finished = clock.now()
         state.lastFinishedAt = finished
-        state.nextRunAt = now.adding(seconds: job.intervalSeconds)
+        // From the end of the run: a catch-up longer than the interval is not followed at once
+        // by an empty run that would hide what it did.
+        state.nextRunAt = max(now, finished).adding(seconds: job.intervalSeconds)
         let record = state
         do {
             try await database.write { try record.save($0) }

@@ -67,7 +67,7 @@ extension Plan {
 
     /// Records that a subscription uses the plan (it can no longer be deleted).
     static func markUsed(_ db: Database, name: String, at now: Instant) throws {
-        try db.execute(sql: "UPDATE plan SET first_used_at = ? WHERE name = ? AND first_used_at IS NULL", arguments: [now, name])
+        try db.cachedStatement(sql: "UPDATE plan SET first_used_at = ? WHERE name = ? AND first_used_at IS NULL").execute(arguments: [now, name])
     }
 
     /// The plans a fresh database starts with; operators change them freely.

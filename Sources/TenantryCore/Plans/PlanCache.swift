@@ -1,8 +1,15 @@
 import GRDB
 
-/// Plans read once per job run: a run over many tenants decodes each plan once.
+/// Plans read once per batch: a timer run over many tenants decodes each plan once, and
+/// marks each plan used once.
 final class PlanCache {
     private var plans: [String: Plan?] = [:]
+    private var marked: Set<String> = []
+
+    func markUsed(_ db: Database, name: String, at now: Instant) throws {
+        guard marked.insert(name).inserted else { return }
+        try Plan.markUsed(db, name: name, at: now)
+    }
 
     func effective(_ db: Database, planName: String, tenantId: String) throws -> Plan? {
         let key = planName == "CUSTOM" ? "CUSTOM/\(tenantId)" : planName

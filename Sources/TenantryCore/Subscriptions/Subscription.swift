@@ -45,11 +45,23 @@ public struct Subscription: TenantryRecord, Equatable {
     public var isPaid: Bool { period != .notDefined }
 
     static func live(_ db: Database, tenantId: String) throws -> Subscription? {
-        try Subscription.filter(Column("tenant_id") == tenantId && Column("ended_at") == nil).fetchOne(db)
+        try Subscription.fetchOne(db.cachedStatement(sql: "SELECT * FROM subscription WHERE tenant_id = ? AND ended_at IS NULL"), arguments: [tenantId])
     }
 
     public var info: SubscriptionInfo {
         SubscriptionInfo(plan: plan, period: period.rawValue, status: status.rawValue, startAt: startAt, endAt: endAt)
+    }
+}
+
+extension Subscription {
+    /// Reads a row by column name: timers read thousands of these per batch.
+    public init(row: Row) {
+        self.init(
+            id: row["id"], tenantId: row["tenant_id"], plan: row["plan"], period: BillingPeriod(rawValue: row["period"]) ?? .notDefined,
+            status: SubscriptionStatus(rawValue: row["status"]) ?? .expired, variantId: row["variant_id"], startAt: row["start_at"],
+            endAt: row["end_at"], cancelAtPeriodEnd: row["cancel_at_period_end"], endedAt: row["ended_at"], createdAt: row["created_at"],
+            updatedAt: row["updated_at"]
+        )
     }
 }
 
@@ -70,4 +82,21 @@ struct Entitlement: TenantryRecord {
     var invoiceId: String?
     var paid: Bool
     var nextGrantAt: Instant?
+}
+
+extension Entitlement {
+    init(row: Row) {
+        self.init(
+            id: row["id"], subscriptionId: row["subscription_id"], tenantId: row["tenant_id"], plan: row["plan"],
+            kind: Kind(rawValue: row["kind"]) ?? .free, startAt: row["start_at"], endAt: row["end_at"], invoiceId: row["invoice_id"],
+            paid: row["paid"], nextGrantAt: row["next_grant_at"]
+        )
+    }
+
+    func insert(_ db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO entitlement (id, subscription_id, tenant_id, plan, kind, start_at, end_at, invoice_id, paid, next_grant_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [id, subscriptionId, tenantId, plan, kind.rawValue, startAt, endAt, invoiceId, paid, nextGrantAt])
+    }
 }

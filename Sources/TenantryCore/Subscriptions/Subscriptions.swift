@@ -58,15 +58,18 @@ public enum Subscriptions {
     @discardableResult
     static func begin(
         _ db: Database, tenantId: String, plan: String, period: BillingPeriod, status: SubscriptionStatus, start: Instant, end: Instant?,
-        variantId: String?, at now: Instant
+        variantId: String?, at now: Instant, plans: PlanCache = PlanCache()
     ) throws -> Subscription {
         let subscription = Subscription(
             id: Secrets.identifier("sub"), tenantId: tenantId, plan: plan, period: period, status: status, variantId: variantId,
             startAt: start, endAt: end, cancelAtPeriodEnd: false, endedAt: nil, createdAt: now, updatedAt: now
         )
-        try subscription.insert(db)
-        try Plan.markUsed(db, name: plan, at: now)
-        if plan == "CUSTOM" { try Plan.markUsed(db, name: tenantId, at: now) }
+        try db.cachedStatement(sql: """
+            INSERT INTO subscription (id, tenant_id, plan, period, status, variant_id, start_at, end_at, cancel_at_period_end, ended_at, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)
+            """).execute(arguments: [subscription.id, tenantId, plan, period.rawValue, status.rawValue, variantId, start, end, now, now])
+        try plans.markUsed(db, name: plan, at: now)
+        if plan == "CUSTOM" { try plans.markUsed(db, name: tenantId, at: now) }
         return subscription
     }
 
@@ -75,30 +78,34 @@ public enum Subscriptions {
         subscription.status = status
         subscription.endedAt = end
         subscription.updatedAt = now
-        try subscription.update(db)
+        try db.cachedStatement(sql: "UPDATE subscription SET status = ?, ended_at = ?, updated_at = ? WHERE id = ?")
+            .execute(arguments: [status.rawValue, end, now, subscription.id])
         // Months not yet granted after the end are not owed; open FREE time stops here.
-        try db.execute(sql: "UPDATE entitlement SET next_grant_at = NULL WHERE subscription_id = ? AND next_grant_at >= ?", arguments: [subscription.id, end])
-        try db.execute(sql: "UPDATE entitlement SET end_at = ? WHERE subscription_id = ? AND kind = 'free' AND end_at IS NULL", arguments: [end, subscription.id])
-        try db.execute(sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE subscription_id = ? AND status = 'open'", arguments: [now, subscription.id])
+        try db.cachedStatement(sql: "UPDATE entitlement SET next_grant_at = NULL WHERE subscription_id = ? AND next_grant_at >= ?").execute(arguments: [subscription.id, end])
+        try db.cachedStatement(sql: "UPDATE entitlement SET end_at = ? WHERE subscription_id = ? AND kind = 'free' AND end_at IS NULL").execute(arguments: [end, subscription.id])
+        try db.cachedStatement(sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE subscription_id = ? AND status = 'open'").execute(arguments: [now, subscription.id])
     }
 
     /// Puts the tenant on FREE from `start` on (ACTIVE, NOT_DEFINE), granting what is due.
     @discardableResult
-    static func startFree(_ db: Database, tenantId: String, from start: Instant, at now: Instant, plan: String = freePlan) throws -> Subscription {
-        let subscription = try begin(db, tenantId: tenantId, plan: plan, period: .notDefined, status: .active, start: start, end: nil, variantId: nil, at: now)
-        try Allowances.open(db, subscription: subscription, kind: .free, start: start, end: nil, invoiceId: nil, paid: true, at: now)
+    static func startFree(_ db: Database, tenantId: String, from start: Instant, at now: Instant, plan: String = freePlan, plans: PlanCache = PlanCache()) throws -> Subscription {
+        let subscription = try begin(db, tenantId: tenantId, plan: plan, period: .notDefined, status: .active, start: start, end: nil, variantId: nil, at: now, plans: plans)
+        try Allowances.open(db, subscription: subscription, kind: .free, start: start, end: nil, invoiceId: nil, paid: true, at: now, plans: plans)
         return subscription
     }
 
     /// Expires every trial whose end has passed; the tenant falls back to FREE from the
     /// trial's end. Answers how many trials ended.
     static func expireTrials(_ db: Database, at now: Instant, limit: Int) throws -> Int {
-        let due = try Subscription.filter(Column("ended_at") == nil && Column("status") == SubscriptionStatus.trialing.rawValue && Column("end_at") <= now)
-            .order(Column("end_at")).limit(limit).fetchAll(db)
+        let due = try Subscription.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM subscription WHERE ended_at IS NULL AND status = 'TRIALING' AND end_at <= ? ORDER BY end_at LIMIT ?"),
+            arguments: [now, limit]
+        )
+        let plans = PlanCache()
         for var trial in due {
             let end = trial.endAt ?? now
             try self.end(db, &trial, status: .expired, at: end, now: now)
-            try startFree(db, tenantId: trial.tenantId, from: end, at: now)
+            try startFree(db, tenantId: trial.tenantId, from: end, at: now, plans: plans)
         }
         return due.count
     }

@@ -28,7 +28,19 @@ public struct ApiKey: TenantryRecord, Equatable {
         revokedAt == nil && (expiresAt.map { $0 > now } ?? true)
     }
 
-    public func allows(_ scope: String) -> Bool { scopeList.contains(scope) }
+    /// Scopes are stored as a sorted JSON array of plain words, so a quoted match is exact.
+    public func allows(_ scope: String) -> Bool { scopes.contains("\"\(scope)\"") }
+}
+
+extension ApiKey {
+    /// Reads a row by column name: every metered request reads its key.
+    public init(row: Row) {
+        self.init(
+            id: row["id"], tenantId: row["tenant_id"], name: row["name"], keyPrefix: row["key_prefix"], keyHash: row["key_hash"],
+            scopes: row["scopes"], createdBy: row["created_by"], createdAt: row["created_at"], expiresAt: row["expires_at"],
+            lastUsedAt: row["last_used_at"], revokedAt: row["revoked_at"]
+        )
+    }
 }
 
 /// An authenticated API key.
@@ -108,7 +120,10 @@ public struct ApiKeyService: Sendable {
     /// The key behind a bearer credential, if it is active.
     public func authenticate(_ plaintext: String) throws -> KeyPrincipal {
         let now = context.clock.now()
-        guard let key = try database.read({ try ApiKey.filter(Column("key_hash") == Secrets.sha256(plaintext)).fetchOne($0) }), key.isActive(at: now) else {
+        let found = try database.read { db in
+            try ApiKey.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE key_hash = ?"), arguments: [Secrets.sha256(plaintext)])
+        }
+        guard let key = found, key.isActive(at: now) else {
             throw DomainError.unauthenticated("invalid, expired or revoked API key")
         }
         return KeyPrincipal(key: key, isStale: key.lastUsedAt.map { now.milliseconds - $0.milliseconds > 60_000 } ?? true)
