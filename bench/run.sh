@@ -1,0 +1,477 @@
+#!/usr/bin/env bash
+# HTTP benchmark of the release daemon (`make bench` builds it, then runs this).
+#
+# Starts .build/release/tenantryd on a free loopback port with a fresh database in a temp
+# dir and default settings, creates an operator and a user through the real API, then runs
+# wrk against each scenario (a warm-up, then the measured run) and prints a summary, also
+# kept in bench/results/latest.txt and bench/results/<timestamp>.txt (git-ignored).
+#
+# Adding a scenario is one line at the bottom, e.g.
+#   scenario "GET /v1/user" GET /v1/user "" "$SESSION"
+# Per-call settings go in front of it: CONNS=8 CODES=1 scenario ...
+#   CONNS        wrk connections for this scenario (default $BENCH_CONNECTIONS)
+#   CODES        1 = tally every non-2xx status code with a Lua response() hook (costs wrk
+#                CPU on each response; use it on slow scenarios only). Without it, non-2xx
+#                counts the responses with status >= 400 (wrk's own count).
+#   REQUEST_LUA  Lua text added to the scenario's wrk script, e.g. a request() function
+#                that builds each body (it sees `thread_id` and $BENCH_RUN, unique per wrk
+#                run: see wrk-common.lua). BODY then only serves the first, checking request.
+#   COUNT_SQL    a SELECT of one number, read from the database (read-only) before and
+#                after the measured run; the summary shows the difference (e.g. debits
+#                made, against the responses counted).
+#   TAG          a label the summary picks scenarios by (consume-full, consume-normal).
+#
+# The credit consumption scenario (the hot path) runs twice: on the daemon as started
+# (synchronous=full by default), then on the same database after a restart with
+# --synchronous normal. bench/timers.sh (the billing timers over 100,000 tenants, with its
+# own daemon) runs at the end unless BENCH_TIMERS=0; its summary joins this one. With it
+# the whole bench takes about 4 minutes (most of it the timers' trial expiry).
+#
+# Environment: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (32),
+# BENCH_WRK_THREADS (1), BENCH_TIMEOUT (10s, wrk's per-request timeout),
+# TENANTRYD (.build/release/tenantryd), BENCH_TIMERS (1; 0 skips bench/timers.sh, whose
+# own settings are TIMERS_*). Extra daemon flags: BENCH_DAEMON_ARGS, e.g.
+# BENCH_DAEMON_ARGS="--synchronous normal" (the consume scenario then runs once).
+#
+# wrk and the daemon share the machine's cores: the CPU columns say who used what
+# (in cores: 1.00 = one core busy for the whole run; "other" = processes outside the
+# bench, e.g. a concurrent build, which make the figures noisy).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+BENCH_DIR=$ROOT/bench
+RESULTS_DIR=$BENCH_DIR/results
+BIN=${TENANTRYD:-.build/release/tenantryd}
+DURATION=${BENCH_DURATION:-10s}
+WARMUP=${BENCH_WARMUP:-2s}
+CONNS_DEFAULT=${BENCH_CONNECTIONS:-32}
+WRK_THREADS=${BENCH_WRK_THREADS:-1}
+WRK_TIMEOUT=${BENCH_TIMEOUT:-10s}
+read -r -a DAEMON_ARGS <<<"${BENCH_DAEMON_ARGS:-}"
+RUN_TIMERS=${BENCH_TIMERS:-1}
+
+OPS_EMAIL=ops@bench.test
+OPS_PASSWORD=pw-for-bench-1
+USER_EMAIL=user@bench.test
+USER_PASSWORD=bench-user-password-1
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (make bench-deps)"
+done
+[ -x "$BIN" ] || die "$BIN not found: run 'swift build -c release' (or 'make bench')"
+
+WORK=$(mktemp -d -t tenantry-bench.XXXXXX)
+DB=$WORK/tenantry.sqlite
+DAEMON_LOG=$WORK/daemon.log
+DAEMON_PID=
+
+stop_daemon() {
+  [ -n "$DAEMON_PID" ] || return 0
+  if kill -0 "$DAEMON_PID" 2>/dev/null; then
+    kill -TERM "$DAEMON_PID" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$DAEMON_PID" 2>/dev/null; then
+      echo "bench: daemon $DAEMON_PID ignored SIGTERM for 10 s; killing it" >&2
+      kill -KILL "$DAEMON_PID" 2>/dev/null || true
+    fi
+  fi
+  wait "$DAEMON_PID" 2>/dev/null || true
+  DAEMON_PID=
+}
+cleanup() {
+  local rc=$?
+  trap - EXIT
+  stop_daemon
+  rm -rf "$WORK"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM HUP
+
+daemon_log_tail() { echo "--- daemon log (last 20 lines) ---" >&2; tail -n 20 "$DAEMON_LOG" >&2 || true; }
+daemon_alive() { kill -0 "$DAEMON_PID" 2>/dev/null; }
+check_alive() { daemon_alive || { daemon_log_tail; die "the daemon died ($*)"; }; }
+
+# ---------------------------------------------------------------- start the daemon
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE=http://127.0.0.1:$PORT
+
+printf '%s\n' "$OPS_PASSWORD" |
+  "$BIN" admin create --email "$OPS_EMAIL" --password-stdin --db "$DB" >"$WORK/admin.log" 2>&1 ||
+  { cat "$WORK/admin.log" >&2; die "admin create failed"; }
+
+# start_daemon [EXTRA FLAGS]: serves $DB on $PORT (log appended to $DAEMON_LOG).
+start_daemon() {
+  "$BIN" serve --db "$DB" --listen "127.0.0.1:$PORT" --public Public "${DAEMON_ARGS[@]}" "$@" >>"$DAEMON_LOG" 2>&1 &
+  DAEMON_PID=$!
+  for _ in $(seq 150); do
+    check_alive "while starting"
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz" || true)" = 200 ] && break
+    sleep 0.1
+  done
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/healthz" || true)" = 200 ] ||
+    { daemon_log_tail; die "GET /healthz did not answer 200 within 15 s"; }
+}
+start_daemon
+
+# ---------------------------------------------------------------- API helpers
+# api METHOD PATH [BODY] [TOKEN]: prints the response body; dies unless the status is 2xx.
+api() {
+  local method=$1 path=$2 body=${3:-} token=${4:-} code
+  local args=(-sS -o "$WORK/api.out" -w '%{http_code}' -X "$method")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  code=$(curl "${args[@]}" "$BASE$path") || die "$method $path: curl failed"
+  [[ $code == 2?? ]] || { echo "response: $(cat "$WORK/api.out")" >&2; die "$method $path answered $code"; }
+  cat "$WORK/api.out"
+}
+# json FIELD: reads a JSON object on stdin, prints the field.
+json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+# A value from GET /metrics (loopback needs no token).
+metrics_snapshot() { curl -sS "$BASE/metrics" >"$1" || die "GET /metrics failed"; }
+metric() { awk -v n="$1" '$1 == n { print $2; found=1 } END { if (!found) print "nan" }' "$2"; }
+
+# ---------------------------------------------------------------- a user to log in as
+OPS_TOKEN=$(api POST /v1/account/login "{\"email\":\"$OPS_EMAIL\",\"password\":\"$OPS_PASSWORD\"}" | json token)
+REG_TOKEN=$(api POST /v1/account/register "{\"email\":\"$USER_EMAIL\"}" | json token)
+CODE=
+for _ in $(seq 50); do
+  CODE=$(api GET "/v1/admin/outbox?to=$USER_EMAIL" "" "$OPS_TOKEN" | python3 -c '
+import json, re, sys
+for e in json.load(sys.stdin)["emails"]:
+    m = re.search(r"\b(\d{6})\b", e["body"])
+    if m:
+        print(m.group(1))
+        break')
+  [ -n "$CODE" ] && break
+  sleep 0.1
+done
+[ -n "$CODE" ] || die "no verification code in the outbox for $USER_EMAIL"
+VERIFY_TOKEN=$(api POST /v1/account/register/verify \
+  "{\"email\":\"$USER_EMAIL\",\"code\":\"$CODE\",\"token\":\"$REG_TOKEN\"}" | json token)
+SESSION=$(api POST /v1/user/initial "{\"password\":\"$USER_PASSWORD\"}" "$VERIFY_TOKEN" | json token)
+api GET /v1/user "" "$SESSION" >/dev/null
+
+# ---------------------------------------------------------------- an API key and credits
+TENANT_ID=$(api GET /v1/user/tenants/current "" "$SESSION" | python3 -c 'import json, sys; print(json.load(sys.stdin)["tenant"]["id"])')
+API_KEY=$(api POST /v1/tenant/api-keys '{"name":"bench","scopes":["usage.write","usage.read"]}' "$SESSION" | json plaintext_key)
+api POST "/v1/admin/tenants/$TENANT_ID/credits" \
+  '{"category":"USAGE_AI_CREDIT","amount":"1000000000","expires_at":"2100-01-01T00:00:00Z","reason":"bench"}' "$OPS_TOKEN" >/dev/null
+CONSUME_PATH=/v1/usage/tenants/$TENANT_ID/consume
+# One credit a request; agent ids cycle over 64; the idempotency key is unique per request
+# (wrk run, thread, counter), else the daemon would answer replays without debiting.
+CONSUME_LUA='
+local consumed, prefix = 0, nil
+function request()
+  if not prefix then prefix = (os.getenv("BENCH_RUN") or "run") .. "-t" .. tostring(thread_id or 0) .. "-" end
+  consumed = consumed + 1
+  return wrk.format(nil, nil, nil, string.format(
+    [[{"category":"USAGE_AI_CREDIT","amount":1,"agent_id":"agent-%d","dataset_id":"","idempotency_key":"%s%d"}]],
+    consumed % 64, prefix, consumed))
+end'
+consume_body() { printf '{"category":"USAGE_AI_CREDIT","amount":1,"agent_id":"agent-0","dataset_id":"","idempotency_key":"%s"}' "$1"; }
+DEBITS_SQL="SELECT count(*) FROM credit_debit"
+
+# ---------------------------------------------------------------- scenarios
+CLK_TCK=$(getconf CLK_TCK)
+N_SCENARIOS=0
+RESULT_FILES=()
+
+# Busy jiffies of the whole machine (all cores), and of the daemon.
+machine_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+daemon_cpu() { sed 's/.*) //' "/proc/$DAEMON_PID/stat" | awk '{ print $12 + $13 }'; }
+daemon_hwm_kib() { awk '$1 == "VmHWM:" { print $2 }' "/proc/$DAEMON_PID/status"; }
+# The running daemon's synchronous setting, from its start-up line.
+daemon_synchronous() { grep -o 'synchronous=[a-z]*' "$DAEMON_LOG" | tail -n 1 | cut -d= -f2; }
+# db_count SQL: one number from the database, read-only (WAL: alongside the daemon).
+db_count() {
+  python3 -c 'import sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(c.execute(sys.argv[2]).fetchone()[0])' "$DB" "$1" || die "could not read the database: $1"
+}
+
+# Waits until no password hash is queued (wrk abandons its requests in flight when it stops,
+# and the daemon still hashes them), so a run does not inherit the previous one's backlog.
+settle() {
+  for _ in $(seq 100); do
+    metrics_snapshot "$WORK/settle.prom"
+    [ "$(metric tenantry_password_hash_queue "$WORK/settle.prom")" = 0 ] && break
+    sleep 0.1
+  done
+  sleep 0.2
+}
+
+# run_wrk LUA OUT DURATION CONNS URL: runs wrk; its user+sys CPU seconds go to $OUT.time.
+run_wrk() {
+  local lua=$1 out=$2 duration=$3 conns=$4 url=$5 TIMEFORMAT='%3U %3S'
+  if ! { time BENCH_OUT=$out BENCH_RUN=$(basename "$out" .txt) wrk -t"$WRK_THREADS" -c"$conns" -d"$duration" --timeout "$WRK_TIMEOUT" \
+      --latency -s "$lua" "$url" >"$out.wrk" 2>"$out.err"; } 2>"$out.time"; then
+    cat "$out.err" "$out.wrk" >&2
+    die "wrk failed on $url"
+  fi
+  [ -s "$out" ] || { cat "$out.err" "$out.wrk" >&2; die "wrk wrote no figures for $url"; }
+}
+
+# scenario NAME METHOD PATH [BODY] [TOKEN] (settings CONNS=, CODES= in front, see the top)
+scenario() {
+  local name=$1 method=$2 path=$3 body=${4:-} token=${5:-}
+  local conns=${CONNS:-$CONNS_DEFAULT} codes=${CODES:-0} request_lua=${REQUEST_LUA:-} count_sql=${COUNT_SQL:-} tag=${TAG:-}
+  N_SCENARIOS=$((N_SCENARIOS + 1))
+  local id
+  id=$(printf '%02d' "$N_SCENARIOS")
+  local lua=$WORK/scenario-$id.lua out=$WORK/scenario-$id.txt
+  echo "bench: [$id] $name: $method $path, $conns connections, warm-up $WARMUP, measure $DURATION" >&2
+
+  check_alive "before $name"
+  # One request first: a scenario that is refused (401, 404, ...) is a broken bench, not a figure.
+  api "$method" "$path" "$body" "$token" >/dev/null
+
+  {
+    printf -- '-- %s (generated by bench/run.sh)\n' "$name"
+    printf 'wrk.method = "%s"\n' "$method"
+    if [ -n "$body" ]; then
+      printf 'wrk.body = [==[%s]==]\n' "$body"
+      printf 'wrk.headers["Content-Type"] = "application/json"\n'
+    fi
+    [ -n "$token" ] && printf 'wrk.headers["Authorization"] = "Bearer %s"\n' "$token"
+    if [ "$codes" = 1 ]; then echo 'count_statuses = true'; else echo 'count_statuses = false'; fi
+    printf 'dofile("%s/wrk-common.lua")\n' "$BENCH_DIR"
+    [ -z "$request_lua" ] || printf '%s\n' "$request_lua"
+  } >"$lua"
+
+  run_wrk "$lua" "$WORK/warmup-$id.txt" "$WARMUP" "$conns" "$BASE$path"
+  settle
+  check_alive "after the warm-up of $name"
+
+  local busy0 daemon0 busy1 daemon1 rows0= rows1=
+  [ -z "$count_sql" ] || rows0=$(db_count "$count_sql")
+  metrics_snapshot "$WORK/before-$id.prom"
+  busy0=$(machine_busy); daemon0=$(daemon_cpu)
+  run_wrk "$lua" "$out" "$DURATION" "$conns" "$BASE$path"
+  busy1=$(machine_busy); daemon1=$(daemon_cpu)
+  check_alive "during $name"
+  metrics_snapshot "$WORK/after-$id.prom"
+  # Requests wrk abandoned when it stopped may still commit: wait for the writer to be idle.
+  [ -z "$count_sql" ] || { sleep 0.5; rows1=$(db_count "$count_sql"); }
+
+  local m delta
+  {
+    echo "name=$name"
+    echo "tag=$tag"
+    echo "synchronous=$(daemon_synchronous)"
+    [ -z "$count_sql" ] || { echo "count_sql=$count_sql"; echo "rows_delta=$((rows1 - rows0))"; }
+    echo "method=$method"
+    echo "path=$path"
+    echo "conns=$conns"
+    echo "machine_cpu_s=$(awk -v a="$busy0" -v b="$busy1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
+    echo "daemon_cpu_s=$(awk -v a="$daemon0" -v b="$daemon1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
+    echo "wrk_cpu_s=$(awk '{ printf "%.3f", $1 + $2 }' "$out.time")"
+    echo "daemon_hwm_kib=$(daemon_hwm_kib)"
+    for m in tenantry_password_hashes_total tenantry_password_hashes_refused_total \
+      tenantry_db_writes_total tenantry_db_commits_total; do
+      delta=$(awk -v a="$(metric "$m" "$WORK/before-$id.prom")" -v b="$(metric "$m" "$WORK/after-$id.prom")" \
+        'BEGIN { printf "%d", b - a }')
+      echo "delta_$m=$delta"
+    done
+    echo "largest_batch=$(metric tenantry_db_largest_batch "$WORK/after-$id.prom")"
+  } >>"$out"
+  RESULT_FILES+=("$out")
+  settle
+}
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+scenario "GET /healthz" GET /healthz
+scenario "GET /v1/user" GET /v1/user "" "$SESSION"
+SYNC_FIRST=$(daemon_synchronous)
+CODES=1 REQUEST_LUA=$CONSUME_LUA COUNT_SQL=$DEBITS_SQL TAG=consume-$SYNC_FIRST \
+  scenario "POST consume (synchronous=$SYNC_FIRST)" POST "$CONSUME_PATH" "$(consume_body "probe-$SYNC_FIRST")" "$API_KEY"
+LOGIN_BODY="{\"email\":\"$USER_EMAIL\",\"password\":\"$USER_PASSWORD\"}"
+CODES=1 scenario "POST /v1/account/login" POST /v1/account/login "$LOGIN_BODY"
+# More connections than hashing workers + queue (64 by default): the overflow must be
+# refused quickly (429) rather than time out.
+CONNS=128 CODES=1 scenario "POST /v1/account/login (overload)" POST /v1/account/login "$LOGIN_BODY"
+
+# ---------------------------------------------------------------- report
+metrics_snapshot "$WORK/final.prom"
+{
+  echo "started=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "tenant_id=$TENANT_ID"
+  echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$( [ -n "$(git status --porcelain -- Sources Package.swift 2>/dev/null)" ] && echo ' (Sources/ has uncommitted changes)')"
+  echo "version=$("$BIN" --version 2>/dev/null || echo unknown)"
+  echo "daemon_settings=$(grep -m1 -o 'argon2id=[^[]*' "$DAEMON_LOG" || echo unknown)"
+  echo "daemon_args=${DAEMON_ARGS[*]:-}"
+  echo "cores=$(nproc)"
+  echo "cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  echo "load_before=$LOAD_BEFORE"
+  echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "wrk=$(wrk -v 2>&1 | head -n1 | awk '{ print $1, $2 }') -t$WRK_THREADS --timeout $WRK_TIMEOUT, warm-up $WARMUP, measured $DURATION"
+  echo "hash_memory_ceiling_bytes=$(metric tenantry_password_hash_memory_ceiling_bytes "$WORK/final.prom")"
+  awk '$1 == "VmHWM:" || $1 == "VmRSS:" || $1 == "Threads:" { sub(":", "", $1); print "daemon_" $1 "=" $2 }' \
+    "/proc/$DAEMON_PID/status"
+} >"$WORK/meta.txt"
+
+# ---------------------------------------------------------------- consume again, synchronous=normal
+# The same database, API key and balance, the daemon restarted with --synchronous normal
+# (the figures above are the first daemon's; this adds one row).
+if [ "$SYNC_FIRST" != normal ]; then
+  echo "bench: restarting the daemon with --synchronous normal" >&2
+  stop_daemon
+  start_daemon --synchronous normal
+  [ "$(daemon_synchronous)" = normal ] || die "the restarted daemon does not say synchronous=normal"
+  CODES=1 REQUEST_LUA=$CONSUME_LUA COUNT_SQL=$DEBITS_SQL TAG=consume-normal \
+    scenario "POST consume (synchronous=normal)" POST "$CONSUME_PATH" "$(consume_body probe-normal)" "$API_KEY"
+fi
+echo "debits_total=$(db_count "$DEBITS_SQL")" >>"$WORK/meta.txt"
+stop_daemon
+grep -E ' (warning|error|critical) ' "$DAEMON_LOG" | grep -v 'no operator account yet' | tail -n 5 >"$WORK/log-problems.txt" || true
+CHECK_OUT=$("$BIN" check --db "$DB" 2>&1) && CHECK_RC=0 || CHECK_RC=$?
+{ echo "check_rc=$CHECK_RC"; echo "check_out=$(printf '%s' "$CHECK_OUT" | tail -n 1)"; } >>"$WORK/meta.txt"
+
+# ---------------------------------------------------------------- timers (their own daemon)
+TIMERS_RC=skipped
+: >"$WORK/timers.txt"
+if [ "$RUN_TIMERS" != 0 ]; then
+  echo "bench: bench/timers.sh (billing timers over ${TIMERS_TENANTS:-100000} tenants)" >&2
+  TENANTRYD=$BIN TIMERS_EMBEDDED=1 "$BENCH_DIR/timers.sh" >"$WORK/timers.txt" && TIMERS_RC=0 || TIMERS_RC=$?
+fi
+echo "timers_rc=$TIMERS_RC" >>"$WORK/meta.txt"
+
+mkdir -p "$RESULTS_DIR"
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
+import sys
+
+def read_kv(path):
+    d = {}
+    with open(path) as f:
+        for line in f:
+            if "=" in line:
+                k, v = line.rstrip("\n").split("=", 1)
+                d[k] = v
+    return d
+
+meta = read_kv(sys.argv[1])
+with open(sys.argv[2]) as f:
+    problems = [l.rstrip("\n") for l in f if l.strip()]
+with open(sys.argv[3]) as f:
+    timers = f.read().rstrip("\n")
+runs = [read_kv(p) for p in sys.argv[4:]]
+
+def ms(us):
+    us = float(us)
+    if us >= 1e6:
+        return f"{us / 1e6:.2f} s"
+    if us >= 1e4:
+        return f"{us / 1e3:.0f} ms"
+    return f"{us / 1e3:.2f} ms"
+
+def rate(x):
+    return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+
+for r in runs:
+    secs = int(r["duration_us"]) / 1e6
+    r["secs"] = secs
+    r["rps"] = int(r["requests"]) / secs
+    r["ok_rps"] = (int(r["requests"]) - int(r["non2xx"])) / secs
+    r["sockerr"] = sum(int(r[k]) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
+    for k in ("machine_cpu_s", "daemon_cpu_s", "wrk_cpu_s"):
+        r[k] = float(r[k])
+    r["other_cpu_s"] = max(0.0, r["machine_cpu_s"] - r["daemon_cpu_s"] - r["wrk_cpu_s"])
+
+out = []
+p = out.append
+p("Tenantry HTTP benchmark")
+p(f"  when      {meta['started']}   commit {meta['commit']}   {meta['version']}")
+p(f"  daemon    {meta['daemon_settings'].strip()}{(' ' + meta['daemon_args']) if meta['daemon_args'] else ''}")
+p(f"  machine   {meta['cores']} cores ({meta['cpu_model']}), shared by wrk and the daemon; "
+  f"load avg before {meta['load_before']}, after {meta['load_after']}")
+p(f"  client    {meta['wrk']}")
+p("")
+hdr = ("scenario", "conns", "req/s", "p50", "p99", "max", "non-2xx", "sock err", "cpu daemon", "wrk", "other")
+rows = []
+for r in runs:
+    rows.append((r["name"], r["conns"], rate(r["rps"]), ms(r["lat_p50"]), ms(r["lat_p99"]), ms(r["lat_max"]),
+                 f"{int(r['non2xx']):,}", f"{r['sockerr']:,}",
+                 f"{r['daemon_cpu_s'] / r['secs']:.2f}", f"{r['wrk_cpu_s'] / r['secs']:.2f}",
+                 f"{r['other_cpu_s'] / r['secs']:.2f}"))
+widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
+def line(cells):
+    return "  " + "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+p(line(hdr))
+p("  " + "  ".join("-" * w for w in widths))
+for row in rows:
+    p(line(row))
+p("  (latencies from wrk, of completed requests; CPU in cores used over the run: 1.00 = one core busy throughout)")
+noisy = [r["name"] for r in runs if r["other_cpu_s"] / r["secs"] > 0.25]
+if noisy:
+    p(f"  NOTE: other processes took more than a quarter of a core during {', '.join(noisy)}: those figures are noisy.")
+p("")
+base = runs[0]
+p(f"Against {base['name']} ({rate(base['ok_rps'])} req/s), successful (2xx) requests per second:")
+for r in runs[1:]:
+    p(f"  {r['name']}: {rate(r['ok_rps'])} req/s = {r['ok_rps'] / base['ok_rps']:.3g} × {base['path']}")
+consume = [r for r in runs if r.get("tag", "").startswith("consume")]
+if consume:
+    p("")
+    p("Credit consumption, the hot path: POST /v1/usage/tenants/{tenant_id}/consume with an API key, 1 credit a request,")
+    p(f"a unique idempotency_key each (goal: within 20% of {base['path']}, ratio >= 0.8):")
+    for r in consume:
+        ratio = r["ok_rps"] / base["ok_rps"]
+        w = int(r["delta_tenantry_db_writes_total"]); c = int(r["delta_tenantry_db_commits_total"])
+        oks = int(r["requests"]) - int(r["non2xx"])
+        debits = int(r.get("rows_delta", "-1"))
+        replay = "" if debits >= oks else f"  FEWER DEBITS THAN 2xx RESPONSES: {oks - debits:,} replays or lost debits"
+        p(f"  synchronous={r['synchronous']:<6}  {rate(r['ok_rps'])} req/s = {ratio:.3f} x {base['path']} "
+          f"({'met' if ratio >= 0.8 else 'not met'}); p50 {ms(r['lat_p50'])}, p99 {ms(r['lat_p99'])}; "
+          f"non-2xx {int(r['non2xx']):,}{(' (' + r['status_codes'] + ')') if r['status_codes'] else ''}, socket errors {r['sockerr']:,}; "
+          f"{(w / c if c else float('nan')):.1f} writes per commit ({w:,} in {c:,}, largest batch {r['largest_batch']}); "
+          f"{debits:,} debits for {oks:,} 2xx responses; daemon {r['daemon_cpu_s'] / r['secs']:.2f} cores{replay}")
+    if len(consume) > 1:
+        p(f"  (the synchronous=normal row: the same database after a restart; ratio against the first daemon's {base['path']})")
+p(f"After the runs: {int(meta['debits_total']):,} debits in the database; tenantryd check "
+  f"{'ok' if meta['check_rc'] == '0' else 'FAILED (exit ' + meta['check_rc'] + ')'}: {meta['check_out']}")
+p("")
+p("Per scenario (measured run only):")
+for r in runs:
+    bits = [f"{int(r['requests']):,} requests in {r['secs']:.1f} s"]
+    bits.append(f"p90 {ms(r['lat_p90'])}, p99.9 {ms(r['lat_p999'])}")
+    if r["status_codes"]:
+        bits.append(f"non-2xx by status {r['status_codes']}")
+    errs = {k[4:]: int(r[k]) for k in ("err_connect", "err_read", "err_write", "err_timeout") if int(r[k])}
+    if errs:
+        bits.append("socket errors " + ", ".join(f"{k} {v}" for k, v in errs.items()))
+    h = int(r["delta_tenantry_password_hashes_total"]); ref = int(r["delta_tenantry_password_hashes_refused_total"])
+    if h or ref:
+        bits.append(f"argon2id hashes {h:,} ({h / r['secs']:.1f}/s), refused (queue full) {ref:,}")
+    w = int(r["delta_tenantry_db_writes_total"]); c = int(r["delta_tenantry_db_commits_total"])
+    bits.append(f"db writes {w:,} in {c:,} commits" + (f" ({w / c:.1f} per commit)" if c else ""))
+    bits.append(f"peak RSS so far {int(r['daemon_hwm_kib']) / 1024:.1f} MiB")
+    p(f"  {r['name']}: " + "; ".join(bits))
+p("")
+ceiling = float(meta["hash_memory_ceiling_bytes"])
+p(f"Hashing pool memory ceiling (tenantry_password_hash_memory_ceiling_bytes): {ceiling / 1048576:.1f} MiB")
+hwm = int(meta["daemon_VmHWM"]); rss = int(meta["daemon_VmRSS"])
+p(f"Daemon peak RSS after the runs (VmHWM): {hwm / 1024:.1f} MiB (RSS now {rss / 1024:.1f} MiB, "
+  f"{meta['daemon_Threads']} threads)")
+if problems:
+    p("Daemon log warnings/errors (last 5):")
+    for l in problems:
+        p("  " + l)
+else:
+    p("Daemon log: no warnings or errors.")
+if timers:
+    p("")
+    p(timers)
+if meta["timers_rc"] not in ("0", "skipped"):
+    p(f"bench/timers.sh FAILED (exit {meta['timers_rc']})")
+elif meta["timers_rc"] == "skipped":
+    p("")
+    p("Timers: skipped (BENCH_TIMERS=0).")
+print("\n".join(out))
+PY
+echo "bench: summary kept in bench/results/latest.txt and bench/results/$STAMP.txt" >&2
