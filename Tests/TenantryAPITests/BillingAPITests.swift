@@ -125,7 +125,6 @@ struct BillingAPITests {
         let (session, tenantId) = try await owner(daemon)
         let (keyId, secret) = try await key(daemon, session)
         let (readOnlyId, readOnly) = try await key(daemon, session, scopes: ["usage.read"])
-        _ = readOnlyId
         let path = "/v1/usage/tenants/\(tenantId)/consume"
         let body: JSON = ["category": "USAGE_AI_CREDIT", "amount": "2500", "agent_id": "sales-bot", "dataset_id": "faq", "idempotency_key": "msg-1"]
         let first = try await daemon.call("POST", path, json: body, token: secret)
@@ -171,6 +170,13 @@ struct BillingAPITests {
         try await daemon.ok("DELETE", "/v1/tenant/api-keys/\(keyId)", token: session)
         expectError(try await daemon.call("POST", path, json: body, token: secret), code: 16, containing: "revoked")
         expectError(try await daemon.call("DELETE", "/v1/tenant/api-keys/key_nope", token: session), code: 5)
+        // An operator revokes any tenant's key.
+        let op = try await daemon.operatorToken()
+        expectError(try await daemon.call("DELETE", "/v1/admin/api-keys/\(readOnlyId)", token: session), code: 7)
+        try await daemon.ok("DELETE", "/v1/admin/api-keys/\(readOnlyId)", token: op)
+        expectError(try await daemon.call("GET", "/v1/usage/tenants/\(tenantId)/current", token: readOnly), code: 16, containing: "revoked")
+        let audit = try await daemon.ok("GET", "/v1/admin/audit?action=api_key.revoke", token: op)["entries"]!.arrayValue!
+        #expect(audit.count == 2)
         expectError(try await daemon.call("POST", "/v1/tenant/api-keys", json: ["name": "x", "scopes": ["admin"]], token: session), code: 3, containing: "scope")
         expectError(try await daemon.call("POST", "/v1/tenant/api-keys", json: ["name": "x", "expires_at": "2000-01-01T00:00:00Z"], token: session), code: 3, containing: "future")
     }

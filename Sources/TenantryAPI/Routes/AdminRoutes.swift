@@ -120,6 +120,14 @@ extension RouteBuilder {
                 }
             ),
             Endpoint(
+                "DELETE", "/v1/admin/api-keys/{id}", operationId: "AdminApiKeyRevoke",
+                summary: "Revokes any API key (a tenant's or an operator's) at once.", access: .operatorOnly, answer: .json(.empty),
+                handler: .offloaded { request in
+                    try await app.apiKeys.revoke(id: request.parameter("id"), tenantId: nil, by: try gate.operatorCaller(request))
+                    return .empty
+                }
+            ),
+            Endpoint(
                 "GET", "/v1/admin/variants", operationId: "AdminVariantList", summary: "Every price variant and add-on, active or not.", access: .operatorOnly,
                 query: [("kind", "plan or addon")], answer: .json(.object([("variants", .array(.reference("AdminVariant")))])),
                 handler: .inline { request in
