@@ -8,7 +8,7 @@ OPERATOR_EMAIL ?= admin@tenantry.local
 
 # Debian packages: to build, to run the test suites, to benchmark.
 BUILD_PACKAGES := libmicrohttpd-dev libargon2-dev libsqlite3-dev pkg-config
-TEST_PACKAGES := nginx-light systemd curl
+TEST_PACKAGES := nginx-light systemd curl chromium chromium-driver
 BENCH_PACKAGES := wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -29,7 +29,7 @@ deps:
 
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
-	@$(PYTHON) -c 'import pytest, openapi_spec_validator' 2>/dev/null || $(PYTHON) -m pip install -q pytest openapi-spec-validator
+	@$(PYTHON) -c 'import pytest, openapi_spec_validator, selenium' 2>/dev/null || $(PYTHON) -m pip install -q pytest openapi-spec-validator selenium
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))
@@ -61,7 +61,7 @@ test-swift:
 	$(SWIFT) test --skip-build --disable-xctest
 
 test-integration:
-	TENANTRYD=$(CURDIR)/.build/debug/tenantryd $(PYTHON) -m pytest -q Tests/integration
+	TENANTRYD=$(CURDIR)/.build/debug/tenantryd $(PYTHON) -m pytest -q Tests/integration Tests/console
 
 bench: bench-deps release
 	bench/run.sh
