@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Reverse proxies whose X-Forwarded-For/X-Real-IP name the client: addresses or CIDRs, comma-separated; empty trusts none (TENANTRY_TRUSTED_PROXIES).")
     var trustedProxies: String = Environment.string("trusted-proxies", "127.0.0.1,::1")
 
+    @Option(name: .long, help: "Emails with codes a client address may trigger per hour (TENANTRY_EMAILS_PER_CLIENT_PER_HOUR).")
+    var emailsPerClientPerHour: Int = Environment.int("emails-per-client-per-hour", 30)
+
     @Option(name: .long, help: "HTTP polling threads; 0 means one per core (TENANTRY_THREADS).")
     var threads: Int = Environment.int("threads", 0)
 
@@ -70,6 +73,7 @@ struct Serve: AsyncParsableCommand {
         guard (try? TrustedProxies(trustedProxies)) != nil else {
             throw ValidationError("--trusted-proxies must list IP addresses or CIDR networks, e.g. 127.0.0.1,10.0.0.0/8")
         }
+        guard emailsPerClientPerHour >= 1 else { throw ValidationError("--emails-per-client-per-hour must be at least 1") }
         guard maxBodyBytes >= 1024 else { throw ValidationError("--max-body-bytes must be at least 1024") }
         guard (0...365).contains(renewalGraceDays), (0...365).contains(pastDueDays) else {
             throw ValidationError("--renewal-grace-days and --past-due-days must be between 0 and 365")
@@ -91,6 +95,7 @@ struct Serve: AsyncParsableCommand {
         settings.hashingWorkers = hashingWorkers == 0 ? cores : hashingWorkers
         settings.hashingQueueLimit = hashingQueue
         settings.newTenantPlan = newTenantPlan
+        settings.emailsPerClientPerHour = emailsPerClientPerHour
         settings.checkoutURL = checkoutURL
         settings.renewalGraceDays = Int64(renewalGraceDays)
         settings.pastDueDays = Int64(pastDueDays)

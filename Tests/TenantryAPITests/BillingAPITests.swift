@@ -40,6 +40,11 @@ struct BillingAPITests {
         expectError(try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["credit_extension": -1], token: op), code: 3)
         let updated = try await daemon.ok("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": 300]]], "credit_extension": 1], token: op)
         #expect(updated["plan"]?["config"]?["usage_configs"]?[0]?["total_amount"] == "300")
+        // A field left out keeps its value: changing only credit_extension leaves the config alone.
+        let business = try await daemon.ok("GET", "/v1/usage/plans/BUSINESS", token: op)["plan"]!
+        let extended = try await daemon.ok("PUT", "/v1/usage/plans/BUSINESS", json: ["credit_extension": 30], token: op)["plan"]!
+        #expect(extended["config"] == business["config"])
+        #expect(extended["credit_extension"] == 30)
         expectError(try await daemon.call("DELETE", "/v1/usage/plans/NEW_USER_TRIAL", token: op), code: 3, containing: "used")
         expectError(try await daemon.call("DELETE", "/v1/usage/plans/PRO", token: op), code: 3, containing: "built-in")
         try await daemon.ok("DELETE", "/v1/usage/plans/\(tenantId)", token: op)
@@ -77,6 +82,8 @@ struct BillingAPITests {
         #expect(open[0]["kind"] == "subscription")
         #expect(try await daemon.ok("GET", "/v1/subscription", token: session)["subscription"]?["status"] == "TRIALING", "nothing changes before payment")
 
+        #expect(try await daemon.ok("GET", "/v1/admin/invoices/\(open[0]["id"]!.string)", token: op)["invoice"]?["status"] == "open")
+        expectError(try await daemon.call("GET", "/v1/admin/invoices/inv_nope", token: op), code: 5)
         let paid = try await daemon.ok("POST", "/v1/admin/invoices/\(open[0]["id"]!.string)/paid", json: [:], token: op)
         #expect(paid["invoice"]?["status"] == "paid")
         expectError(try await daemon.call("POST", "/v1/admin/invoices/\(open[0]["id"]!.string)/paid", token: op), code: 3, containing: "not open")

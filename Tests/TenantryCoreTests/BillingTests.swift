@@ -375,7 +375,7 @@ struct BillingTests {
         let plans = harness.tenantry.plans
         var free = try plans.get(name: "FREE")
         free.config.usageConfigs = [.init(category: "USAGE_AI_CREDIT", totalAmount: 500)]
-        _ = try await plans.update(name: "FREE", draft: .init(config: free.config, description: "", creditExtensionDays: 2, trialDays: nil), by: .system)
+        _ = try await plans.update(name: "FREE", changes: .init(config: free.config, description: nil, creditExtensionDays: 2, trialDays: nil), by: .system)
         #expect(try grants(harness, tenantId).first?.amount == 10_000, "the trial grant is untouched")
         harness.clock.advance(seconds: 15 * Self.day)
         await harness.tenantry.scheduler.runDue()
@@ -388,7 +388,7 @@ struct BillingTests {
         await expectDomainError(.invalidArgument("")) { try await plans.create(name: "ENTERPRISE", draft: .init(config: PlanConfig(), description: "", creditExtensionDays: 0, trialDays: nil), by: .system) }
         var bad = PlanConfig()
         bad.usageConfigs = [.init(category: "USAGE_UNKNOWN", totalAmount: 1)]
-        await expectDomainError(.invalidArgument("")) { try await plans.update(name: "FREE", draft: .init(config: bad, description: "", creditExtensionDays: 0, trialDays: nil), by: .system) }
+        await expectDomainError(.invalidArgument("")) { try await plans.update(name: "FREE", changes: .init(config: bad, description: nil, creditExtensionDays: nil, trialDays: nil), by: .system) }
     }
 
     @Test("a CUSTOM subscription uses the plan named by its tenant's id")

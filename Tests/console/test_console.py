@@ -469,3 +469,26 @@ def test_long_lists_are_paged(console, backend):
         console.click('#tenant-results .pager button[aria-label="Next page"]')
     assert "page=2" in console.driver.current_url
     assert len(console.finds("#tenant-results tbody tr")) == 1
+
+
+def test_an_operator_revokes_a_tenants_api_key(console, backend):
+    t = tag()
+    session, tenant_id = backend.sign_up(f"keys.{t}@example.com")
+    created = backend.call("POST", "/v1/tenant/api-keys", {"name": f"bot {t}", "scopes": ["usage.read"]}, token=session)
+    key_id, secret = created["api_key"]["id"], created["plaintext_key"]
+    backend.call("GET", f"/v1/usage/tenants/{tenant_id}/current", token=secret)
+
+    console.login_operator(backend, f"#/tenants/{tenant_id}")
+    revoke = f'#api-keys button[data-key="{key_id}"]'
+    console.visible(revoke)
+    # Escape changes nothing; confirming revokes, on screen and through the API.
+    console.click(revoke)
+    console.cancel_with_escape()
+    backend.call("GET", f"/v1/usage/tenants/{tenant_id}/current", token=secret)
+    console.click(revoke)
+    console.confirm("Revoke the key")
+    console.wait_text("#key-notice", "is revoked")
+    backend.call("GET", f"/v1/usage/tenants/{tenant_id}/current", token=secret, expect=401)
+    console.wait(lambda d: not d.find_elements("css selector", revoke), message="the revoked key has no button any more")
+    keys = backend.call("GET", f"/v1/admin/tenants/{tenant_id}")["api_keys"]
+    assert [k["is_active"] for k in keys if k["id"] == key_id] == [False]

@@ -137,10 +137,11 @@ export async function invoicePage(ctx) {
   const content = h("div", { class: "stack-lg" });
   const page = h("div", { class: "page", "data-invoice-id": id });
 
-  // There is no GET /v1/admin/invoices/{id}: the invoice is found in the list.
   const load = async () => {
-    const { invoices } = await api("GET", "/v1/admin/invoices");
-    const invoice = invoices.find((i) => i.id === id);
+    const invoice = await api("GET", `/v1/admin/invoices/${enc(id)}`).then((d) => d.invoice).catch((error) => {
+      if (error.status === 404) return null;
+      throw error;
+    });
     if (!invoice) return { invoice: null, tenant: null };
     const tenant = await api("GET", `/v1/admin/tenants/${enc(invoice.tenant_id)}`).then((d) => d.tenant).catch(() => null);
     if (tenant) tenantNames.set(tenant.id, tenant.name);

@@ -272,6 +272,7 @@ export async function tenantPage(ctx) {
   const balancesSlot = h("div", { class: "slot" });
   const restSlot = h("div", { class: "stack-lg" });
   const invoiceNotice = noticeSlot({ id: "invoice-notice" });
+  const keyNotice = noticeSlot({ id: "key-notice" });
 
   const reload = async () => {
     const detail = await api("GET", `/v1/admin/tenants/${enc(id)}`);
@@ -322,7 +323,7 @@ export async function tenantPage(ctx) {
       { label: "Credits used", numeric: true, render: (a) => int(a.used) },
     ], detail.agents, { empty: "No credits consumed yet.", label: "Usage per agent" }));
 
-    const keys = card("API keys", { id: "api-keys", description: "Read-only here: the tenant's owners and admins create and revoke keys." }, table([
+    const keys = card("API keys", { id: "api-keys", description: "The tenant's owners and admins create keys; revoking one stops it at once." }, keyNotice, table([
       { label: "Name", render: (k) => k.name || h("span", { class: "muted" }, "—") },
       { label: "Key", render: (k) => code(`${k.key_prefix}…`, { class: "small" }) },
       { label: "Scopes", render: (k) => chips(k.scopes) },
@@ -330,6 +331,7 @@ export async function tenantPage(ctx) {
       { label: "Created", render: (k) => time(k.created_at) },
       { label: "Last used", render: (k) => time(k.last_used_at) },
       { label: "Expires", render: (k) => (k.expires_at ? time(k.expires_at) : h("span", { class: "muted" }, "never")) },
+      { label: "Action", render: (k) => (k.is_active ? revokeButton(k, tenantName, keyNotice, reload) : h("span", { class: "muted" }, "—")) },
     ], detail.api_keys, { empty: "No API key.", label: "API keys" }));
 
     const invoices = card("Invoices", { id: "invoices", actions: link(`#/invoices?tenant_id=${enc(t.id)}`, "All invoices") },
@@ -358,3 +360,31 @@ export async function tenantPage(ctx) {
     restSlot);
 }
 
+
+/** A button that asks for confirmation, then revokes the key and reloads the page. */
+function revokeButton(key, tenantName, slot, reload) {
+  const b = button("Revoke…", { size: "sm", tone: "danger", "data-key": key.id });
+  b.addEventListener("click", async () => {
+    slot.clear();
+    const ok = await confirmDialog({
+      title: `Revoke the key “${key.name}”?`,
+      body: [
+        h("p", null, "Services of ", h("strong", null, tenantName), " using ", code(`${key.key_prefix}…`), " are refused from their next request."),
+        h("p", { class: "muted" }, "A revoked key cannot be restored; the tenant can create another."),
+      ],
+      confirmLabel: "Revoke key",
+      tone: "danger",
+    });
+    if (!ok) return;
+    b.disabled = true;
+    try {
+      await api("DELETE", `/v1/admin/api-keys/${enc(key.id)}`);
+      slot.show("ok", `The key “${key.name}” is revoked.`);
+      await reload();
+    } catch (error) {
+      slot.error(error);
+      b.disabled = false;
+    }
+  });
+  return b;
+}

@@ -182,6 +182,14 @@ extension RouteBuilder {
                 }
             ),
             Endpoint(
+                "GET", "/v1/admin/invoices/{id}", operationId: "AdminInvoiceGet", summary: "One invoice.", access: .operatorOnly,
+                answer: .json(.object([("invoice", .reference("Invoice"))])),
+                handler: .inline { request in
+                    _ = try gate.operatorCaller(request)
+                    return .ok(["invoice": Present.invoice(try app.subscriptions.invoice(id: request.parameter("id")))])
+                }
+            ),
+            Endpoint(
                 "POST", "/v1/admin/invoices/{id}/paid", operationId: "AdminInvoicePaid",
                 summary: "Marks an open invoice paid (manual payments): its subscription, renewal or add-on credits take effect.", access: .operatorOnly,
                 body: .json(.empty), answer: .json(.object([("invoice", .reference("Invoice"))])),

@@ -43,11 +43,17 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "PUT", "/v1/usage/plans/{plan_name}", operationId: "UpdateSubscriptionPlan",
-                summary: "Changes a plan's config; credits already granted keep their amounts and expiries.", access: .operatorOnly,
+                summary: "Changes a plan: each top-level field sent replaces its value (config as a whole), one left out keeps it; credits already granted keep their amounts and expiries.", access: .operatorOnly,
                 body: .json(.object(planBody.properties.filter { $0.0 != "plan_name" })), answer: .json(.object([("plan", .reference("Plan"))])),
                 handler: .offloaded { request in
                     let actor = try gate.operatorCaller(request)
-                    let plan = try await app.plans.update(name: request.parameter("plan_name"), draft: try Self.planDraft(try request.jsonBody()), by: actor)
+                    let body = try request.jsonBody()
+                    let draft = try Self.planDraft(body)
+                    let changes = PlanService.Changes(
+                        config: body.has("config") ? draft.config : nil, description: body.has("description") ? draft.description : nil,
+                        creditExtensionDays: body.has("credit_extension") ? draft.creditExtensionDays : nil, trialDays: draft.trialDays
+                    )
+                    let plan = try await app.plans.update(name: request.parameter("plan_name"), changes: changes, by: actor)
                     return .ok(["plan": Present.plan(plan)])
                 }
             ),

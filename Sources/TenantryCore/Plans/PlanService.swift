@@ -67,17 +67,32 @@ public struct PlanService: Sendable {
         return plans.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }
 
+    /// What an update changes: a field left nil keeps its value.
+    public struct Changes: Sendable {
+        public var config: PlanConfig?
+        public var description: String?
+        public var creditExtensionDays: Int?
+        public var trialDays: Int?
+
+        public init(config: PlanConfig?, description: String?, creditExtensionDays: Int?, trialDays: Int?) {
+            self.config = config
+            self.description = description
+            self.creditExtensionDays = creditExtensionDays
+            self.trialDays = trialDays
+        }
+    }
+
     /// Changes a plan; grants already made keep their amounts and expiries.
-    public func update(name: String, draft: Draft, by actor: Actor) async throws -> Plan {
-        try draft.validate()
+    public func update(name: String, changes: Changes, by actor: Actor) async throws -> Plan {
         let now = context.clock.now()
         return try await database.write { db in
             guard var plan = try Plan.fetch(db, name: name) else { throw DomainError.notFound("no plan \(name)") }
             let before = PlanRecord(plan)
-            plan.config = draft.config
-            if !draft.description.isEmpty { plan.description = draft.description }
-            plan.creditExtensionDays = draft.creditExtensionDays
-            if plan.isTrial, let days = draft.trialDays { plan.trialDays = days }
+            if let config = changes.config { plan.config = config }
+            if let description = changes.description, !description.isEmpty { plan.description = description }
+            if let days = changes.creditExtensionDays { plan.creditExtensionDays = days }
+            if plan.isTrial, let days = changes.trialDays { plan.trialDays = days }
+            try Draft(config: plan.config, description: plan.description, creditExtensionDays: plan.creditExtensionDays, trialDays: plan.trialDays).validate()
             plan.updatedAt = now
             try PlanRecord(plan).update(db)
             try AuditLog.record(db, actor: actor, action: "plan.update", targetType: "plan", targetId: name, before: before, after: PlanRecord(plan), at: now)

@@ -188,6 +188,11 @@ public struct SubscriptionService: Sendable {
         }
     }
 
+    public func invoice(id: String) throws -> Invoice {
+        guard let invoice = try database.read({ try Invoice.fetchOne($0, key: id) }) else { throw DomainError.notFound("no invoice \(id)") }
+        return invoice
+    }
+
     /// Confirms a payment by hand: the invoice's subscription or credits take effect.
     public func markPaid(invoiceId: String, by actor: Actor) async throws -> Invoice {
         let now = context.clock.now()
