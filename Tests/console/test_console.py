@@ -492,3 +492,27 @@ def test_an_operator_revokes_a_tenants_api_key(console, backend):
     console.wait(lambda d: not d.find_elements("css selector", revoke), message="the revoked key has no button any more")
     keys = backend.call("GET", f"/v1/admin/tenants/{tenant_id}")["api_keys"]
     assert [k["is_active"] for k in keys if k["id"] == key_id] == [False]
+
+
+def test_an_invited_person_accepts_from_the_emailed_link(console, backend):
+    t = tag()
+    owner, tenant_id = backend.sign_up(f"inviter.{t}@example.com")
+    invitee = f"new.{t}@example.com"
+    url = backend.call("POST", "/v1/tenant/members/invite", {"members": [{"email": invitee, "role": "admin"}]}, token=owner)["rets"][0]["invited_url"]
+    token = url.split("token=", 1)[1]
+    # The invitation page is not the console: open it directly, not through console.visit.
+    console.driver.get(console.url(f"invite?token={token}"))
+    console.wait(lambda d: d.find_element("id", "invite-email").get_attribute("value") == invitee, message="the invitation is checked")
+    console.fill("#invite-password", "short")
+    console.click("#invite-submit")
+    console.wait_text("#invite-message", "at least 8")
+    console.fill("#invite-password", "a fine new password")
+    console.click("#invite-submit")
+    console.wait_text("#invite-status", "You joined the workspace")
+    members = backend.call("GET", "/v1/tenant/members", token=owner)["members"]
+    assert [(m["email"], m["role"], m["status"]) for m in members if m["email"] == invitee] == [(invitee, "admin", "ACTIVE")]
+    # The link works once (the page's check answers 404, which Chromium logs).
+    console.allow_failed_request("/v1/account/invite/check", 404)
+    console.driver.get(console.url(f"invite?token={token}"))
+    console.wait_text("#invite-status", "invalid, used or expired")
+    assert console.severe_entries() == []

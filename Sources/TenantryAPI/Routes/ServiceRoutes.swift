@@ -45,6 +45,17 @@ extension RouteBuilder {
                 answer: .raw(contentType: "text/html", description: "the console's page"), handler: console
             ),
             Endpoint(
+                "GET", "/invite", operationId: "InvitePage",
+                summary: "The page invitation emails link to (with the default --public-url): it checks the invitation and accepts it.",
+                access: .everyone, answer: .raw(contentType: "text/html", description: "the page"),
+                handler: .inline { request in
+                    guard let response = files.response(for: "invite.html", ifNoneMatch: request.header("if-none-match")) else {
+                        throw DomainError.notFound("no invitation page in the console's files")
+                    }
+                    return response
+                }
+            ),
+            Endpoint(
                 "GET", "/console/{path...}", operationId: "ConsoleFile", summary: "The console's static files from Public/.", access: .everyone,
                 answer: .raw(contentType: "*/*", description: "a file of the console"), handler: console
             ),
