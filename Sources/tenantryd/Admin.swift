@@ -5,15 +5,6 @@ import TenantryCore
 struct Admin: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Manages operator accounts.", subcommands: [Create.self, SetPassword.self, CreateKey.self, RevokeKey.self])
 
-    /// The password from standard input, or a generated one (printed once by the caller).
-    static func password(fromStdin: Bool) throws -> (password: String, generated: Bool) {
-        if fromStdin {
-            guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
-            return (line, false)
-        }
-        return (Secrets.token("pw").dropFirst(3).prefix(24).description, true)
-    }
-
     /// Runs `body` with the services over the database (one hashing worker: the command
     /// line hashes one password), closes it, and turns a domain error into a usage error.
     static func withApp(_ database: DatabaseOptions, _ body: (Tenantry) async throws -> Void) async throws {
@@ -36,12 +27,7 @@ struct Admin: AsyncParsableCommand {
         )
 
         @OptionGroup var database: DatabaseOptions
-
-        @Option(name: .long, help: "The operator's email address.")
-        var email: String
-
-        @Flag(name: .long, help: "Read the password from standard input (one line).")
-        var passwordStdin = false
+        @OptionGroup var credentials: OperatorCredentials
 
         @Flag(name: .long, help: "Do nothing if an operator account already exists.")
         var ifMissing = false
@@ -52,8 +38,8 @@ struct Admin: AsyncParsableCommand {
                     print("an operator account already exists; nothing to do")
                     return
                 }
-                let (password, generated) = try Admin.password(fromStdin: passwordStdin)
-                let created = try await app.accounts.createOperator(email: email, password: password)
+                let (password, generated) = try credentials.password()
+                let created = try await app.accounts.createOperator(email: credentials.email, password: password)
                 print(created.promoted ? "made \(created.user.email) an operator" : "created operator \(created.user.email)")
                 if generated { print("password: \(password)  (shown once; change it after logging in)") }
             }
@@ -70,18 +56,13 @@ extension Admin {
         )
 
         @OptionGroup var database: DatabaseOptions
-
-        @Option(name: .long, help: "The operator's email address.")
-        var email: String
-
-        @Flag(name: .long, help: "Read the password from standard input (one line).")
-        var passwordStdin = false
+        @OptionGroup var credentials: OperatorCredentials
 
         func run() async throws {
             try await Admin.withApp(database) { app in
-                let (password, generated) = try Admin.password(fromStdin: passwordStdin)
-                try await app.accounts.setOperatorPassword(email: email, password: password)
-                print("password of operator \(email.lowercased()) set; their sessions ended")
+                let (password, generated) = try credentials.password()
+                try await app.accounts.setOperatorPassword(email: credentials.email, password: password)
+                print("password of operator \(credentials.email.lowercased()) set; their sessions ended")
                 if generated { print("password: \(password)  (shown once)") }
             }
         }
@@ -125,5 +106,23 @@ extension Admin {
                 print("revoked \(id)")
             }
         }
+    }
+}
+
+/// The operator an admin command is about, and where its password comes from.
+struct OperatorCredentials: ParsableArguments {
+    @Option(name: .long, help: "The operator's email address.")
+    var email: String
+
+    @Flag(name: .long, help: "Read the password from standard input (one line).")
+    var passwordStdin = false
+
+    /// The password from standard input, or a generated one (printed once by the caller).
+    func password() throws -> (password: String, generated: Bool) {
+        if passwordStdin {
+            guard let line = readLine(strippingNewline: true) else { throw ValidationError("no password on standard input") }
+            return (line, false)
+        }
+        return (Secrets.token("pw").dropFirst(3).prefix(24).description, true)
     }
 }
