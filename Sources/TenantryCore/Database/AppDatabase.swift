@@ -1,3 +1,4 @@
+import CSQLiteConfig
 import Foundation
 import GRDB
 import Logging
@@ -19,6 +20,7 @@ public final class AppDatabase: Sendable {
     /// true, and checks that the writer connection really uses `synchronous`.
     public init(path: String, synchronous: Synchronous = .full, migrate: Bool = true, logger: Logger = Logger(label: "tenantry.db")) throws {
         self.path = path
+        Self.tuneSQLite
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         if !directory.isEmpty {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -46,6 +48,11 @@ public final class AppDatabase: Sendable {
         }
         writer = GroupWriter(pool: pool, logger: logger)
     }
+
+    /// Process-wide SQLite settings, applied once before the first connection opens.
+    private static let tuneSQLite: Void = {
+        _ = tenantry_sqlite_disable_memory_statistics()
+    }()
 
     /// A short read on the calling thread (reads never wait for the writer).
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
