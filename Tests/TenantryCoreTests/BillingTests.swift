@@ -94,13 +94,13 @@ struct BillingTests {
         let credits = harness.tenantry.credits
         // The trial grant: 10,000, priority 0, expires in 14 days.
         let addon = try await harness.database.write { db -> CreditGrant in
-            var grant = CreditGrant.new(tenantId: tenantId, category: "USAGE_AI_CREDIT", amount: 50, effectiveAt: now, expiresAt: now.adding(days: 1), source: .addon, now: now)
+            let grant = CreditGrant.new(tenantId: tenantId, category: "USAGE_AI_CREDIT", amount: 50, effectiveAt: now, expiresAt: now.adding(days: 1), source: .addon, now: now)
             try grant.insert(db)
             return grant
         }
         let gift = try await credits.grant(tenantId: tenantId, category: "USAGE_AI_CREDIT", amount: 30, expiresAt: now.adding(days: 2), reason: "sorry", by: .system)
         let soon = try await harness.database.write { db -> CreditGrant in
-            var grant = CreditGrant.new(tenantId: tenantId, category: "USAGE_AI_CREDIT", amount: 20, effectiveAt: now, expiresAt: now.adding(days: 3), source: .plan, now: now)
+            let grant = CreditGrant.new(tenantId: tenantId, category: "USAGE_AI_CREDIT", amount: 20, effectiveAt: now, expiresAt: now.adding(days: 3), source: .plan, now: now)
             try grant.insert(db)
             return grant
         }

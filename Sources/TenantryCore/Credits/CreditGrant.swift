@@ -35,7 +35,6 @@ public struct CreditGrant: TenantryRecord, Equatable {
 
     public var remaining: Int64 { amount - used }
 
-    public mutating func didInsert(_ inserted: InsertionSuccess) { seq = inserted.rowID }
 
     static func new(
         tenantId: String, category: String, amount: Int64, effectiveAt: Instant, expiresAt: Instant, source: Source,

@@ -79,7 +79,7 @@ public struct CreditService: Sendable {
         guard expiresAt > now else { throw DomainError.invalidArgument("expires_at must be in the future") }
         return try await database.write { db in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
-            var grant = CreditGrant.new(tenantId: tenantId, category: category, amount: amount, effectiveAt: now, expiresAt: expiresAt, source: .operator, reason: reason, createdBy: actor.email, now: now)
+            let grant = CreditGrant.new(tenantId: tenantId, category: category, amount: amount, effectiveAt: now, expiresAt: expiresAt, source: .operator, reason: reason, createdBy: actor.email, now: now)
             try grant.insert(db)
             try AuditLog.record(db, actor: actor, action: "credits.grant", targetType: "tenant", targetId: tenantId, tenantId: tenantId, before: AuditLog.nothing, after: grant, at: now)
             return grant
