@@ -68,19 +68,7 @@ DB=$WORK/tenantry.sqlite
 DAEMON_LOG=$WORK/daemon.log
 DAEMON_PID=
 
-stop_daemon() {
-  [ -n "$DAEMON_PID" ] || return 0
-  if kill -0 "$DAEMON_PID" 2>/dev/null; then
-    kill -TERM "$DAEMON_PID" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$DAEMON_PID" 2>/dev/null; then
-      echo "bench: daemon $DAEMON_PID ignored SIGTERM for 10 s; killing it" >&2
-      kill -KILL "$DAEMON_PID" 2>/dev/null || true
-    fi
-  fi
-  wait "$DAEMON_PID" 2>/dev/null || true
-  DAEMON_PID=
-}
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup() {
   local rc=$?
   trap - EXIT

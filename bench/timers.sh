@@ -72,19 +72,9 @@ stop_perf() {
   wait "$PERF_PID" 2>/dev/null || true
   PERF_PID=
 }
-stop_daemon() {
-  [ -n "$DAEMON_PID" ] || return 0
-  if kill -0 "$DAEMON_PID" 2>/dev/null; then
-    kill -TERM "$DAEMON_PID" 2>/dev/null || true
-    for _ in $(seq 300); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$DAEMON_PID" 2>/dev/null; then
-      say "daemon $DAEMON_PID ignored SIGTERM for 30 s; killing it"
-      kill -KILL "$DAEMON_PID" 2>/dev/null || true
-    fi
-  fi
-  wait "$DAEMON_PID" 2>/dev/null || true
-  DAEMON_PID=
-}
+STOP_GRACE=30
+BENCH_NAME=timers
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup() {
   local rc=$?
   trap - EXIT
