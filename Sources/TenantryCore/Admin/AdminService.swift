@@ -104,13 +104,10 @@ public struct AdminService: Sendable {
 
     private func summary(_ db: Database, tenantId: String, now: Instant) throws -> TenantSummary {
         guard let tenant = try Tenant.fetchOne(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
-        let balances = try Row.fetchAll(db, sql: """
-            SELECT category, sum(amount - used) AS remaining FROM credit_grant
-            WHERE tenant_id = ? AND expired = 0 AND effective_at <= ? AND expires_at > ? GROUP BY category ORDER BY category
-            """, arguments: [tenantId, now, now]).map { ($0["category"] as String, $0["remaining"] as Int64) }
         return TenantSummary(
             tenant: tenant, subscription: try Subscription.live(db, tenantId: tenantId),
-            members: try Membership.filter(Column("tenant_id") == tenantId).fetchCount(db), balances: balances
+            members: try Membership.filter(Column("tenant_id") == tenantId).fetchCount(db),
+            balances: try Ledger.balances(db, tenantId: tenantId, at: now)
         )
     }
 

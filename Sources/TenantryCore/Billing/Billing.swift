@@ -31,7 +31,6 @@ enum Billing {
         invoice.status = .paid
         invoice.paidAt = now
         invoice.paidBy = actor.email
-        try invoice.update(db)
         switch invoice.kind {
         case .subscription:
             guard let months = invoice.period.months else { throw DomainError.internalError("invoice \(invoice.id) has no period") }
@@ -42,7 +41,9 @@ enum Billing {
                 db, tenantId: invoice.tenantId, plan: invoice.plan, period: invoice.period, status: .active, start: now,
                 end: Months.add(months, to: now), variantId: invoice.variantId, at: now
             )
-            try db.execute(sql: "UPDATE invoice SET subscription_id = ?, period_start = ?, period_end = ? WHERE id = ?", arguments: [subscription.id, now, subscription.endAt, invoice.id])
+            invoice.subscriptionId = subscription.id
+            invoice.periodStart = now
+            invoice.periodEnd = subscription.endAt
             try Allowances.open(db, subscription: subscription, kind: .period, start: now, end: subscription.endAt, invoiceId: invoice.id, paid: true, at: now)
         case .renewal:
             if var entitlement = try Entitlement.filter(Column("invoice_id") == invoice.id).fetchOne(db) {
@@ -60,6 +61,7 @@ enum Billing {
                 ).insert(db)
             }
         }
+        try invoice.update(db)
         return invoice
     }
 }

@@ -67,6 +67,14 @@ enum Ledger {
         return try request.order(Column("category"), Column("priority"), Column("expires_at"), Column("seq")).fetchAll(db)
     }
 
+    /// What each category of a tenant holds now, by category.
+    static func balances(_ db: Database, tenantId: String, at now: Instant) throws -> [(category: String, remaining: Int64)] {
+        try Row.fetchAll(db, sql: """
+            SELECT category, sum(amount - used) AS remaining FROM credit_grant
+            WHERE tenant_id = ? AND expired = 0 AND effective_at <= ? AND expires_at > ? GROUP BY category ORDER BY category
+            """, arguments: [tenantId, now, now]).map { ($0["category"], $0["remaining"]) }
+    }
+
     static func balance(_ db: Database, tenantId: String, category: String, at now: Instant) throws -> Int64 {
         try Int64.fetchOne(
             db.cachedStatement(sql: """

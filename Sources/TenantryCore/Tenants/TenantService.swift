@@ -355,31 +355,3 @@ public struct TenantService: Sendable {
         }
     }
 }
-
-extension DomainError {
-    /// The seed's name of the error's code, prefixed as in per-item results (`SC_NOT_FOUND`).
-    public var statusName: String {
-        switch self {
-        case .invalidArgument: "SC_INVALID_ARGUMENT"
-        case .notFound: "SC_NOT_FOUND"
-        case .alreadyExists: "SC_ALREADY_EXISTS"
-        case .permissionDenied: "SC_PERMISSION_DENIED"
-        case .resourceExhausted: "SC_RESOURCE_EXHAUSTED"
-        case .failedPrecondition: "SC_FAILED_PRECONDITION"
-        case .unimplemented: "SC_UNIMPLEMENTED"
-        case .internalError: "SC_INTERNAL"
-        case .unauthenticated: "SC_UNAUTHENTICATED"
-        }
-    }
-
-    /// What may be told to the caller.
-    public var message: String {
-        switch self {
-        case .invalidArgument(let m), .notFound(let m), .alreadyExists(let m), .permissionDenied(let m),
-             .failedPrecondition(let m), .unimplemented(let m), .unauthenticated(let m):
-            m
-        case .resourceExhausted(let m, _): m
-        case .internalError: "internal error"
-        }
-    }
-}
