@@ -63,5 +63,11 @@ struct JSONTests {
         #expect(throws: DomainError.invalidArgument("wrong must be true or false")) { try body.bool("wrong") }
         #expect(throws: DomainError.invalidArgument("wrong must be an array")) { try body.array("wrong") }
         #expect(throws: DomainError.invalidArgument("list[0] must be an object")) { try body.objects("list") }
+        let dates = RequestBody(["at": "2027-01-02T03:04:05+01:00", "empty": "", "bad": "tomorrow"])
+        #expect(try dates.date("at") == Instant(rfc3339: "2027-01-02T02:04:05Z"))
+        #expect(try dates.date("empty") == nil)
+        #expect(try dates.date("missing") == nil)
+        #expect(throws: DomainError.invalidArgument("bad must be an RFC 3339 date-time")) { try dates.date("bad") }
+        #expect(throws: DomainError.invalidArgument("missing is required")) { try dates.requiredDate("missing") }
     }
 }

@@ -41,6 +41,20 @@ public struct RequestBody: Sendable {
         return number
     }
 
+    /// An RFC 3339 date-time; nil when missing or empty (a string's default).
+    public func date(_ key: String) throws -> Instant? {
+        let text = try string(key)
+        guard !text.isEmpty else { return nil }
+        guard let instant = Instant(rfc3339: text) else { throw DomainError.invalidArgument("\(key) must be an RFC 3339 date-time") }
+        return instant
+    }
+
+    /// An RFC 3339 date-time that must be there.
+    public func requiredDate(_ key: String) throws -> Instant {
+        guard let instant = try date(key) else { throw DomainError.invalidArgument("\(key) is required") }
+        return instant
+    }
+
     public func int32(_ key: String) throws -> Int32 {
         let value = try int64(key)
         guard let small = Int32(exactly: value) else { throw DomainError.invalidArgument("\(key) must be between \(Int32.min) and \(Int32.max)") }

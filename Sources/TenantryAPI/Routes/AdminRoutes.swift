@@ -94,9 +94,7 @@ extension RouteBuilder {
                 body: .json(.object([("new_end_at", .dateTime())])), answer: .json(.object([("subscription", .reference("Subscription"))])),
                 handler: .offloaded { request in
                     let actor = try gate.operatorCaller(request)
-                    let text = try request.jsonBody().string("new_end_at")
-                    guard !text.isEmpty else { throw DomainError.invalidArgument("new_end_at is required") }
-                    let end = try Instant(rfc3339: text).orThrow(DomainError.invalidArgument("new_end_at must be an RFC 3339 date-time"))
+                    let end = try request.jsonBody().requiredDate("new_end_at")
                     let subscription = try await app.subscriptions.changeTrialEnd(tenantId: request.parameter("tenant_id"), to: end, by: actor)
                     return .ok(["subscription": Present.subscription(subscription)])
                 }
@@ -109,9 +107,7 @@ extension RouteBuilder {
                 handler: .offloaded { request in
                     let actor = try gate.operatorCaller(request)
                     let body = try request.jsonBody()
-                    let text = try body.string("expires_at")
-                    guard !text.isEmpty else { throw DomainError.invalidArgument("expires_at is required") }
-                    let expiresAt = try Instant(rfc3339: text).orThrow(DomainError.invalidArgument("expires_at must be an RFC 3339 date-time"))
+                    let expiresAt = try body.requiredDate("expires_at")
                     let grant = try await app.credits.grant(
                         tenantId: request.parameter("tenant_id"), category: try body.string("category"), amount: try body.int64("amount"),
                         expiresAt: expiresAt, reason: try body.string("reason"), by: actor

@@ -118,9 +118,7 @@ extension RouteBuilder {
                 handler: .offloaded { request in
                     let principal = try gate.user(request)
                     let body = try request.jsonBody()
-                    let expiry = try body.string("expires_at")
-                    let expiresAt: Instant? = expiry.isEmpty ? nil : try Instant(rfc3339: expiry).orThrow(DomainError.invalidArgument("expires_at must be an RFC 3339 date-time"))
-                    let created = try await app.apiKeys.create(principal, name: try body.string("name"), scopes: try body.strings("scopes"), expiresAt: expiresAt)
+                    let created = try await app.apiKeys.create(principal, name: try body.string("name"), scopes: try body.strings("scopes"), expiresAt: try body.date("expires_at"))
                     return .ok(["api_key": Present.apiKey(created.key, now: app.clock.now()), "plaintext_key": .string(created.plaintext)])
                 }
             ),
@@ -134,13 +132,5 @@ extension RouteBuilder {
                 }
             ),
         ]
-    }
-}
-
-extension Optional {
-    /// The value, or `error` thrown.
-    func orThrow(_ error: @autoclosure () -> any Error) throws -> Wrapped {
-        guard let self else { throw error() }
-        return self
     }
 }
