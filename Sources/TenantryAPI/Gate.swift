@@ -27,9 +27,7 @@ struct Gate: Sendable {
     }
 
     func caller(_ request: Request) throws -> Caller {
-        guard let token = request.bearerToken else {
-            throw DomainError.unauthenticated("missing credentials: send Authorization: Bearer <token>")
-        }
+        let token = try bearer(request)
         if token.hasPrefix(ApiKey.prefix + "_") {
             let key = try app.apiKeys.authenticate(token)
             if key.isStale {
@@ -43,10 +41,14 @@ struct Gate: Sendable {
 
     /// The caller's open session; a stale one is marked as used without making the caller wait.
     func user(_ request: Request) throws -> Principal {
+        try user(request, token: try bearer(request))
+    }
+
+    private func bearer(_ request: Request) throws -> String {
         guard let token = request.bearerToken else {
             throw DomainError.unauthenticated("missing credentials: send Authorization: Bearer <token>")
         }
-        return try user(request, token: token)
+        return token
     }
 
     private func user(_ request: Request, token: String) throws -> Principal {

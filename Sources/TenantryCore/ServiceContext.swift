@@ -22,6 +22,15 @@ public struct ServiceContext: Sendable {
         self.logger = logger
     }
 
+    /// Checks a password guess for `email` under the login throttle (refused while the
+    /// account or client is throttled); a wrong guess counts against both.
+    func checkPassword(_ password: String, against phc: String?, email: String, client: String) async throws -> Bool {
+        try loginThrottle.check(email: email, client: client)
+        let matches = try await hasher.verify(password, against: phc)
+        if !matches { loginThrottle.recordFailure(email: email, client: client) }
+        return matches
+    }
+
     func url(_ path: String) -> String {
         (settings.publicURL.hasSuffix("/") ? String(settings.publicURL.dropLast()) : settings.publicURL) + path
     }

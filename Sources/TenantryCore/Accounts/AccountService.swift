@@ -82,10 +82,8 @@ public struct AccountService: Sendable {
         guard password.count <= PasswordHasher.maximumPasswordLength else {
             throw DomainError.unauthenticated("invalid email or password")
         }
-        try context.loginThrottle.check(email: email, client: client)
         let user = try database.read { try User.withEmail(email, $0) }
-        guard try await context.hasher.verify(password, against: user?.passwordHash), let user else {
-            context.loginThrottle.recordFailure(email: email, client: client)
+        guard try await context.checkPassword(password, against: user?.passwordHash, email: email, client: client), let user else {
             throw DomainError.unauthenticated("invalid email or password")
         }
         guard user.status != .disabled else { throw DomainError.permissionDenied("this account is disabled") }
@@ -308,9 +306,7 @@ public struct AccountService: Sendable {
         guard !old.isEmpty else { throw DomainError.invalidArgument("old_password is required") }
         try PasswordHasher.validate(new, field: "new_password")
         let email = principal.user.email
-        try context.loginThrottle.check(email: email, client: client)
-        guard try await context.hasher.verify(old, against: principal.user.passwordHash) else {
-            context.loginThrottle.recordFailure(email: email, client: client)
+        guard try await context.checkPassword(old, against: principal.user.passwordHash, email: email, client: client) else {
             throw DomainError.invalidArgument("old_password is incorrect")
         }
         let hash = try await context.hasher.hash(new)

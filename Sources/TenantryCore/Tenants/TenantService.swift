@@ -244,9 +244,7 @@ public struct TenantService: Sendable {
         let existing = try database.read { try User.withEmail(invite.email, $0) }
         var newPasswordHash: String?
         if let existing {
-            try context.loginThrottle.check(email: existing.email, client: client)
-            guard try await context.hasher.verify(acceptance.password, against: existing.passwordHash) else {
-                context.loginThrottle.recordFailure(email: existing.email, client: client)
+            guard try await context.checkPassword(acceptance.password, against: existing.passwordHash, email: existing.email, client: client) else {
                 throw DomainError.unauthenticated("invalid email or password")
             }
             guard existing.status != .disabled else { throw DomainError.permissionDenied("this account is disabled") }
