@@ -64,7 +64,7 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, DatabaseValueCon
               let year = number(0, 4), chars[4] == 45, let month = number(5, 2), chars[7] == 45, let day = number(8, 2),
               chars[10] == 84 || chars[10] == 116 || chars[10] == 32,
               let hour = number(11, 2), chars[13] == 58, let minute = number(14, 2), chars[16] == 58, let second = number(17, 2),
-              (1...12).contains(month), (1...Self.daysIn(month: month, year: year)).contains(day),
+              (1...12).contains(month), (1...Months.daysIn(month: month, year: year)).contains(day),
               hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
@@ -98,14 +98,6 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, DatabaseValueCon
         let days = Self.days(fromCivil: year, month, day)
         let seconds = days * 86_400 + hour * 3600 + minute * 60 + min(second, 59) - offsetMinutes * 60
         self.milliseconds = seconds * 1000 + fraction
-    }
-
-    private static func daysIn(month: Int64, year: Int64) -> Int64 {
-        switch month {
-        case 2: (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 ? 29 : 28
-        case 4, 6, 9, 11: 30
-        default: 31
-        }
     }
 
     // Howard Hinnant's days-from-civil algorithms (proleptic Gregorian calendar).

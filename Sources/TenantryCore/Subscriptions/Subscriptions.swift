@@ -37,11 +37,8 @@ public enum Subscriptions {
 
     /// The tenant's live subscription as the seed reports it.
     public static func info(_ db: Database, tenantId: String?) throws -> SubscriptionInfo {
-        guard let tenantId, let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT plan, period, status, start_at, end_at FROM subscription WHERE tenant_id = ? AND ended_at IS NULL"),
-            arguments: [tenantId]
-        ) else { return .none }
-        return SubscriptionInfo(plan: row["plan"], period: row["period"], status: row["status"], startAt: row["start_at"], endAt: row["end_at"])
+        guard let tenantId else { return .none }
+        return try Subscription.live(db, tenantId: tenantId)?.info ?? .none
     }
 
     /// The most members (and pending invites) the tenant's plan allows; nil means no limit.
