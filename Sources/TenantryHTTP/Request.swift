@@ -12,8 +12,6 @@ public struct Request: Sendable {
     public let body: [UInt8]
     /// The client's address: the connection's, or the one a trusted proxy forwarded.
     public let clientAddress: String
-    /// The address of the connection itself (the proxy's, behind one).
-    public internal(set) var peerAddress: String
     /// Values of `{name}` segments of the matched route.
     public internal(set) var pathParameters: [String: String] = [:]
     /// The route pattern that matched, e.g. `/v1/usage/plans/{plan_name}`.
@@ -29,7 +27,6 @@ public struct Request: Sendable {
         self.headers = headers
         self.body = body
         self.clientAddress = clientAddress
-        self.peerAddress = clientAddress
     }
 
     public func header(_ name: String) -> String? {

@@ -157,7 +157,6 @@ public final class Server: @unchecked Sendable {
                 query: values(connection, .GET_ARGUMENT_KIND, lowercased: false), headers: headers, body: exchange.body,
                 clientAddress: configuration.trustedProxies.clientAddress(peer: peer, forwardedFor: headers["x-forwarded-for"], realIP: headers["x-real-ip"])
             )
-            request.peerAddress = peer
             exchange.body = []
             request.pathParameters = parameters
             request.route = route.pattern
