@@ -27,21 +27,22 @@ public struct API: Sendable {
     public let openAPIDocument: JSON
 
     public init(app: Tenantry, metrics: HTTPMetrics, options: Options) {
-        let builder = RouteBuilder(app: app, gate: Gate(app: app), metrics: metrics, options: options)
+        let gate = Gate(app: app)
+        let builder = RouteBuilder(app: app, metrics: metrics, options: options)
         var endpoints = builder.accountEndpoints + builder.userEndpoints + builder.tenantEndpoints + builder.apiKeyEndpoints
             + builder.subscriptionEndpoints + builder.usageEndpoints + builder.adminEndpoints + builder.serviceEndpoints
-        func documentEndpoint(_ handler: Handler) -> Endpoint {
+        func documentEndpoint(_ handler: Endpoint.Action) -> Endpoint {
             Endpoint(
                 "GET", "/v1/openapi.json", operationId: "OpenAPIDocument", summary: "This API as an OpenAPI 3.1 document.", access: .everyone,
                 answer: .json(.empty), handler: handler
             )
         }
-        let document = OpenAPIDocument.build(endpoints + [documentEndpoint(.inline { _ in .empty })], version: options.version)
+        let document = OpenAPIDocument.build(endpoints + [documentEndpoint(.inline { _, _ in .empty })], version: options.version)
         let documentBytes = document.bytes
-        endpoints.append(documentEndpoint(.inline { _ in .json(documentBytes) }))
+        endpoints.append(documentEndpoint(.inline { _, _ in .json(documentBytes) }))
         var router = Router(defaultBodyLimit: options.maximumBodyBytes)
         for endpoint in endpoints {
-            router.add(endpoint.method, endpoint.path, bodyLimit: endpoint.bodyLimit, endpoint.handler)
+            router.add(endpoint.method, endpoint.path, bodyLimit: endpoint.bodyLimit, endpoint.routed(through: gate))
         }
         self.endpoints = endpoints
         self.router = router
@@ -56,7 +57,6 @@ public struct API: Sendable {
 /// What each feature's routes are built from.
 struct RouteBuilder: Sendable {
     let app: Tenantry
-    let gate: Gate
     let metrics: HTTPMetrics
     let options: API.Options
 }

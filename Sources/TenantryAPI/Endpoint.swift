@@ -1,10 +1,13 @@
+import TenantryCore
 import TenantryHTTP
 
-/// Who may call a route.
+/// Who may call a route. The declaration is the enforcement: `Gate.resolve` checks it
+/// before the handler runs, and the OpenAPI document is written from it.
 public enum Access: Sendable, Equatable {
     case everyone
     case user
-    case tenant(String)
+    /// A session whose current tenant grants at least this role.
+    case tenant(Role)
     case operatorOnly
     case operatorOrLoopback
     /// A member's session of the tenant in the path, a key of that tenant, or an operator.
@@ -18,7 +21,7 @@ public enum Access: Sendable, Equatable {
         switch self {
         case .everyone: "none"
         case .user: "a session token"
-        case .tenant(let role): "a session whose current tenant grants at least the \(role) role"
+        case .tenant(let role): "a session whose current tenant grants at least the \(role.rawValue) role"
         case .operatorOnly: "an operator session or an operator API key"
         case .operatorOrLoopback: "an operator session, or a request from loopback"
         case .tenantUsage: "a session of a member of the tenant, an API key of the tenant with usage.read, or an operator"
@@ -51,11 +54,19 @@ public struct Endpoint: Sendable {
     public let body: Body
     public let answer: Answer
     public let bodyLimit: Int?
-    public let handler: Handler
+    let handler: Action
 
-    public init(
+    /// What an endpoint runs, given the caller its access resolved.
+    enum Action: Sendable {
+        /// On the polling thread: short indexed reads only.
+        case inline(@Sendable (Request, Caller) throws -> Response)
+        /// After the connection is suspended: writes, hashing, anything that may take long.
+        case offloaded(@Sendable (Request, Caller) async throws -> Response)
+    }
+
+    init(
         _ method: String, _ path: String, operationId: String, summary: String, access: Access,
-        query: [(name: String, description: String)] = [], body: Body = .none, answer: Answer, bodyLimit: Int? = nil, handler: Handler
+        query: [(name: String, description: String)] = [], body: Body = .none, answer: Answer, bodyLimit: Int? = nil, handler: Action
     ) {
         self.method = method
         self.path = path
@@ -67,6 +78,23 @@ public struct Endpoint: Sendable {
         self.answer = answer
         self.bodyLimit = bodyLimit
         self.handler = handler
+    }
+}
+
+extension Endpoint {
+    /// The handler the router runs: the caller is resolved from `access` first, on the
+    /// polling thread, so a refused request is answered without being suspended.
+    func routed(through gate: Gate) -> Handler {
+        let access = self.access
+        switch handler {
+        case .inline(let run):
+            return .inline { request in try run(request, try gate.resolve(access, request)) }
+        case .offloaded(let run):
+            return .offloaded { request in
+                let caller = try gate.resolve(access, request)
+                return { try await run(request, caller) }
+            }
+        }
     }
 }
 

@@ -5,8 +5,9 @@ import TenantryHTTP
 /// The one place where failures become the seed's `{"code", "message"}` answers, with the
 /// seed's code → HTTP status table. Internal causes are logged, never sent.
 public enum ErrorResponses {
-    /// The seed's error codes and the HTTP status each maps to.
-    public static let statusByCode: [Int: Int] = [3: 400, 5: 404, 6: 409, 7: 403, 8: 429, 9: 402, 12: 501, 13: 500, 16: 401]
+    /// The seed's error codes and the HTTP status each maps to, with gRPC's UNAVAILABLE (14)
+    /// for conditions a retry outlives: 500 is kept for bugs.
+    public static let statusByCode: [Int: Int] = [3: 400, 5: 404, 6: 409, 7: 403, 8: 429, 9: 402, 12: 501, 13: 500, 14: 503, 16: 401]
 
     public static func renderer(logger: Logger) -> Server.ErrorRenderer {
         { error in render(error, logger: logger) }
@@ -17,7 +18,7 @@ public enum ErrorResponses {
         case let domain as DomainError:
             var response = answer(code: code(of: domain), message: domain.message)
             switch domain {
-            case .resourceExhausted(_, let retryAfter?): response.setHeader("Retry-After", String(retryAfter))
+            case .resourceExhausted(_, let retryAfter?), .unavailable(_, let retryAfter): response.setHeader("Retry-After", String(retryAfter))
             case .unauthenticated: response.setHeader("WWW-Authenticate", "Bearer")
             case .internalError(let cause): logger.error("internal error", metadata: ["cause": "\(cause)"])
             default: break
@@ -33,6 +34,10 @@ public enum ErrorResponses {
                 return answer(code: 3, message: "the request body is larger than the \(limit) bytes this route accepts")
             case .malformedMultipart(let reason):
                 return answer(code: 3, message: reason)
+            case .shuttingDown:
+                var response = answer(code: 14, message: "the server is shutting down; retry shortly")
+                response.setHeader("Retry-After", "5")
+                return response
             }
         case let syntax as JSONParser.SyntaxError:
             return answer(code: 3, message: syntax.description)
@@ -53,6 +58,7 @@ public enum ErrorResponses {
         case .unimplemented: 12
         case .internalError: 13
         case .unauthenticated: 16
+        case .unavailable: 14
         }
     }
 

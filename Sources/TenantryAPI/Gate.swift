@@ -1,60 +1,97 @@
 import TenantryCore
 import TenantryHTTP
 
-/// Resolves the credentials of a request (a session token or an API key) and checks what
-/// the caller may do.
+/// Resolves who is calling from a route's declared `Access`, before its handler runs: the
+/// one place credentials are checked. Handlers receive the resolved `Caller`.
 struct Gate: Sendable {
     let app: Tenantry
 
-    /// Whoever presented a bearer credential.
-    enum Caller: Sendable {
-        case session(Principal)
-        case key(KeyPrincipal)
+    /// The path parameter that names the tenant of `.tenantUsage` and `.key` routes.
+    static let tenantParameter = "tenant_id"
 
-        var actor: Actor {
-            switch self {
-            case .session(let principal): Actor(principal)
-            case .key(let key): Actor(id: key.key.id, email: "api-key:\(key.key.keyPrefix)")
+    func resolve(_ access: Access, _ request: Request) throws -> Caller {
+        switch access {
+        case .everyone:
+            return Caller(credential: .none, tenantId: nil)
+        case .user:
+            return Caller(credential: .session(try session(request)), tenantId: nil)
+        case .tenant(let role):
+            let principal = try session(request)
+            return Caller(credential: .session(principal), tenantId: try principal.tenant(atLeast: role))
+        case .operatorOnly:
+            let credential = try self.credential(request)
+            guard credential.isOperator else { throw DomainError.permissionDenied("this needs an operator account") }
+            return Caller(credential: credential, tenantId: nil)
+        case .operatorOrLoopback:
+            if request.isFromLoopback { return Caller(credential: .none, tenantId: nil) }
+            let principal = try session(request)
+            guard principal.isOperator else { throw DomainError.permissionDenied("this needs an operator account") }
+            return Caller(credential: .session(principal), tenantId: nil)
+        case .tenantUsage:
+            let tenantId = request.parameter(Self.tenantParameter)
+            let credential = try self.credential(request)
+            switch credential {
+            case _ where credential.isOperator: break
+            case .session(let principal):
+                guard try app.tenants.role(of: principal.user.id, in: tenantId) != nil else {
+                    throw DomainError.permissionDenied("you are not a member of tenant \(tenantId)")
+                }
+            case .key(let key):
+                try Self.check(key, of: tenantId, scope: ApiKey.readScope)
+            case .none:
+                break
             }
-        }
-
-        var isOperator: Bool {
-            switch self {
-            case .session(let principal): principal.isOperator
-            case .key(let key): key.isOperator
+            return Caller(credential: credential, tenantId: tenantId)
+        case .key(let scope):
+            let tenantId = request.parameter(Self.tenantParameter)
+            let credential = try self.credential(request)
+            if !credential.isOperator {
+                guard case .key(let key) = credential else {
+                    throw DomainError.permissionDenied("this needs an API key with the \(scope) scope")
+                }
+                try Self.check(key, of: tenantId, scope: scope)
+            }
+            return Caller(credential: credential, tenantId: tenantId)
+        case .anyCredential:
+            let credential = try self.credential(request)
+            switch credential {
+            case .session(let principal):
+                guard let tenantId = principal.tenantId else { throw DomainError.permissionDenied("this user belongs to no tenant") }
+                return Caller(credential: credential, tenantId: tenantId)
+            case .key(let key):
+                return Caller(credential: credential, tenantId: key.key.tenantId)
+            case .none:
+                return Caller(credential: credential, tenantId: nil)
             }
         }
     }
 
-    func caller(_ request: Request) throws -> Caller {
+    private static func check(_ key: KeyPrincipal, of tenantId: String, scope: String) throws {
+        guard key.key.tenantId == tenantId else { throw DomainError.permissionDenied("this API key belongs to another tenant") }
+        guard key.key.allows(scope) else { throw DomainError.permissionDenied("this API key lacks the \(scope) scope") }
+    }
+
+    /// A session token or an API key; a stale one is marked as used without making the caller wait.
+    private func credential(_ request: Request) throws -> Caller.Credential {
         let token = try bearer(request)
-        if token.hasPrefix(ApiKey.prefix + "_") {
-            let key = try app.apiKeys.authenticate(token)
-            if key.isStale {
-                let keys = app.apiKeys
-                Task { try? await keys.touch(key.key) }
-            }
-            return .key(key)
+        guard token.hasPrefix(ApiKey.prefix + "_") else { return .session(try session(request, token: token)) }
+        let key = try app.apiKeys.authenticate(token)
+        if key.isStale {
+            let keys = app.apiKeys
+            Task { try? await keys.touch(key.key) }
         }
-        return .session(try user(request, token: token))
+        return .key(key)
     }
 
-    /// The caller's open session; a stale one is marked as used without making the caller wait.
-    func user(_ request: Request) throws -> Principal {
-        try user(request, token: try bearer(request))
-    }
-
-    private func bearer(_ request: Request) throws -> String {
-        guard let token = request.bearerToken else {
-            throw DomainError.unauthenticated("missing credentials: send Authorization: Bearer <token>")
-        }
-        return token
-    }
-
-    private func user(_ request: Request, token: String) throws -> Principal {
+    private func session(_ request: Request) throws -> Principal {
+        let token = try bearer(request)
         guard !token.hasPrefix(ApiKey.prefix + "_") else {
             throw DomainError.permissionDenied("this needs a user's session, not an API key")
         }
+        return try session(request, token: token)
+    }
+
+    private func session(_ request: Request, token: String) throws -> Principal {
         let principal = try app.accounts.authenticate(token: token)
         if principal.isStale {
             let accounts = app.accounts
@@ -63,51 +100,69 @@ struct Gate: Sendable {
         return principal
     }
 
-    /// The caller and its current tenant, where it holds at least `role`.
-    func tenant(_ request: Request, atLeast role: Role) throws -> (Principal, String) {
-        let principal = try user(request)
-        return (principal, try principal.tenant(atLeast: role))
+    private func bearer(_ request: Request) throws -> String {
+        guard let token = request.bearerToken else {
+            throw DomainError.unauthenticated("missing credentials: send Authorization: Bearer <token>")
+        }
+        return token
     }
+}
 
-    /// An operator session or an operator API key.
-    func operatorCaller(_ request: Request) throws -> Actor {
-        let caller = try caller(request)
-        guard caller.isOperator else { throw DomainError.permissionDenied("this needs an operator account") }
-        return caller.actor
-    }
+/// Who is calling, as the route's access resolved them.
+struct Caller: Sendable {
+    enum Credential: Sendable {
+        /// A public route, or `.operatorOrLoopback` from loopback.
+        case none
+        case session(Principal)
+        case key(KeyPrincipal)
 
-    func operatorSession(_ request: Request) throws -> Principal {
-        let principal = try user(request)
-        guard principal.isOperator else { throw DomainError.permissionDenied("this needs an operator account") }
-        return principal
-    }
-
-    /// Access to one tenant's usage: a member's session, a key of that tenant with `scope`,
-    /// or an operator.
-    func tenantUsage(_ request: Request, tenantId: String, scope: String) throws -> Caller {
-        let caller = try caller(request)
-        if caller.isOperator { return caller }
-        switch caller {
-        case .session(let principal):
-            guard try app.tenants.role(of: principal.user.id, in: tenantId) != nil else {
-                throw DomainError.permissionDenied("you are not a member of tenant \(tenantId)")
+        var isOperator: Bool {
+            switch self {
+            case .none: false
+            case .session(let principal): principal.isOperator
+            case .key(let key): key.isOperator
             }
-        case .key(let key):
-            guard key.key.tenantId == tenantId else { throw DomainError.permissionDenied("this API key belongs to another tenant") }
-            guard key.key.allows(scope) else { throw DomainError.permissionDenied("this API key lacks the \(scope) scope") }
         }
-        return caller
     }
 
-    /// Debiting a tenant's credits: a key of that tenant with `usage.write`, or an operator.
-    func consumer(_ request: Request, tenantId: String) throws -> Caller {
-        let caller = try caller(request)
-        if caller.isOperator { return caller }
-        guard case .key(let key) = caller else {
-            throw DomainError.permissionDenied("consuming credits needs an API key with the usage.write scope")
+    let credential: Credential
+    /// The tenant the access was checked against: the session's current tenant for
+    /// `.tenant` and `.anyCredential`, the path's for `.tenantUsage` and `.key`.
+    let tenantId: String?
+
+    /// The session of a `.user` or `.tenant` route.
+    var principal: Principal {
+        get throws {
+            guard case .session(let principal) = credential else { throw DomainError.internalError("route reads a session its access does not resolve") }
+            return principal
         }
-        guard key.key.tenantId == tenantId else { throw DomainError.permissionDenied("this API key belongs to another tenant") }
-        guard key.key.allows("usage.write") else { throw DomainError.permissionDenied("this API key lacks the usage.write scope") }
-        return caller
+    }
+
+    /// The tenant of a route whose access resolves one.
+    var tenant: String {
+        get throws {
+            guard let tenantId else { throw DomainError.internalError("route reads a tenant its access does not resolve") }
+            return tenantId
+        }
+    }
+
+    /// Who the audit trail names.
+    var actor: AuditActor {
+        switch credential {
+        case .none: .system
+        case .session(let principal): AuditActor(principal)
+        case .key(let key): AuditActor(id: key.key.id, email: "api-key:\(key.key.keyPrefix)")
+        }
+    }
+
+    /// The session's user; nil for an API key.
+    var userId: String? {
+        if case .session(let principal) = credential { return principal.user.id }
+        return nil
+    }
+
+    var keyId: String? {
+        if case .key(let key) = credential { return key.key.id }
+        return nil
     }
 }

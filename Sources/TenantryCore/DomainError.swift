@@ -11,6 +11,8 @@ public enum DomainError: Error, Equatable, Sendable {
     /// The message is logged, never sent.
     case internalError(String)
     case unauthenticated(String)
+    /// A passing condition on this side (the database cannot be written, shutdown): retry later.
+    case unavailable(String, retryAfterSeconds: Int)
 }
 
 extension DomainError {
@@ -26,6 +28,7 @@ extension DomainError {
         case .unimplemented: "SC_UNIMPLEMENTED"
         case .internalError: "SC_INTERNAL"
         case .unauthenticated: "SC_UNAUTHENTICATED"
+        case .unavailable: "SC_UNAVAILABLE"
         }
     }
 
@@ -35,7 +38,7 @@ extension DomainError {
         case .invalidArgument(let m), .notFound(let m), .alreadyExists(let m), .permissionDenied(let m),
              .failedPrecondition(let m), .unimplemented(let m), .unauthenticated(let m):
             m
-        case .resourceExhausted(let m, _): m
+        case .resourceExhausted(let m, _), .unavailable(let m, _): m
         case .internalError: "internal error"
         }
     }

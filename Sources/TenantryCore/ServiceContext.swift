@@ -3,7 +3,7 @@ import Logging
 /// What every service shares: the database, the clock, the settings and the security parts.
 public struct ServiceContext: Sendable {
     public let database: AppDatabase
-    public let clock: any Clock
+    public let clock: any TimeSource
     public let settings: Settings
     public let hasher: PasswordHasher
     public let mailer: Mailer
@@ -11,7 +11,7 @@ public struct ServiceContext: Sendable {
     public let emailThrottle: EmailThrottle
     public let logger: Logger
 
-    public init(database: AppDatabase, clock: any Clock, settings: Settings, hasher: PasswordHasher, logger: Logger) {
+    public init(database: AppDatabase, clock: any TimeSource, settings: Settings, hasher: PasswordHasher, logger: Logger) {
         self.database = database
         self.clock = clock
         self.settings = settings

@@ -13,12 +13,12 @@ public final class Tenantry: Sendable {
     public let scheduler: Scheduler
 
     public var database: AppDatabase { context.database }
-    public var clock: any Clock { context.clock }
+    public var clock: any TimeSource { context.clock }
     public var settings: Settings { context.settings }
     public var mailer: Mailer { context.mailer }
     public var hasher: PasswordHasher { context.hasher }
 
-    public init(database: AppDatabase, clock: any Clock = SystemClock(), settings: Settings = Settings(), logger: Logger = Logger(label: "tenantry")) throws {
+    public init(database: AppDatabase, clock: any TimeSource = SystemClock(), settings: Settings = Settings(), logger: Logger = Logger(label: "tenantry")) throws {
         let hasher = try PasswordHasher(parameters: settings.passwordHashing, workers: settings.hashingWorkers, queueLimit: settings.hashingQueueLimit)
         context = ServiceContext(database: database, clock: clock, settings: settings, hasher: hasher, logger: logger)
         accounts = AccountService(context: context)

@@ -5,4 +5,6 @@ public enum HTTPError: Error, Sendable, Equatable {
     case methodNotAllowed(method: String, path: String, allowed: [String])
     case bodyTooLarge(limit: Int)
     case malformedMultipart(String)
+    /// The server stopped before the request's work answered.
+    case shuttingDown
 }

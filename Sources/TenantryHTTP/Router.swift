@@ -80,3 +80,45 @@ public struct Router: Sendable {
         return parts.count == segments.count ? parameters : nil
     }
 }
+
+/// What the server does with a request once its body is in: answer it at once (unmatched,
+/// inline, or refused by an offloaded handler's first step), or run work after suspending.
+/// The server and `respond(to:)` share it, so tests without a socket see what clients see.
+public enum Dispatch: Sendable {
+    case answer(Response)
+    case work(Handler.Work)
+}
+
+extension Router {
+    public func dispatch(_ match: Match, _ request: Request, renderError: Server.ErrorRenderer) -> Dispatch {
+        switch match {
+        case .notFound:
+            return .answer(renderError(HTTPError.routeNotFound(method: request.method, path: request.path)))
+        case .methodNotAllowed(let allowed):
+            var response = renderError(HTTPError.methodNotAllowed(method: request.method, path: request.path, allowed: allowed))
+            response.setHeader("Allow", allowed.joined(separator: ", "))
+            return .answer(response)
+        case .found(let route, let parameters):
+            var request = request
+            request.pathParameters = parameters
+            request.route = route.pattern
+            do {
+                switch route.handler {
+                case .inline(let handler): return .answer(try handler(request))
+                case .offloaded(let prepare): return .work(try prepare(request))
+                }
+            } catch {
+                return .answer(renderError(error))
+            }
+        }
+    }
+
+    /// Answers a request without a socket, as the server would: for tests and tools.
+    public func respond(to request: Request, renderError: Server.ErrorRenderer) async -> Response {
+        switch dispatch(match(method: request.method, path: request.path), request, renderError: renderError) {
+        case .answer(let response): return response
+        case .work(let work):
+            do { return try await work() } catch { return renderError(error) }
+        }
+    }
+}

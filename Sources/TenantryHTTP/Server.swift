@@ -45,6 +45,7 @@ public final class Server: @unchecked Sendable {
     private let logger: Logger
     private var daemon: OpaquePointer?
     private let activeRequests = Atomic<Int>(0)
+    private let suspensions = Mutex(Suspensions())
     public private(set) var port: UInt16 = 0
 
     public init(configuration: Configuration, router: Router, metrics: HTTPMetrics = HTTPMetrics(), logger: Logger, renderError: @escaping ErrorRenderer) {
@@ -75,15 +76,29 @@ public final class Server: @unchecked Sendable {
         port = tenantry_mhd_bound_port(started)
     }
 
-    /// Stops accepting connections, lets requests in flight finish (up to `timeout`), then stops.
+    /// Stops accepting connections, lets requests in flight finish (up to `timeout`), answers
+    /// those still suspended with 503, then stops. No task touches the daemon after that.
     public func shutdown(timeout: Duration = .seconds(10)) {
         guard let daemon else { return }
         let listener = MHD_quiesce_daemon(daemon)
         if listener >= 0 { close(listener) }
         let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while activeRequests.load(ordering: .acquiring) > 0 && clock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.01)
+        waitForRequests(until: clock.now.advanced(by: timeout))
+        let abandoned = suspensions.withLock { state -> Int in
+            state.stopping = true
+            let open = state.open
+            state.open = [:]
+            let unavailable = renderError(HTTPError.shuttingDown)
+            for connection in open.values {
+                connection.exchange.deferResponse(unavailable)
+                MHD_resume_connection(connection.pointer)
+            }
+            return open.count
+        }
+        if abandoned > 0 {
+            logger.warning("answered 503 to requests whose work had not finished at shutdown", metadata: ["requests": "\(abandoned)"])
+            // libmicrohttpd writes those answers on its own threads: give it a moment.
+            waitForRequests(until: clock.now.advanced(by: .seconds(2)))
         }
         let unfinished = activeRequests.load(ordering: .acquiring)
         if unfinished > 0 {
@@ -91,6 +106,12 @@ public final class Server: @unchecked Sendable {
         }
         MHD_stop_daemon(daemon)
         self.daemon = nil
+    }
+
+    private func waitForRequests(until deadline: ContinuousClock.Instant) {
+        while activeRequests.load(ordering: .acquiring) > 0 && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
     }
 
     public var requestsInFlight: Int { activeRequests.load(ordering: .relaxed) }
@@ -142,41 +163,41 @@ public final class Server: @unchecked Sendable {
     }
 
     private func dispatch(_ exchange: Exchange, connection: OpaquePointer) -> MHD_Result {
-        switch exchange.match {
-        case .notFound:
-            return queue(renderError(HTTPError.routeNotFound(method: exchange.method, path: exchange.path)), on: connection, for: exchange)
-        case .methodNotAllowed(let allowed):
-            var response = renderError(HTTPError.methodNotAllowed(method: exchange.method, path: exchange.path, allowed: allowed))
-            response.setHeader("Allow", allowed.joined(separator: ", "))
-            return queue(response, on: connection, for: exchange)
-        case .found(let route, let parameters):
-            let headers = values(connection, .HEADER_KIND, lowercased: true)
-            let peer = clientAddress(connection)
-            var request = Request(
-                method: exchange.method, path: exchange.path,
-                query: values(connection, .GET_ARGUMENT_KIND, lowercased: false), headers: headers, body: exchange.body,
-                clientAddress: configuration.trustedProxies.clientAddress(peer: peer, forwardedFor: headers["x-forwarded-for"], realIP: headers["x-real-ip"])
-            )
-            exchange.body = []
-            request.pathParameters = parameters
-            request.route = route.pattern
-            switch route.handler {
-            case .inline(let handler):
-                let response: Response
-                do { response = try handler(request) } catch { response = renderError(error) }
-                return queue(response, on: connection, for: exchange)
-            case .offloaded(let handler):
-                MHD_suspend_connection(connection)
-                let suspended = SuspendedConnection(pointer: connection)
-                let renderError = self.renderError
-                Task {
-                    let response: Response
-                    do { response = try await handler(request) } catch { response = renderError(error) }
-                    exchange.deferResponse(response)
-                    MHD_resume_connection(suspended.pointer)
-                }
-                return .YES
-            }
+        let headers = values(connection, .HEADER_KIND, lowercased: true)
+        let request = Request(
+            method: exchange.method, path: exchange.path,
+            query: values(connection, .GET_ARGUMENT_KIND, lowercased: false), headers: headers, body: exchange.body,
+            clientAddress: configuration.trustedProxies.clientAddress(peer: clientAddress(connection), forwardedFor: headers["x-forwarded-for"], realIP: headers["x-real-ip"])
+        )
+        exchange.body = []
+        let work: Handler.Work
+        switch router.dispatch(exchange.match, request, renderError: renderError) {
+        case .answer(let response): return queue(response, on: connection, for: exchange)
+        case .work(let offloaded): work = offloaded
+        }
+        let stopping = suspensions.withLock { state -> Bool in
+            guard !state.stopping else { return true }
+            MHD_suspend_connection(connection)
+            state.open[ObjectIdentifier(exchange)] = SuspendedConnection(pointer: connection, exchange: exchange)
+            return false
+        }
+        if stopping { return queue(renderError(HTTPError.shuttingDown), on: connection, for: exchange) }
+        let renderError = self.renderError
+        Task {
+            let response: Response
+            do { response = try await work() } catch { response = renderError(error) }
+            self.resume(exchange, with: response)
+        }
+        return .YES
+    }
+
+    /// Resumes a suspended connection with its answer, unless shutdown already answered it:
+    /// the lock keeps a late task from touching a stopped daemon.
+    private func resume(_ exchange: Exchange, with response: Response) {
+        suspensions.withLock { state in
+            guard let connection = state.open.removeValue(forKey: ObjectIdentifier(exchange)) else { return }
+            exchange.deferResponse(response)
+            MHD_resume_connection(connection.pointer)
         }
     }
 
@@ -273,6 +294,13 @@ private final class Exchange: @unchecked Sendable {
 
 private struct SuspendedConnection: @unchecked Sendable {
     let pointer: OpaquePointer
+    let exchange: Exchange
+}
+
+/// The connections suspended while their work runs; once stopping, none is suspended again.
+private struct Suspensions: @unchecked Sendable {
+    var open: [ObjectIdentifier: SuspendedConnection] = [:]
+    var stopping = false
 }
 
 private let accessHandler: MHD_AccessHandlerCallback = { context, connection, url, method, _, uploadData, uploadDataSize, state in

@@ -83,7 +83,7 @@ extension Admin {
 
         func run() async throws {
             try await Admin.withApp(database) { app in
-                let created = try await app.apiKeys.createOperatorKey(name: name, by: Actor(id: nil, email: "cli"))
+                let created = try await app.apiKeys.createOperatorKey(name: name, by: AuditActor(id: nil, email: "cli"))
                 print("created operator key \(created.key.id) (\(created.key.name))")
                 print("key: \(created.plaintext)  (shown once)")
             }
@@ -102,7 +102,7 @@ extension Admin {
 
         func run() async throws {
             try await Admin.withApp(database) { app in
-                try await app.apiKeys.revoke(id: id, tenantId: nil, by: Actor(id: nil, email: "cli"))
+                try await app.apiKeys.revoke(id: id, tenantId: nil, by: AuditActor(id: nil, email: "cli"))
                 print("revoked \(id)")
             }
         }

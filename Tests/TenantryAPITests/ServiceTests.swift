@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TenantryAPI
 import TenantryCore
 import TenantryHTTP
@@ -76,11 +77,13 @@ struct ServiceTests {
         #expect(metrics.text.contains("tenantry_password_hash_memory_ceiling_bytes 131072"))
 
         // From anywhere but loopback, only an operator may read them.
-        let route = try #require(daemon.api.endpoints.first { $0.path == "/metrics" })
-        guard case .inline(let handler) = route.handler else { Issue.record("metrics must answer inline"); return }
-        #expect(throws: DomainError.self) { try handler(Request(method: "GET", path: "/metrics", clientAddress: "203.0.113.9")) }
+        let render = API.errorRenderer(logger: Logger(label: "test"))
+        let anonymous = await daemon.api.router.respond(to: Request(method: "GET", path: "/metrics", clientAddress: "203.0.113.9"), renderError: render)
+        #expect(anonymous.status == 401)
         let op = try await daemon.operatorToken()
-        let remote = try handler(Request(method: "GET", path: "/metrics", headers: ["authorization": "Bearer \(op)"], clientAddress: "203.0.113.9"))
+        let remote = await daemon.api.router.respond(
+            to: Request(method: "GET", path: "/metrics", headers: ["authorization": "Bearer \(op)"], clientAddress: "203.0.113.9"), renderError: render
+        )
         #expect(remote.status == 200)
     }
 

@@ -98,7 +98,8 @@ struct AppDatabaseTests {
     ])
     func schemaRefusesBadRows(sql: String) async throws {
         try await withDatabase { database async throws in
-            await #expect(throws: DatabaseError.self) {
+            // The writer turns a broken constraint into the caller's error, never a 500.
+            await #expect(throws: DomainError.self) {
                 try await database.write { try $0.execute(sql: sql) }
             }
         }

@@ -161,7 +161,7 @@ struct GroupWriterTests {
             try await database.write { try insertTenant($0, id: "taken") }
             let duplicate = Task { try await database.write { try insertTenant($0, id: "taken") } }
             let fresh = Task { try await database.write { try insertTenant($0, id: "fresh") } }
-            await #expect(throws: DatabaseError.self) { try await duplicate.value }
+            await #expect(throws: DomainError.alreadyExists("that already exists")) { try await duplicate.value }
             try await fresh.value
             let ids = try database.read { try String.fetchAll($0, sql: "SELECT id FROM tenant ORDER BY id") }
             #expect(ids == ["fresh", "taken"])

@@ -28,13 +28,16 @@ struct ServerTests {
         var router = Router()
         router.add("GET", "/inline/{name}", .inline { request in .text(describe(request)) })
         router.add("GET", "/offloaded/{name}", .offloaded { request in
-            await Task.yield()
-            return Response(status: 201, headers: [("Content-Type", "text/plain"), ("X-Handler", "offloaded")], body: Array(describe(request).utf8))
+            {
+                await Task.yield()
+                return Response(status: 201, headers: [("Content-Type", "text/plain"), ("X-Handler", "offloaded")], body: Array(describe(request).utf8))
+            }
         })
         router.add("POST", "/echo", bodyLimit: 64, .inline { request in .text(describe(request)) })
-        router.add("POST", "/echo-async", bodyLimit: 64, .offloaded { request in .text(describe(request)) })
+        router.add("POST", "/echo-async", bodyLimit: 64, .offloaded { request in { .text(describe(request)) } })
         router.add("GET", "/throws", .inline { _ in throw HTTPError.malformedMultipart("handler said no") })
-        router.add("GET", "/throws-async", .offloaded { _ in throw HTTPError.malformedMultipart("async handler said no") })
+        router.add("GET", "/throws-async", .offloaded { _ in { throw HTTPError.malformedMultipart("async handler said no") } })
+        router.add("GET", "/refused-before-suspending", .offloaded { _ in throw HTTPError.malformedMultipart("refused at once") })
         return router
     }
 
@@ -224,10 +227,12 @@ struct ServerTests {
         let order = Locked<[String]>([])
         var router = Router()
         router.add("GET", "/slow", .offloaded { _ in
-            entered.fire()
-            await release.wait()
-            order.withLock { $0.append("handler finished") }
-            return .text("finally")
+            {
+                entered.fire()
+                await release.wait()
+                order.withLock { $0.append("handler finished") }
+                return .text("finally")
+            }
         })
         let server = Server(
             configuration: .init(host: "127.0.0.1", port: 0, threadPoolSize: 2, connectionTimeoutSeconds: 10),
@@ -260,6 +265,47 @@ struct ServerTests {
         // Nobody listens any more.
         await #expect(throws: WireError.self) {
             try await WireClient.exchange(port: port, WireClient.request("GET", "/slow"), timeoutSeconds: 2)
+        }
+    }
+
+    @Test("shutdown answers 503 to work still running at its deadline, and the late work touches nothing")
+    func shutdownAbandonsLateWork() async throws {
+        let entered = Signal()
+        let release = Signal()
+        let finished = Signal()
+        var router = Router()
+        router.add("GET", "/stuck", .offloaded { _ in
+            {
+                entered.fire()
+                await release.wait()
+                finished.fire()
+                return .text("too late")
+            }
+        })
+        let server = Server(
+            configuration: .init(host: "127.0.0.1", port: 0, threadPoolSize: 2, connectionTimeoutSeconds: 10),
+            router: router, logger: quietLogger, renderError: testErrorRenderer
+        )
+        try server.start()
+        async let answer = WireClient.exchange(port: server.port, WireClient.request("GET", "/stuck"))
+        await entered.wait()
+        await onThread { server.shutdown(timeout: .milliseconds(200)) }
+        let response = try await answer
+        #expect(response.status == 503)
+        #expect(response.text == "shutting down")
+        // The work ends after the daemon stopped: resuming its connection now would be a use after free.
+        release.fire()
+        await finished.wait()
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(server.requestsInFlight == 0)
+    }
+
+    @Test("an offloaded handler's first step refuses at once, without suspending")
+    func offloadedRefusal() async throws {
+        try await withServer(Self.router()) { server in
+            let response = try await WireClient.exchange(port: server.port, WireClient.request("GET", "/refused-before-suspending"))
+            #expect(response.status == 400)
+            #expect(response.text == "refused at once")
         }
     }
 

@@ -246,6 +246,8 @@ let testErrorRenderer: Server.ErrorRenderer = { error in
         return .text("body over \(limit) bytes", status: 413)
     case HTTPError.malformedMultipart(let why):
         return .text(why, status: 400)
+    case HTTPError.shuttingDown:
+        return .text("shutting down", status: 503)
     default:
         return .text("failed: \(error)", status: 500)
     }

@@ -6,14 +6,13 @@ extension RouteBuilder {
     var accountEndpoints: [Endpoint] {
         let accounts = app.accounts
         let tenants = app.tenants
-        let gate = self.gate
         return [
             Endpoint(
                 "POST", "/v1/account/register", operationId: "Register",
                 summary: "Emails a 6-digit code; the returned token binds it.", access: .everyone,
                 body: .json(.object([("email", .string())])),
                 answer: .json(.object([("redirect_url", .string()), ("token", .string())])),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let registration = try await accounts.register(email: try body.string("email"), client: request.clientAddress)
                     return .ok(["redirect_url": .string(registration.redirectURL), "token": .string(registration.token)])
@@ -24,7 +23,7 @@ extension RouteBuilder {
                 summary: "Checks the code; creates the user, a personal tenant and its subscription; logs in.", access: .everyone,
                 body: .json(.object([("email", .string()), ("code", .string()), ("token", .string()), ("from_link", .string()), ("country", .string())])),
                 answer: .json(.object([("token", .string()), ("is_initialized", .boolean())])),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let verified = try await accounts.verifyRegistration(
                         email: try body.string("email"), code: try body.string("code"), token: try body.string("token"),
@@ -38,7 +37,7 @@ extension RouteBuilder {
                 summary: "Logs in with email and password.", access: .everyone,
                 body: .json(.object([("email", .string()), ("password", .string())])),
                 answer: .json(.object([("token", .string())])),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let token = try await accounts.login(email: try body.string("email"), password: try body.string("password"), client: request.clientAddress)
                     return .ok(["token": .string(token)])
@@ -48,8 +47,8 @@ extension RouteBuilder {
                 "POST", "/v1/account/logout", operationId: "Logout",
                 summary: "Ends this session.", access: .user,
                 body: .json(.empty), answer: .json(.empty),
-                handler: .offloaded { request in
-                    try await accounts.logout(try gate.user(request))
+                handler: .offloaded { request, caller in
+                    try await accounts.logout(try caller.principal)
                     return .empty
                 }
             ),
@@ -58,7 +57,7 @@ extension RouteBuilder {
                 summary: "Exchanges an open (or recently ended) session token for a new one; the old one stops working.", access: .everyone,
                 body: .json(.object([("token", .string(description: "the old session token"))])),
                 answer: .json(.object([("new_token", .string())])),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let token = try await accounts.refresh(token: try body.string("token"), client: request.clientAddress)
                     return .ok(["new_token": .string(token)])
@@ -69,7 +68,7 @@ extension RouteBuilder {
                 summary: "Emails a reset code if the address has an account; answers the same either way.", access: .everyone,
                 body: .json(.object([("email", .string())])),
                 answer: .json(.object([("token", .string())])),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let token = try await accounts.forgotPassword(email: try body.string("email"), client: request.clientAddress)
                     return .ok(["token": .string(token)])
@@ -80,7 +79,7 @@ extension RouteBuilder {
                 summary: "Checks a reset code; a right one is exchanged for a reset token (new_token).", access: .everyone,
                 body: .json(.object([("email", .string()), ("code", .string()), ("token", .string())])),
                 answer: .json(.object([("redirect_url", .string()), ("is_valid", .boolean()), ("email", .string()), ("new_token", .string())])),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let check = try await accounts.verifyForgotPassword(email: try body.string("email"), code: try body.string("code"), token: try body.string("token"))
                     return .ok([
@@ -94,7 +93,7 @@ extension RouteBuilder {
                 summary: "Sets a new password with the reset token; ends every session of the user.", access: .everyone,
                 body: .json(.object([("token", .string()), ("new_password", .string()), ("password_confirm", .string())])),
                 answer: .json(.empty),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     try await accounts.resetPassword(
                         token: try body.string("token"), newPassword: try body.string("new_password"), confirmation: try body.string("password_confirm")
@@ -107,7 +106,7 @@ extension RouteBuilder {
                 summary: "Tells who an invitation is for and to which tenant.", access: .everyone,
                 body: .json(.object([("invite_token", .string())])),
                 answer: .json(.object([("invite_email", .string()), ("tenant_id", .string())])),
-                handler: .inline { request in
+                handler: .inline { request, caller in
                     let details = try tenants.checkInvite(token: try request.jsonBody().string("invite_token"))
                     return .ok(["invite_email": .string(details.email), "tenant_id": .string(details.tenantId)])
                 }
@@ -121,7 +120,7 @@ extension RouteBuilder {
                     ("from_link", .string()), ("country", .string()),
                 ])),
                 answer: .json(.object([("token", .string())])),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let token = try await tenants.acceptInvite(
                         TenantService.Acceptance(

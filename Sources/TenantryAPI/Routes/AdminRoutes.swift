@@ -5,7 +5,6 @@ import TenantryHTTP
 extension RouteBuilder {
     var adminEndpoints: [Endpoint] {
         let app = self.app
-        let gate = self.gate
         let page: [(name: String, description: String)] = [("page", "from 1 (default 1)"), ("limit", "1 to 100 (default 20)")]
         let variantBody: Schema = .object([
             ("kind", .enumeration(["plan", "addon"])), ("plan", .string()), ("period", .enumeration(["MONTHLY", "YEARLY"])),
@@ -26,8 +25,7 @@ extension RouteBuilder {
                     ("open_invoices", .array(.object([("currency", .string()), ("count", .int64()), ("total", .number())]))),
                     ("jobs", .array(.reference("Job"))),
                 ])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let overview = try app.admin.overview()
                     return .ok([
                         "tenants_by_status": .object(overview.tenantsByStatus.map { ($0.0, .int64($0.1)) }),
@@ -45,8 +43,7 @@ extension RouteBuilder {
                 access: .operatorOnly,
                 query: [("q", "part of a name or member email, or a tenant id"), ("status", "a subscription status or NO_SUBSCRIPTION"), ("plan", "a plan name")] + page,
                 answer: .json(.object([("tenants", .array(.object(Self.tenantSummary))), ("page", .reference("Page"))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let found = try app.admin.tenants(
                         query: request.query["q"] ?? "", status: request.query["status"] ?? "", plan: request.query["plan"] ?? "",
                         page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20)
@@ -63,8 +60,7 @@ extension RouteBuilder {
                     ("grants", .array(.reference("Grant"))), ("agents", .array(.object([("agent_id", .string()), ("used", .int64())]))),
                     ("invoices", .array(.reference("Invoice"))), ("api_keys", .array(.reference("ApiKey"))),
                 ])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let detail = try app.admin.tenant(id: request.parameter("tenant_id"))
                     let now = app.clock.now()
                     return .ok([
@@ -81,8 +77,7 @@ extension RouteBuilder {
             Endpoint(
                 "GET", "/v1/admin/tenants/{tenant_id}/subscription", operationId: "AdminGetTenantSubscription", summary: "A tenant's subscription.",
                 access: .operatorOnly, answer: .json(.object([("subscription", .reference("Subscription"))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let tenantId = request.parameter("tenant_id")
                     guard try app.admin.tenantExists(tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
                     return .ok(["subscription": Present.subscription(try app.subscriptions.current(tenantId: tenantId))])
@@ -92,8 +87,8 @@ extension RouteBuilder {
                 "POST", "/v1/admin/tenants/{tenant_id}/subscription", operationId: "AdminChangeTenantSubscription",
                 summary: "Moves the end of a tenant's trial (the only change allowed); its trial credits follow.", access: .operatorOnly,
                 body: .json(.object([("new_end_at", .dateTime())])), answer: .json(.object([("subscription", .reference("Subscription"))])),
-                handler: .offloaded { request in
-                    let actor = try gate.operatorCaller(request)
+                handler: .offloaded { request, caller in
+                    let actor = caller.actor
                     let end = try request.jsonBody().requiredDate("new_end_at")
                     let subscription = try await app.subscriptions.changeTrialEnd(tenantId: request.parameter("tenant_id"), to: end, by: actor)
                     return .ok(["subscription": Present.subscription(subscription)])
@@ -104,8 +99,8 @@ extension RouteBuilder {
                 summary: "Grants credits by hand, with a reason (audited).", access: .operatorOnly,
                 body: .json(.object([("category", .string()), ("amount", .int64()), ("expires_at", .dateTime()), ("reason", .string())])),
                 answer: .json(.object([("grant", .reference("Grant"))])),
-                handler: .offloaded { request in
-                    let actor = try gate.operatorCaller(request)
+                handler: .offloaded { request, caller in
+                    let actor = caller.actor
                     let body = try request.jsonBody()
                     let expiresAt = try body.requiredDate("expires_at")
                     let grant = try await app.credits.grant(
@@ -118,16 +113,15 @@ extension RouteBuilder {
             Endpoint(
                 "DELETE", "/v1/admin/api-keys/{id}", operationId: "AdminApiKeyRevoke",
                 summary: "Revokes any API key (a tenant's or an operator's) at once.", access: .operatorOnly, answer: .json(.empty),
-                handler: .offloaded { request in
-                    try await app.apiKeys.revoke(id: request.parameter("id"), tenantId: nil, by: try gate.operatorCaller(request))
+                handler: .offloaded { request, caller in
+                    try await app.apiKeys.revoke(id: request.parameter("id"), tenantId: nil, by: caller.actor)
                     return .empty
                 }
             ),
             Endpoint(
                 "GET", "/v1/admin/variants", operationId: "AdminVariantList", summary: "Every price variant and add-on, active or not.", access: .operatorOnly,
                 query: [("kind", "plan or addon")], answer: .json(.object([("variants", .array(.reference("AdminVariant")))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let kind = request.query["kind"] ?? ""
                     guard kind.isEmpty || Variant.Kind(rawValue: kind) != nil else { throw DomainError.invalidArgument("kind must be plan or addon") }
                     return .ok(["variants": .array(try app.plans.variants(kind: Variant.Kind(rawValue: kind), activeOnly: false).map(Present.adminVariant))])
@@ -136,8 +130,8 @@ extension RouteBuilder {
             Endpoint(
                 "POST", "/v1/admin/variants", operationId: "AdminVariantCreate", summary: "Creates a price for a plan and period, or an add-on.",
                 access: .operatorOnly, body: .json(variantBody), answer: .json(.object([("variant", .reference("AdminVariant"))])),
-                handler: .offloaded { request in
-                    let actor = try gate.operatorCaller(request)
+                handler: .offloaded { request, caller in
+                    let actor = caller.actor
                     let variant = try await app.plans.createVariant(try Self.variantDraft(try request.jsonBody()), by: actor)
                     return .ok(["variant": Present.adminVariant(variant)])
                 }
@@ -145,16 +139,15 @@ extension RouteBuilder {
             Endpoint(
                 "GET", "/v1/admin/variants/{id}", operationId: "AdminVariantGet", summary: "One variant.", access: .operatorOnly,
                 answer: .json(.object([("variant", .reference("AdminVariant"))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     return .ok(["variant": Present.adminVariant(try app.plans.variant(id: request.parameter("id"), activeOnly: false))])
                 }
             ),
             Endpoint(
                 "PUT", "/v1/admin/variants/{id}", operationId: "AdminVariantUpdate", summary: "Changes a variant (its kind stays).", access: .operatorOnly,
                 body: .json(variantBody), answer: .json(.object([("variant", .reference("AdminVariant"))])),
-                handler: .offloaded { request in
-                    let actor = try gate.operatorCaller(request)
+                handler: .offloaded { request, caller in
+                    let actor = caller.actor
                     let variant = try await app.plans.updateVariant(id: request.parameter("id"), try Self.variantDraft(try request.jsonBody()), by: actor)
                     return .ok(["variant": Present.adminVariant(variant)])
                 }
@@ -162,8 +155,8 @@ extension RouteBuilder {
             Endpoint(
                 "DELETE", "/v1/admin/variants/{id}", operationId: "AdminVariantDelete",
                 summary: "Deletes a variant never sold; a sold one is deactivated instead (code 3 says so).", access: .operatorOnly, answer: .json(.empty),
-                handler: .offloaded { request in
-                    try await app.plans.deleteVariant(id: request.parameter("id"), by: try gate.operatorCaller(request))
+                handler: .offloaded { request, caller in
+                    try await app.plans.deleteVariant(id: request.parameter("id"), by: caller.actor)
                     return .empty
                 }
             ),
@@ -171,8 +164,7 @@ extension RouteBuilder {
                 "GET", "/v1/admin/invoices", operationId: "AdminInvoiceList", summary: "Invoices, newest first.", access: .operatorOnly,
                 query: [("tenant_id", "one tenant's"), ("status", "open, paid or void")],
                 answer: .json(.object([("invoices", .array(.reference("Invoice")))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let invoices = try app.subscriptions.invoices(tenantId: request.query["tenant_id"], status: request.query["status"])
                     return .ok(["invoices": .array(invoices.map(Present.invoice))])
                 }
@@ -180,8 +172,7 @@ extension RouteBuilder {
             Endpoint(
                 "GET", "/v1/admin/invoices/{id}", operationId: "AdminInvoiceGet", summary: "One invoice.", access: .operatorOnly,
                 answer: .json(.object([("invoice", .reference("Invoice"))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     return .ok(["invoice": Present.invoice(try app.subscriptions.invoice(id: request.parameter("id")))])
                 }
             ),
@@ -189,8 +180,8 @@ extension RouteBuilder {
                 "POST", "/v1/admin/invoices/{id}/paid", operationId: "AdminInvoicePaid",
                 summary: "Marks an open invoice paid (manual payments): its subscription, renewal or add-on credits take effect.", access: .operatorOnly,
                 body: .json(.empty), answer: .json(.object([("invoice", .reference("Invoice"))])),
-                handler: .offloaded { request in
-                    let invoice = try await app.subscriptions.markPaid(invoiceId: request.parameter("id"), by: try gate.operatorCaller(request))
+                handler: .offloaded { request, caller in
+                    let invoice = try await app.subscriptions.markPaid(invoiceId: request.parameter("id"), by: caller.actor)
                     return .ok(["invoice": Present.invoice(invoice)])
                 }
             ),
@@ -198,8 +189,7 @@ extension RouteBuilder {
                 "GET", "/v1/admin/users", operationId: "AdminUserList", summary: "Users by email, name or id, paged.", access: .operatorOnly,
                 query: [("q", "part of an email or name, or a user id")] + page,
                 answer: .json(.object([("users", .array(.reference("AdminUser"))), ("page", .reference("Page"))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let found = try app.admin.users(query: request.query["q"] ?? "", page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20))
                     return .ok(["users": .array(found.items.map(Present.adminUser)), "page": Present.page(found)])
                 }
@@ -208,8 +198,8 @@ extension RouteBuilder {
                 "POST", "/v1/admin/users/{id}/status", operationId: "AdminUserStatus",
                 summary: "Disables a user (their sessions end at once) or enables them.", access: .operatorOnly,
                 body: .json(.object([("status", .enumeration(["ACTIVE", "DISABLED"]))])), answer: .json(.object([("user", .reference("AdminUser"))])),
-                handler: .offloaded { request in
-                    let user = try await app.admin.setUserStatus(id: request.parameter("id"), status: try request.jsonBody().string("status"), by: try gate.operatorCaller(request))
+                handler: .offloaded { request, caller in
+                    let user = try await app.admin.setUserStatus(id: request.parameter("id"), status: try request.jsonBody().string("status"), by: caller.actor)
                     return .ok(["user": Present.adminUser(user)])
                 }
             ),
@@ -218,8 +208,7 @@ extension RouteBuilder {
                 query: [("action", "e.g. plan or plan.update"), ("actor", "an email or id"), ("target_type", "plan, variant, subscription, invoice, tenant, api_key, user"),
                         ("target_id", "one target"), ("tenant_id", "one tenant's")] + page,
                 answer: .json(.object([("entries", .array(.reference("AuditEntry"))), ("page", .reference("Page"))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let found = try app.admin.audit(
                         action: request.query["action"] ?? "", actor: request.query["actor"] ?? "", targetType: request.query["target_type"] ?? "",
                         targetId: request.query["target_id"] ?? "", tenantId: request.query["tenant_id"] ?? "",
@@ -233,8 +222,7 @@ extension RouteBuilder {
                 summary: "Queued and sent emails, newest first (the log transport's inbox).", access: .operatorOnly,
                 query: [("to", "only emails to this address"), ("limit", "how many, 1 to 500 (default 100)")],
                 answer: .json(.object([("emails", .array(.reference("OutboxEmail")))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     let limit = try request.queryInteger("limit", default: 100)
                     guard (1...500).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and 500") }
                     let to = request.query["to"].flatMap { $0.isEmpty ? nil : $0 }
@@ -251,8 +239,7 @@ extension RouteBuilder {
                 "GET", "/v1/admin/jobs", operationId: "AdminJobList",
                 summary: "Each timer: last run, next run, last result, items processed.", access: .operatorOnly,
                 answer: .json(.object([("jobs", .array(.reference("Job")))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     return .ok(["jobs": .array(try app.scheduler.statuses().map(Self.job))])
                 }
             ),
@@ -263,14 +250,12 @@ extension RouteBuilder {
     private var clockEndpoints: [Endpoint] {
         guard let clock = options.testClock else { return [] }
         let app = self.app
-        let gate = self.gate
         return [
             Endpoint(
                 "POST", "/v1/admin/clock/advance", operationId: "AdminClockAdvance",
                 summary: "Test mode only: moves the daemon's clock forward (kept across restarts); every job that became due has run before it answers.",
                 access: .operatorOnly, body: .json(.object([("seconds", .int64())])), answer: .json(.object([("now", .dateTime())])),
-                handler: .offloaded { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .offloaded { request, caller in
                     let now = try await clock.advance(seconds: try request.jsonBody().int64("seconds"), database: app.database)
                     await app.scheduler.runDue()
                     return .ok(["now": .date(now)])

@@ -5,10 +5,9 @@ import TenantryHTTP
 extension RouteBuilder {
     var serviceEndpoints: [Endpoint] {
         let app = self.app
-        let gate = self.gate
         let metrics = self.metrics
         let files = StaticFiles(root: options.publicDirectory)
-        let console: Handler = .inline { request in
+        let console: Endpoint.Action = .inline { request, _ in
             guard let response = files.response(for: request.parameter("path"), ifNoneMatch: request.header("if-none-match")) else {
                 throw DomainError.notFound("no file \(request.path)")
             }
@@ -18,16 +17,18 @@ extension RouteBuilder {
             Endpoint(
                 "GET", "/healthz", operationId: "Healthz", summary: "Liveness: answers while the process serves.", access: .everyone,
                 answer: .json(.object([("status", .string())])),
-                handler: .inline { _ in .ok(["status": "ok"]) }
+                handler: .inline { _, _ in .ok(["status": "ok"]) }
             ),
             Endpoint(
-                "GET", "/readyz", operationId: "Readyz", summary: "Readiness: 200 when the database answers, else 500.", access: .everyone,
-                answer: .json(.object([("status", .string())])),
-                handler: .inline { _ in
+                "GET", "/readyz", operationId: "Readyz",
+                summary: "Readiness: 200 when the database answers and its newest commit succeeded; 503 (code 14) while writes fail, saying why.",
+                access: .everyone, answer: .json(.object([("status", .string())])),
+                handler: .inline { _, _ in
+                    if let failure = app.database.writer.storageFailure { throw failure }
                     do {
                         _ = try app.database.read { try Int.fetchOne($0, sql: "SELECT 1") }
                     } catch {
-                        throw DomainError.internalError("readiness check failed: \(error)")
+                        throw DomainError.unavailable("the database cannot be read", retryAfterSeconds: 5)
                     }
                     return .ok(["status": "ready"])
                 }
@@ -35,9 +36,8 @@ extension RouteBuilder {
             Endpoint(
                 "GET", "/metrics", operationId: "Metrics", summary: "Prometheus text: requests and latencies by route, the writer, the hashing pool.",
                 access: .operatorOrLoopback, answer: .raw(contentType: "text/plain; version=0.0.4", description: "Prometheus exposition format"),
-                handler: .inline { request in
-                    if !request.isFromLoopback { _ = try gate.operatorSession(request) }
-                    return .text(metrics.render() + Self.domainMetrics(app), contentType: "text/plain; version=0.0.4; charset=utf-8")
+                handler: .inline { _, _ in
+                    .text(metrics.render() + Self.domainMetrics(app), contentType: "text/plain; version=0.0.4; charset=utf-8")
                 }
             ),
             Endpoint(
@@ -48,7 +48,7 @@ extension RouteBuilder {
                 "GET", "/invite", operationId: "InvitePage",
                 summary: "The page invitation emails link to (with the default --public-url): it checks the invitation and accepts it.",
                 access: .everyone, answer: .raw(contentType: "text/html", description: "the page"),
-                handler: .inline { request in
+                handler: .inline { request, caller in
                     guard let response = files.response(for: "invite.html", ifNoneMatch: request.header("if-none-match")) else {
                         throw DomainError.notFound("no invitation page in the console's files")
                     }
@@ -75,6 +75,9 @@ extension RouteBuilder {
         # HELP tenantry_db_largest_batch Most writes committed in one transaction.
         # TYPE tenantry_db_largest_batch gauge
         tenantry_db_largest_batch \(writer.largestBatch)
+        # HELP tenantry_db_failed_commits_total Commits and writes the storage refused (disk full, I/O errors).
+        # TYPE tenantry_db_failed_commits_total counter
+        tenantry_db_failed_commits_total \(writer.failedCommits)
         # HELP tenantry_password_hashes_total Password hashes and checks completed.
         # TYPE tenantry_password_hashes_total counter
         tenantry_password_hashes_total \(hashing.completed)

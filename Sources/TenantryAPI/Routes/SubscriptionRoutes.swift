@@ -5,14 +5,13 @@ import TenantryHTTP
 extension RouteBuilder {
     var subscriptionEndpoints: [Endpoint] {
         let app = self.app
-        let gate = self.gate
         let redirect: Endpoint.Answer = .json(.object([("redirect_url", .string(description: "where the payer goes next"))]))
         return [
             Endpoint(
-                "GET", "/v1/subscription", operationId: "SubscriptionGet", summary: "The current tenant's subscription.", access: .tenant("member"),
+                "GET", "/v1/subscription", operationId: "SubscriptionGet", summary: "The current tenant's subscription.", access: .tenant(.member),
                 answer: .json(.object([("subscription", .reference("Subscription"))])),
-                handler: .inline { request in
-                    let (_, tenantId) = try gate.tenant(request, atLeast: .member)
+                handler: .inline { request, caller in
+                    let tenantId = try caller.tenant
                     return .ok(["subscription": Present.subscription(try app.subscriptions.current(tenantId: tenantId))])
                 }
             ),
@@ -21,8 +20,8 @@ extension RouteBuilder {
                 summary: "Prices of the plans on sale; filters by period and plan (absent or NOT_DEFINE: all).", access: .user,
                 query: [("period", "NOT_DEFINE (all), MONTHLY or YEARLY"), ("plan", "FREE, PRO, BUSINESS, CUSTOM, NEW_USER_TRIAL or BYOA_USER_TRIAL")],
                 answer: .json(.object([("variants", .array(.reference("Variant")))])),
-                handler: .inline { request in
-                    _ = try gate.user(request)
+                handler: .inline { request, caller in
+                    _ = try caller.principal
                     let period = request.query["period"] ?? ""
                     guard period.isEmpty || BillingPeriod(rawValue: period) != nil else {
                         throw DomainError.invalidArgument("period must be NOT_DEFINE, MONTHLY or YEARLY")
@@ -34,8 +33,8 @@ extension RouteBuilder {
             Endpoint(
                 "GET", "/v1/subscription/variants/{id}", operationId: "SubscriptionVariantGet", summary: "One price on sale.", access: .user,
                 answer: .json(.object([("variant", .reference("Variant"))])),
-                handler: .inline { request in
-                    _ = try gate.user(request)
+                handler: .inline { request, caller in
+                    _ = try caller.principal
                     let variant = try app.plans.variant(id: request.parameter("id"), activeOnly: true)
                     guard variant.kind == .plan else { throw DomainError.notFound("no subscription variant \(variant.id)") }
                     return .ok(["variant": Present.variant(variant)])
@@ -43,55 +42,55 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "POST", "/v1/subscription/create", operationId: "CreateSubscription",
-                summary: "Opens an invoice for a paid plan; the subscription starts when it is paid.", access: .tenant("owner"),
+                summary: "Opens an invoice for a paid plan; the subscription starts when it is paid.", access: .tenant(.owner),
                 body: .json(.object([("id", .string(description: "a variant id"))])), answer: redirect,
-                handler: .offloaded { request in
-                    let url = try await app.subscriptions.create(try gate.user(request), variantId: try request.jsonBody().string("id"))
+                handler: .offloaded { request, caller in
+                    let url = try await app.subscriptions.create(try caller.principal, variantId: try request.jsonBody().string("id"))
                     return .ok(["redirect_url": .string(url)])
                 }
             ),
             Endpoint(
                 "POST", "/v1/subscription/update", operationId: "UpdateSubscription",
-                summary: "Opens an invoice to move to another plan or period; the change takes effect when it is paid.", access: .tenant("owner"),
+                summary: "Opens an invoice to move to another plan or period; the change takes effect when it is paid.", access: .tenant(.owner),
                 body: .json(.object([("new_id", .string(description: "a variant id"))])), answer: redirect,
-                handler: .offloaded { request in
-                    let url = try await app.subscriptions.update(try gate.user(request), variantId: try request.jsonBody().string("new_id"))
+                handler: .offloaded { request, caller in
+                    let url = try await app.subscriptions.update(try caller.principal, variantId: try request.jsonBody().string("new_id"))
                     return .ok(["redirect_url": .string(url)])
                 }
             ),
             Endpoint(
                 "POST", "/v1/subscription/cancel", operationId: "SubscriptionCancel",
-                summary: "Ends the paid subscription at the end of its period; the tenant then falls to FREE.", access: .tenant("owner"),
+                summary: "Ends the paid subscription at the end of its period; the tenant then falls to FREE.", access: .tenant(.owner),
                 body: .json(.empty), answer: .json(.object([("subscription", .reference("Subscription"))])),
-                handler: .offloaded { request in
-                    .ok(["subscription": Present.subscription(try await app.subscriptions.cancel(try gate.user(request)))])
+                handler: .offloaded { request, caller in
+                    .ok(["subscription": Present.subscription(try await app.subscriptions.cancel(try caller.principal))])
                 }
             ),
             Endpoint(
                 "GET", "/v1/subscription/addons", operationId: "AddonsList", summary: "Add-ons on sale: extra credits of one category per unit.", access: .user,
                 answer: .json(.object([("variants", .array(.reference("AddonVariant")))])),
-                handler: .inline { request in
-                    _ = try gate.user(request)
+                handler: .inline { request, caller in
+                    _ = try caller.principal
                     return .ok(["variants": .array(try app.plans.variants(kind: .addon, activeOnly: true).map(Present.variant))])
                 }
             ),
             Endpoint(
                 "POST", "/v1/subscription/addons/purchase", operationId: "AddonsPurchase",
-                summary: "Opens one invoice for add-on credits; they are granted when it is paid.", access: .tenant("owner"),
+                summary: "Opens one invoice for add-on credits; they are granted when it is paid.", access: .tenant(.owner),
                 body: .json(.object([("purchases", .array(.object([("category", .string()), ("quantity", .int64())])))])), answer: redirect,
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let purchases = try request.jsonBody().objects("purchases").map {
                         SubscriptionService.Purchase(category: try $0.string("category"), quantity: try $0.int64("quantity"))
                     }
-                    let url = try await app.subscriptions.purchaseAddons(try gate.user(request), purchases)
+                    let url = try await app.subscriptions.purchaseAddons(try caller.principal, purchases)
                     return .ok(["redirect_url": .string(url)])
                 }
             ),
             Endpoint(
-                "GET", "/v1/subscription/portal", operationId: "TenantPortal", summary: "Where the tenant's owner manages billing.", access: .tenant("owner"),
+                "GET", "/v1/subscription/portal", operationId: "TenantPortal", summary: "Where the tenant's owner manages billing.", access: .tenant(.owner),
                 answer: redirect,
-                handler: .inline { request in
-                    .ok(["redirect_url": .string(try app.subscriptions.portal(try gate.user(request)))])
+                handler: .inline { request, caller in
+                    .ok(["redirect_url": .string(try app.subscriptions.portal(try caller.principal))])
                 }
             ),
         ]
@@ -99,35 +98,35 @@ extension RouteBuilder {
 
     var apiKeyEndpoints: [Endpoint] {
         let app = self.app
-        let gate = self.gate
         return [
             Endpoint(
-                "GET", "/v1/tenant/api-keys", operationId: "ApiKeyList", summary: "The current tenant's API keys (never their secrets).", access: .tenant("admin"),
+                "GET", "/v1/tenant/api-keys", operationId: "ApiKeyList", summary: "The current tenant's API keys (never their secrets).", access: .tenant(.admin),
                 answer: .json(.object([("api_keys", .array(.reference("ApiKey")))])),
-                handler: .inline { request in
-                    let (_, tenantId) = try gate.tenant(request, atLeast: .admin)
+                handler: .inline { request, caller in
+                    let tenantId = try caller.tenant
                     let now = app.clock.now()
                     return .ok(["api_keys": .array(try app.apiKeys.list(tenantId: tenantId).map { Present.apiKey($0, now: now) })])
                 }
             ),
             Endpoint(
                 "POST", "/v1/tenant/api-keys", operationId: "ApiKeyCreate",
-                summary: "Creates an API key for the tenant's services; the plaintext key is shown once.", access: .tenant("admin"),
+                summary: "Creates an API key for the tenant's services; the plaintext key is shown once.", access: .tenant(.admin),
                 body: .json(.object([("name", .string()), ("scopes", .array(.enumeration(ApiKey.tenantScopes))), ("expires_at", .dateTime(nullable: true))])),
                 answer: .json(.object([("api_key", .reference("ApiKey")), ("plaintext_key", .string())])),
-                handler: .offloaded { request in
-                    let principal = try gate.user(request)
+                handler: .offloaded { request, caller in
+                    let principal = try caller.principal
                     let body = try request.jsonBody()
                     let created = try await app.apiKeys.create(principal, name: try body.string("name"), scopes: try body.strings("scopes"), expiresAt: try body.date("expires_at"))
                     return .ok(["api_key": Present.apiKey(created.key, now: app.clock.now()), "plaintext_key": .string(created.plaintext)])
                 }
             ),
             Endpoint(
-                "DELETE", "/v1/tenant/api-keys/{id}", operationId: "ApiKeyRevoke", summary: "Revokes an API key at once.", access: .tenant("admin"),
+                "DELETE", "/v1/tenant/api-keys/{id}", operationId: "ApiKeyRevoke", summary: "Revokes an API key at once.", access: .tenant(.admin),
                 answer: .json(.empty),
-                handler: .offloaded { request in
-                    let (principal, tenantId) = try gate.tenant(request, atLeast: .admin)
-                    try await app.apiKeys.revoke(id: request.parameter("id"), tenantId: tenantId, by: Actor(principal))
+                handler: .offloaded { request, caller in
+                    let principal = try caller.principal
+                    let tenantId = try caller.tenant
+                    try await app.apiKeys.revoke(id: request.parameter("id"), tenantId: tenantId, by: AuditActor(principal))
                     return .empty
                 }
             ),

@@ -5,23 +5,22 @@ import TenantryHTTP
 extension RouteBuilder {
     var tenantEndpoints: [Endpoint] {
         let tenants = app.tenants
-        let gate = self.gate
         return [
             Endpoint(
                 "GET", "/v1/tenant/members", operationId: "UserTenantMemberList",
-                summary: "Members of the current tenant, then its pending invitations (status INVITED).", access: .tenant("member"),
+                summary: "Members of the current tenant, then its pending invitations (status INVITED).", access: .tenant(.member),
                 answer: .json(.object([("members", .array(.reference("Member")))])),
-                handler: .inline { request in
-                    .ok(["members": .array(try tenants.members(try gate.user(request)).map(Self.member))])
+                handler: .inline { request, caller in
+                    .ok(["members": .array(try tenants.members(try caller.principal).map(Self.member))])
                 }
             ),
             Endpoint(
                 "POST", "/v1/tenant/members/invite", operationId: "UserTenantMemberInviteByEmail",
-                summary: "Invites addresses by email, one result each; only an owner invites an owner.", access: .tenant("admin"),
+                summary: "Invites addresses by email, one result each; only an owner invites an owner.", access: .tenant(.admin),
                 body: .json(.object([("members", .array(.object([("email", .string()), ("role", .enumeration(["owner", "admin", "member"]))])))])),
                 answer: .json(.object([("rets", .array(.reference("InviteResult")))])),
-                handler: .offloaded { request in
-                    let principal = try gate.user(request)
+                handler: .offloaded { request, caller in
+                    let principal = try caller.principal
                     let requests = try request.jsonBody().objects("members").map {
                         TenantService.InviteRequest(email: try $0.string("email"), role: try $0.string("role"))
                     }
@@ -36,20 +35,20 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "POST", "/v1/tenant/members/delete", operationId: "UserTenantMemberDelete",
-                summary: "Removes a member, or withdraws a pending invitation; never the last owner.", access: .tenant("admin"),
+                summary: "Removes a member, or withdraws a pending invitation; never the last owner.", access: .tenant(.admin),
                 body: .json(.object([("email", .string())])), answer: .json(.empty),
-                handler: .offloaded { request in
-                    try await tenants.removeMember(try gate.user(request), email: try request.jsonBody().string("email"))
+                handler: .offloaded { request, caller in
+                    try await tenants.removeMember(try caller.principal, email: try request.jsonBody().string("email"))
                     return .empty
                 }
             ),
             Endpoint(
                 "POST", "/v1/tenant/members/role", operationId: "UserTenantMemberUpdateRole",
-                summary: "Changes a member's role; only owners make or unmake owners, and one always remains.", access: .tenant("admin"),
+                summary: "Changes a member's role; only owners make or unmake owners, and one always remains.", access: .tenant(.admin),
                 body: .json(.object([("email", .string()), ("role", .enumeration(["owner", "admin", "member"]))])), answer: .json(.empty),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
-                    try await tenants.changeRole(try gate.user(request), email: try body.string("email"), role: try body.string("role"))
+                    try await tenants.changeRole(try caller.principal, email: try body.string("email"), role: try body.string("role"))
                     return .empty
                 }
             ),

@@ -5,7 +5,6 @@ import TenantryHTTP
 extension RouteBuilder {
     var usageEndpoints: [Endpoint] {
         let app = self.app
-        let gate = self.gate
         let planBody: Schema = .object([
             ("plan_name", .string()), ("config", .reference("PlanConfig")), ("description", .string()),
             ("credit_extension", .integer()), ("trial_days", .integer(description: "trial plans only; default 14")),
@@ -18,8 +17,8 @@ extension RouteBuilder {
                 "POST", "/v1/usage/plans", operationId: "CreateSubscriptionPlan",
                 summary: "Creates a plan: a built-in name, or a tenant id for a tenant-specific plan (used by that tenant's CUSTOM subscription).",
                 access: .operatorOnly, body: .json(planBody), answer: .json(.object([("plan", .reference("Plan"))])),
-                handler: .offloaded { request in
-                    let actor = try gate.operatorCaller(request)
+                handler: .offloaded { request, caller in
+                    let actor = caller.actor
                     let body = try request.jsonBody()
                     let plan = try await app.plans.create(name: try body.string("plan_name"), draft: try Self.planDraft(body), by: actor)
                     return .ok(["plan": Present.plan(plan)])
@@ -28,16 +27,14 @@ extension RouteBuilder {
             Endpoint(
                 "GET", "/v1/usage/plans", operationId: "ListSubscriptionPlans", summary: "Every plan.", access: .operatorOnly,
                 answer: .json(.object([("plans", .array(.reference("Plan")))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     return .ok(["plans": .array(try app.plans.list().map(Present.plan))])
                 }
             ),
             Endpoint(
                 "GET", "/v1/usage/plans/{plan_name}", operationId: "GetSubscriptionPlan", summary: "One plan.", access: .operatorOnly,
                 answer: .json(.object([("plan", .reference("Plan"))])),
-                handler: .inline { request in
-                    _ = try gate.operatorCaller(request)
+                handler: .inline { request, caller in
                     return .ok(["plan": Present.plan(try app.plans.get(name: request.parameter("plan_name")))])
                 }
             ),
@@ -45,8 +42,8 @@ extension RouteBuilder {
                 "PUT", "/v1/usage/plans/{plan_name}", operationId: "UpdateSubscriptionPlan",
                 summary: "Changes a plan: each top-level field sent replaces its value (config as a whole), one left out keeps it; credits already granted keep their amounts and expiries.", access: .operatorOnly,
                 body: .json(.object(planBody.properties.filter { $0.0 != "plan_name" })), answer: .json(.object([("plan", .reference("Plan"))])),
-                handler: .offloaded { request in
-                    let actor = try gate.operatorCaller(request)
+                handler: .offloaded { request, caller in
+                    let actor = caller.actor
                     let body = try request.jsonBody()
                     let draft = try Self.planDraft(body)
                     let changes = PlanService.Changes(
@@ -61,8 +58,8 @@ extension RouteBuilder {
                 "DELETE", "/v1/usage/plans/{plan_name}", operationId: "DeleteSubscriptionPlan",
                 summary: "Deletes a plan no subscription has used (code 3 once has_used); built-in plans are changed, not deleted.",
                 access: .operatorOnly, answer: .json(.empty),
-                handler: .offloaded { request in
-                    try await app.plans.delete(name: request.parameter("plan_name"), by: try gate.operatorCaller(request))
+                handler: .offloaded { request, caller in
+                    try await app.plans.delete(name: request.parameter("plan_name"), by: caller.actor)
                     return .empty
                 }
             ),
@@ -70,9 +67,8 @@ extension RouteBuilder {
                 "GET", "/v1/usage/tenants/{tenant_id}/current", operationId: "GetTenantCurrentUsage",
                 summary: "The tenant's plan features and, per category, credits used and held by live grants, with the soonest expiry of what is left.",
                 access: .tenantUsage, answer: .json(usageAnswer),
-                handler: .inline { request in
+                handler: .inline { request, caller in
                     let tenantId = request.parameter("tenant_id")
-                    _ = try gate.tenantUsage(request, tenantId: tenantId, scope: "usage.read")
                     let usage = try app.credits.currentUsage(tenantId: tenantId)
                     guard case .object(var features) = Present.planConfig(usage.config) else { return .empty }
                     features.removeAll { $0.0 == "usage_configs" }
@@ -87,9 +83,8 @@ extension RouteBuilder {
                 "POST", "/v1/usage/tenants/{tenant_id}/agents/credits", operationId: "ListTenantAgentsCreditUsage",
                 summary: "Credits each agent used in the current allowance window.", access: .tenantUsage,
                 body: .json(.object([("agent_ids", .array(.string()))])), answer: .json(.object([("agent_credits", .map(.int64()))])),
-                handler: .inline { request in
+                handler: .inline { request, caller in
                     let tenantId = request.parameter("tenant_id")
-                    _ = try gate.tenantUsage(request, tenantId: tenantId, scope: "usage.read")
                     let agents = try request.jsonBody().strings("agent_ids")
                     guard agents.count <= 1000 else { throw DomainError.invalidArgument("at most 1000 agent_ids at once") }
                     let usage = try app.credits.agentUsage(tenantId: tenantId, agentIds: agents)
@@ -100,9 +95,8 @@ extension RouteBuilder {
                 "GET", "/v1/usage/tenants/{tenant_id}/agents/{agent_id}/credits", operationId: "GetTenantAgentCreditUsage",
                 summary: "Credits one agent used in the current allowance window.", access: .tenantUsage,
                 answer: .json(.object([("credits", .int64())])),
-                handler: .inline { request in
+                handler: .inline { request, caller in
                     let tenantId = request.parameter("tenant_id")
-                    _ = try gate.tenantUsage(request, tenantId: tenantId, scope: "usage.read")
                     let agent = request.parameter("agent_id")
                     return .ok(["credits": .int64(try app.credits.agentUsage(tenantId: tenantId, agentIds: [agent])[agent] ?? 0)])
                 }
@@ -110,12 +104,11 @@ extension RouteBuilder {
             Endpoint(
                 "POST", "/v1/usage/tenants/{tenant_id}/consume", operationId: "ConsumeCredits",
                 summary: "Debits credits, all or nothing, in burn-down order (priority, soonest expiry, age); code 9 (HTTP 402) when short. The same idempotency_key answers the first result again.",
-                access: .key("usage.write"),
+                access: .key(ApiKey.writeScope),
                 body: .json(.object([("category", .string()), ("amount", .int64()), ("agent_id", .string()), ("dataset_id", .string()), ("idempotency_key", .string())])),
                 answer: .json(.object([("consumed", .int64()), ("remaining", .int64())])),
-                handler: .offloaded { request in
+                handler: .offloaded { request, caller in
                     let tenantId = request.parameter("tenant_id")
-                    let caller = try gate.consumer(request, tenantId: tenantId)
                     let body = try request.jsonBody()
                     let result = try await app.credits.consume(
                         CreditService.Consumption(
@@ -137,25 +130,13 @@ extension RouteBuilder {
     /// With X-Usage-Category, X-Usage-Amount and X-Idempotency-Key it debits as consume does.
     private var authCheck: Endpoint {
         let app = self.app
-        let gate = self.gate
         return Endpoint(
             "GET", "/v1/auth/check", operationId: "AuthCheck",
             summary: "For a reverse proxy: 200 with X-Tenant-Id, X-User-Id (sessions only), X-Plan and X-Credits-Remaining, or 401/403. Optional X-Usage-Category, X-Usage-Amount and X-Idempotency-Key debit as consume does (403 when short).",
             access: .anyCredential, answer: .json(.object([("tenant_id", .string()), ("user_id", .string()), ("plan", .string()), ("credits_remaining", .int64())])),
-            handler: .offloaded { request in
-                let caller = try gate.caller(request)
-                let userId: String
-                let tenantId: String
-                switch caller {
-                case .session(let principal):
-                    userId = principal.user.id
-                    guard let current = principal.tenantId else { throw DomainError.permissionDenied("this user belongs to no tenant") }
-                    tenantId = current
-                case .key(let key):
-                    userId = ""
-                    guard let owner = key.key.tenantId else { throw DomainError.permissionDenied("an operator key has no tenant to check") }
-                    tenantId = owner
-                }
+            handler: .offloaded { request, caller in
+                guard let tenantId = caller.tenantId else { throw DomainError.permissionDenied("an operator key has no tenant to check") }
+                let userId = caller.userId ?? ""
                 let category = request.header("x-usage-category") ?? "USAGE_AI_CREDIT"
                 try PlanConfig.validateCategory(category, field: "X-Usage-Category")
                 var remaining: Int64
@@ -164,7 +145,7 @@ extension RouteBuilder {
                     guard let key = request.header("x-idempotency-key"), !key.isEmpty else {
                         throw DomainError.invalidArgument("X-Idempotency-Key is required with X-Usage-Amount")
                     }
-                    if case .key(let apiKey) = caller, !apiKey.key.allows("usage.write") {
+                    if case .key(let apiKey) = caller.credential, !apiKey.key.allows(ApiKey.writeScope) {
                         throw DomainError.permissionDenied("this API key lacks the usage.write scope")
                     }
                     do {
@@ -219,12 +200,6 @@ extension RouteBuilder {
     }
 }
 
-extension Gate.Caller {
-    var keyId: String? {
-        if case .key(let key) = self { return key.key.id }
-        return nil
-    }
-}
 
 extension Schema {
     /// The properties of an object schema.

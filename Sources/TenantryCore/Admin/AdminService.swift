@@ -164,7 +164,7 @@ public struct AdminService: Sendable {
     }
 
     /// Disables a user (their sessions end at once) or enables them again.
-    public func setUserStatus(id: String, status: String, by actor: Actor) async throws -> User {
+    public func setUserStatus(id: String, status: String, by actor: AuditActor) async throws -> User {
         guard status == User.Status.active.rawValue || status == User.Status.disabled.rawValue else {
             throw DomainError.invalidArgument("status must be ACTIVE or DISABLED")
         }

@@ -18,7 +18,7 @@ public struct AuditEntry: TenantryRecord {
 }
 
 /// The caller of an audited action.
-public struct Actor: Sendable {
+public struct AuditActor: Sendable {
     public let id: String?
     public let email: String
 
@@ -27,7 +27,7 @@ public struct Actor: Sendable {
         self.email = email
     }
 
-    public static let system = Actor(id: nil, email: "system")
+    public static let system = AuditActor(id: nil, email: "system")
 
     public init(_ principal: Principal) {
         self.init(id: principal.user.id, email: principal.user.email)
@@ -37,7 +37,7 @@ public struct Actor: Sendable {
 enum AuditLog {
     /// Records an action inside the caller's write; `before`/`after` are encoded as JSON.
     static func record<B: Encodable, A: Encodable>(
-        _ db: Database, actor: Actor, action: String, targetType: String, targetId: String, tenantId: String? = nil,
+        _ db: Database, actor: AuditActor, action: String, targetType: String, targetId: String, tenantId: String? = nil,
         before: B?, after: A?, at now: Instant
     ) throws {
         // Snapshots use the API's snake_case names; instants are milliseconds since the epoch.

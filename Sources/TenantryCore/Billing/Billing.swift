@@ -23,7 +23,7 @@ enum Billing {
     /// a renewal's period gets its allowances (and PAST_DUE becomes ACTIVE again); bought
     /// add-on credits are granted.
     @discardableResult
-    static func settle(_ db: Database, invoiceId: String, by actor: Actor, at now: Instant, settings: Settings) throws -> Invoice {
+    static func settle(_ db: Database, invoiceId: String, by actor: AuditActor, at now: Instant, settings: Settings) throws -> Invoice {
         guard var invoice = try Invoice.fetchOne(db, key: invoiceId) else { throw DomainError.notFound("no invoice \(invoiceId)") }
         guard invoice.status == .open else {
             throw DomainError.invalidArgument("invoice \(invoice.number) is \(invoice.status.rawValue), not open")

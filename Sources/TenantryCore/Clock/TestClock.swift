@@ -3,11 +3,11 @@ import Synchronization
 
 /// The daemon's test mode clock: the system clock plus an offset that only grows, kept in
 /// the database so that a restart keeps the moved time.
-public final class TestClock: Clock {
-    private let base: any Clock
+public final class TestClock: TimeSource {
+    private let base: any TimeSource
     private let offset: Mutex<Int64>
 
-    public init(database: AppDatabase, base: any Clock = SystemClock()) throws {
+    public init(database: AppDatabase, base: any TimeSource = SystemClock()) throws {
         self.base = base
         offset = Mutex(try database.read { try Int64.fetchOne($0, sql: "SELECT milliseconds FROM clock_offset WHERE id = 1") } ?? 0)
     }

@@ -70,7 +70,7 @@ public struct CreditService: Sendable {
     }
 
     /// An operator's grant of credits, with a reason, audited.
-    public func grant(tenantId: String, category: String, amount: Int64, expiresAt: Instant, reason: String, by actor: Actor) async throws -> CreditGrant {
+    public func grant(tenantId: String, category: String, amount: Int64, expiresAt: Instant, reason: String, by actor: AuditActor) async throws -> CreditGrant {
         try PlanConfig.validateCategory(category)
         guard amount > 0 else { throw DomainError.invalidArgument("amount must be a positive integer") }
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)

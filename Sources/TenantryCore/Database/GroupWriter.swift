@@ -26,13 +26,23 @@ public final class GroupWriter: Sendable {
         var commits = 0
         var writes = 0
         var largestBatch = 0
+        var failedCommits = 0
+        /// The storage failure of the newest commit; a commit that succeeds clears it.
+        var failure: DomainError?
+        var lastFailureLogged: ContinuousClock.Instant?
     }
 
     public struct Statistics: Sendable {
         public let commits: Int
         public let writes: Int
         public let largestBatch: Int
+        /// Commits (and writes inside them) that the storage refused: disk full, I/O errors.
+        public let failedCommits: Int
     }
+
+    /// Why writes fail now (the disk is full, the file is read-only), or nil when the newest
+    /// commit succeeded. The scheduler's job writes retry it every minute.
+    public var storageFailure: DomainError? { state.withLock { $0.failure } }
 
     private let pool: DatabasePool
     private let logger: Logger
@@ -63,10 +73,10 @@ public final class GroupWriter: Sendable {
                         } catch {
                             try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT tenantry_write").execute()
                             try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
-                            result = .failure(error)
+                            result = .failure(self.classify(error))
                         }
                     } catch {
-                        result = .failure(error)
+                        result = .failure(self.classify(error))
                     }
                     return { continuation.resume(with: result) }
                 },
@@ -77,7 +87,7 @@ public final class GroupWriter: Sendable {
     }
 
     public var statistics: Statistics {
-        state.withLock { Statistics(commits: $0.commits, writes: $0.writes, largestBatch: $0.largestBatch) }
+        state.withLock { Statistics(commits: $0.commits, writes: $0.writes, largestBatch: $0.largestBatch, failedCommits: $0.failedCommits) }
     }
 
     /// Refuses writes from now on; those already queued still commit before it returns.
@@ -89,6 +99,40 @@ public final class GroupWriter: Sendable {
         guard first else { return }
         wake.signal()
         finished.wait()
+    }
+
+    /// What a failed write tells its caller. The storage's own failures become `unavailable`
+    /// (counted, and logged once a minute rather than once a request); a constraint the
+    /// request broke is the caller's mistake, which validation should have caught first.
+    private func classify(_ error: any Error) -> any Error {
+        guard let database = error as? DatabaseError else { return error }
+        switch database.resultCode {
+        case .SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN, .SQLITE_NOMEM, .SQLITE_PROTOCOL:
+            let reason = database.resultCode == .SQLITE_FULL ? "the disk is full" : "\(database.message ?? "storage error") (\(database.resultCode))"
+            let failure = DomainError.unavailable("the database cannot be written: \(reason)", retryAfterSeconds: 30)
+            let now = ContinuousClock.now
+            let log = state.withLock { state -> Bool in
+                state.failedCommits += 1
+                state.failure = failure
+                guard state.lastFailureLogged.map({ now - $0 >= .seconds(60) }) ?? true else { return false }
+                state.lastFailureLogged = now
+                return true
+            }
+            if log { logger.error("the database cannot be written", metadata: ["error": "\(database)"]) }
+            return failure
+        case .SQLITE_CONSTRAINT:
+            logger.warning("a write broke a database constraint; its validation should have refused it", metadata: ["error": "\(database)"])
+            switch database.extendedResultCode {
+            case .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_CONSTRAINT_PRIMARYKEY:
+                return DomainError.alreadyExists("that already exists")
+            case .SQLITE_CONSTRAINT_FOREIGNKEY:
+                return DomainError.notFound("the request names something that does not exist")
+            default:
+                return DomainError.invalidArgument("a field of the request is out of its allowed range or form")
+            }
+        default:
+            return error
+        }
     }
 
     private func run() {
@@ -142,11 +186,15 @@ public final class GroupWriter: Sendable {
                 }
             }
         } catch {
-            logger.error("group commit failed", metadata: ["writes": "\(batch.count)", "error": "\(error)"])
-            batch.forEach { $0.fail(error) }
+            let failure = classify(error)
+            if case .unavailable = failure as? DomainError {} else {
+                logger.error("group commit failed", metadata: ["writes": "\(batch.count)", "error": "\(error)"])
+            }
+            batch.forEach { $0.fail(failure) }
             return
         }
         state.withLock {
+            $0.failure = nil
             $0.commits += 1
             $0.writes += batch.count
             $0.largestBatch = max($0.largestBatch, batch.count)

@@ -8,12 +8,12 @@ import Synchronization
 public final class Scheduler: Sendable {
     public let jobs: [any Job]
     private let database: AppDatabase
-    private let clock: any Clock
+    private let clock: any TimeSource
     private let logger: Logger
     private let serial = SerialRunner()
     private let loop = Mutex<Task<Void, Never>?>(nil)
 
-    public init(jobs: [any Job], database: AppDatabase, clock: any Clock, logger: Logger) {
+    public init(jobs: [any Job], database: AppDatabase, clock: any TimeSource, logger: Logger) {
         precondition(Set(jobs.map(\.id)).count == jobs.count, "job ids must be unique")
         self.jobs = jobs
         self.database = database

@@ -10,10 +10,10 @@ public final class Mailer: Sendable {
 
     private struct HeldSecret { let value: String; let expiresAt: Instant }
     private let secrets = Mutex([String: HeldSecret]())
-    private let clock: any Clock
+    private let clock: any TimeSource
     private let logger: Logger
 
-    public init(clock: any Clock, logger: Logger) {
+    public init(clock: any TimeSource, logger: Logger) {
         self.clock = clock
         self.logger = logger
     }

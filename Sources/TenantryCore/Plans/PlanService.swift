@@ -37,7 +37,7 @@ public struct PlanService: Sendable {
         }
     }
 
-    public func create(name: String, draft: Draft, by actor: Actor) async throws -> Plan {
+    public func create(name: String, draft: Draft, by actor: AuditActor) async throws -> Plan {
         try draft.validate()
         let now = context.clock.now()
         return try await database.write { db in
@@ -83,7 +83,7 @@ public struct PlanService: Sendable {
     }
 
     /// Changes a plan; grants already made keep their amounts and expiries.
-    public func update(name: String, changes: Changes, by actor: Actor) async throws -> Plan {
+    public func update(name: String, changes: Changes, by actor: AuditActor) async throws -> Plan {
         let now = context.clock.now()
         return try await database.write { db in
             guard var plan = try Plan.fetch(db, name: name) else { throw DomainError.notFound("no plan \(name)") }
@@ -101,7 +101,7 @@ public struct PlanService: Sendable {
     }
 
     /// Deletes a plan no subscription has used; built-in plans stay (they can be changed).
-    public func delete(name: String, by actor: Actor) async throws {
+    public func delete(name: String, by actor: AuditActor) async throws {
         let now = context.clock.now()
         let newTenantPlan = context.settings.newTenantPlan
         try await database.write { db in
@@ -144,7 +144,7 @@ public struct PlanService: Sendable {
         }
     }
 
-    public func createVariant(_ draft: VariantDraft, by actor: Actor) async throws -> Variant {
+    public func createVariant(_ draft: VariantDraft, by actor: AuditActor) async throws -> Variant {
         let now = context.clock.now()
         return try await database.write { db in
             let variant = try Self.variant(from: draft, id: Secrets.identifier("var"), createdAt: now, now: now, db)
@@ -154,7 +154,7 @@ public struct PlanService: Sendable {
         }
     }
 
-    public func updateVariant(id: String, _ draft: VariantDraft, by actor: Actor) async throws -> Variant {
+    public func updateVariant(id: String, _ draft: VariantDraft, by actor: AuditActor) async throws -> Variant {
         let now = context.clock.now()
         return try await database.write { db in
             guard let before = try Variant.fetchOne(db, key: id) else { throw DomainError.notFound("no variant \(id)") }
@@ -167,7 +167,7 @@ public struct PlanService: Sendable {
     }
 
     /// Deletes a variant nothing refers to; one that was sold is deactivated instead.
-    public func deleteVariant(id: String, by actor: Actor) async throws {
+    public func deleteVariant(id: String, by actor: AuditActor) async throws {
         let now = context.clock.now()
         try await database.write { db in
             guard let variant = try Variant.fetchOne(db, key: id) else { throw DomainError.notFound("no variant \(id)") }

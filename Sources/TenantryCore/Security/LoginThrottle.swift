@@ -6,7 +6,7 @@ public final class LoginThrottle: Sendable {
     private let perClient: RateLimiter
     private let perAccount: RateLimiter
 
-    public init(settings: Settings, clock: any Clock) {
+    public init(settings: Settings, clock: any TimeSource) {
         perAccountAndClient = RateLimiter(limit: settings.loginFailuresPerAccountAndClient, windowSeconds: settings.loginWindowSeconds, clock: clock)
         perClient = RateLimiter(limit: settings.loginFailuresPerClient, windowSeconds: settings.loginWindowSeconds, clock: clock)
         perAccount = RateLimiter(limit: settings.loginFailuresPerAccount, windowSeconds: settings.loginWindowSeconds, clock: clock)
@@ -45,7 +45,7 @@ public final class EmailThrottle: Sendable {
     private let perAddress: RateLimiter
     private let perClient: RateLimiter
 
-    public init(settings: Settings, clock: any Clock) {
+    public init(settings: Settings, clock: any TimeSource) {
         perAddress = RateLimiter(limit: settings.emailsPerAddressPerHour, windowSeconds: 3600, clock: clock)
         perClient = RateLimiter(limit: settings.emailsPerClientPerHour, windowSeconds: 3600, clock: clock)
     }

@@ -6,10 +6,10 @@ import Synchronization
 public final class RateLimiter: Sendable {
     public let limit: Int
     public let windowSeconds: Int64
-    private let clock: any Clock
+    private let clock: any TimeSource
     private let events = Mutex([String: [Instant]]())
 
-    public init(limit: Int, windowSeconds: Int64, clock: any Clock) {
+    public init(limit: Int, windowSeconds: Int64, clock: any TimeSource) {
         self.limit = limit
         self.windowSeconds = windowSeconds
         self.clock = clock

@@ -33,7 +33,7 @@ public struct SubscriptionService: Sendable {
         let field = isUpdate ? "new_id" : "id"
         guard !variantId.isEmpty else { throw DomainError.invalidArgument("\(field) is required: a variant id from GET /v1/subscription/variants") }
         let now = context.clock.now()
-        let actor = Actor(principal)
+        let actor = AuditActor(principal)
         let invoice = try await database.write { db -> Invoice in
             guard let variant = try Variant.fetchOne(db, key: variantId), variant.kind == .plan, variant.active else {
                 throw DomainError.notFound("no subscription variant \(variantId)")
@@ -86,7 +86,7 @@ public struct SubscriptionService: Sendable {
     public func cancel(_ principal: Principal) async throws -> Subscription {
         let tenantId = try principal.tenant(atLeast: .owner)
         let now = context.clock.now()
-        let actor = Actor(principal)
+        let actor = AuditActor(principal)
         return try await database.write { db in
             guard var live = try Subscription.live(db, tenantId: tenantId), live.isPaid else {
                 throw DomainError.invalidArgument("there is no paid subscription to cancel")
@@ -121,7 +121,7 @@ public struct SubscriptionService: Sendable {
             }
         }
         let now = context.clock.now()
-        let actor = Actor(principal)
+        let actor = AuditActor(principal)
         let invoice = try await database.write { db -> Invoice in
             var lines: [Invoice.Line] = []
             var currency: String?
@@ -153,7 +153,7 @@ public struct SubscriptionService: Sendable {
 
     /// Moves the end of a tenant's trial (the only change AdminChangeTenantSubscription
     /// allows); unexpired trial credits follow the new end.
-    public func changeTrialEnd(tenantId: String, to newEnd: Instant, by actor: Actor) async throws -> Subscription {
+    public func changeTrialEnd(tenantId: String, to newEnd: Instant, by actor: AuditActor) async throws -> Subscription {
         let now = context.clock.now()
         return try await database.write { db in
             guard var live = try Subscription.live(db, tenantId: tenantId) else { throw DomainError.notFound("tenant \(tenantId) has no subscription") }
@@ -194,7 +194,7 @@ public struct SubscriptionService: Sendable {
     }
 
     /// Confirms a payment by hand: the invoice's subscription or credits take effect.
-    public func markPaid(invoiceId: String, by actor: Actor) async throws -> Invoice {
+    public func markPaid(invoiceId: String, by actor: AuditActor) async throws -> Invoice {
         let now = context.clock.now()
         let settings = context.settings
         return try await database.write { db in

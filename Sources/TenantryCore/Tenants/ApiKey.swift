@@ -7,7 +7,9 @@ public struct ApiKey: TenantryRecord, Equatable {
     public static let databaseTableName = "api_key"
     public static let prefix = "tnk"
     /// What a tenant key may be allowed.
-    public static let tenantScopes = ["usage.read", "usage.write"]
+    public static let readScope = "usage.read"
+    public static let writeScope = "usage.write"
+    public static let tenantScopes = [readScope, writeScope]
     public static let operatorScope = "operator"
 
     public var id: String
@@ -72,15 +74,15 @@ public struct ApiKeyService: Sendable {
         for scope in scopes where !ApiKey.tenantScopes.contains(scope) {
             throw DomainError.invalidArgument("scope \(scope) is not one of \(ApiKey.tenantScopes.joined(separator: ", "))")
         }
-        return try await create(tenantId: tenantId, name: name, scopes: Array(Set(scopes)).sorted(), expiresAt: expiresAt, by: Actor(principal))
+        return try await create(tenantId: tenantId, name: name, scopes: Array(Set(scopes)).sorted(), expiresAt: expiresAt, by: AuditActor(principal))
     }
 
     /// An operator key: it passes wherever an operator session does.
-    public func createOperatorKey(name: String, by actor: Actor) async throws -> Created {
+    public func createOperatorKey(name: String, by actor: AuditActor) async throws -> Created {
         try await create(tenantId: nil, name: name, scopes: [ApiKey.operatorScope], expiresAt: nil, by: actor)
     }
 
-    private func create(tenantId: String?, name rawName: String, scopes: [String], expiresAt: Instant?, by actor: Actor) async throws -> Created {
+    private func create(tenantId: String?, name rawName: String, scopes: [String], expiresAt: Instant?, by actor: AuditActor) async throws -> Created {
         let name = rawName.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...100).contains(name.count) else { throw DomainError.invalidArgument("name is required (at most 100 characters)") }
         let now = context.clock.now()
@@ -103,7 +105,7 @@ public struct ApiKeyService: Sendable {
     }
 
     /// Revokes a key of `tenantId` (an operator may pass nil to revoke any key).
-    public func revoke(id: String, tenantId: String?, by actor: Actor) async throws {
+    public func revoke(id: String, tenantId: String?, by actor: AuditActor) async throws {
         let now = context.clock.now()
         try await database.write { db in
             guard var key = try ApiKey.fetchOne(db, key: id), tenantId == nil || key.tenantId == tenantId else {
