@@ -23,7 +23,7 @@ public enum Access: Sendable, Equatable {
         case .user: "a session token"
         case .tenant(let role): "a session whose current tenant grants at least the \(role.rawValue) role"
         case .operatorOnly: "an operator session or an operator API key"
-        case .operatorOrLoopback: "an operator session, or a request from loopback"
+        case .operatorOrLoopback: "an operator session or an operator API key, or a request from loopback"
         case .tenantUsage: "a session of a member of the tenant, an API key of the tenant with usage.read, or an operator"
         case .key(let scope): "an API key of the tenant with the \(scope) scope, or an operator"
         case .anyCredential: "a session token or an API key"

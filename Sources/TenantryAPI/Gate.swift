@@ -24,9 +24,7 @@ struct Gate: Sendable {
             return Caller(credential: credential, tenantId: nil)
         case .operatorOrLoopback:
             if request.isFromLoopback { return Caller(credential: .none, tenantId: nil) }
-            let principal = try session(request)
-            guard principal.isOperator else { throw DomainError.permissionDenied("this needs an operator account") }
-            return Caller(credential: .session(principal), tenantId: nil)
+            return try resolve(.operatorOnly, request)
         case .tenantUsage:
             let tenantId = request.parameter(Self.tenantParameter)
             let credential = try self.credential(request)

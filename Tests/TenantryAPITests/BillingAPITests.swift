@@ -6,22 +6,12 @@ import Testing
 @Suite("Billing over HTTP: plans, subscriptions, invoices, keys, metering, the admin API")
 struct BillingAPITests {
     /// A signed-up owner: (session, tenant id).
-    func owner(_ daemon: TestDaemon, _ email: String = "own@example.com") async throws -> (String, String) {
-        let session = try await daemon.signUp(email)
-        return (session, try await daemon.ok("GET", "/v1/user/tenants/current", token: session)["tenant"]!["id"]!.string)
-    }
-
-    func key(_ daemon: TestDaemon, _ session: String, scopes: [JSON] = ["usage.read", "usage.write"]) async throws -> (id: String, secret: String) {
-        let created = try await daemon.ok("POST", "/v1/tenant/api-keys", json: ["name": "chat service", "scopes": .array(scopes)], token: session)
-        return (created["api_key"]!["id"]!.string, created["plaintext_key"]!.string)
-    }
-
     @Test("operators manage plans: validation, has_used, built-ins kept")
     func plans() async throws {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
         let op = try await daemon.operatorToken()
-        let (user, tenantId) = try await owner(daemon)
+        let (user, tenantId) = try await daemon.owner()
         let listed = try await daemon.ok("GET", "/v1/usage/plans", token: op)["plans"]!.arrayValue!
         #expect(listed.map { $0["plan_name"]!.string } == ["FREE", "NEW_USER_TRIAL", "BYOA_USER_TRIAL", "PRO", "BUSINESS", "CUSTOM"])
         expectError(try await daemon.call("GET", "/v1/usage/plans", token: user), code: 7)
@@ -56,7 +46,7 @@ struct BillingAPITests {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
         let op = try await daemon.operatorToken()
-        let (session, tenantId) = try await owner(daemon)
+        let (session, tenantId) = try await daemon.owner()
         let variant = try await daemon.ok("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "MONTHLY", "price": "19.99", "currency": "usd", "description": "Pro monthly"], token: op)["variant"]!
         #expect(variant["price"] == .number("19.99"))
         #expect(variant["currency"] == "USD")
@@ -112,8 +102,8 @@ struct BillingAPITests {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
         let op = try await daemon.operatorToken()
-        let (session, tenantId) = try await owner(daemon)
-        let (_, secret) = try await key(daemon, session)
+        let (session, tenantId) = try await daemon.owner()
+        let (_, secret) = try await daemon.apiKey(session)
         _ = try await daemon.ok("POST", "/v1/admin/variants", json: ["kind": "addon", "category": "USAGE_AI_CREDIT", "units": 500, "price": "4.50", "currency": "EUR"], token: op)
         let addons = try await daemon.ok("GET", "/v1/subscription/addons", token: session)["variants"]!.arrayValue!
         #expect(addons.first?["units"] == "500")
@@ -130,9 +120,9 @@ struct BillingAPITests {
     func consume() async throws {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
-        let (session, tenantId) = try await owner(daemon)
-        let (keyId, secret) = try await key(daemon, session)
-        let (readOnlyId, readOnly) = try await key(daemon, session, scopes: ["usage.read"])
+        let (session, tenantId) = try await daemon.owner()
+        let (keyId, secret) = try await daemon.apiKey(session)
+        let (readOnlyId, readOnly) = try await daemon.apiKey(session, scopes: ["usage.read"])
         let path = "/v1/usage/tenants/\(tenantId)/consume"
         let body: JSON = ["category": "USAGE_AI_CREDIT", "amount": "2500", "agent_id": "sales-bot", "dataset_id": "faq", "idempotency_key": "msg-1"]
         let first = try await daemon.call("POST", path, json: body, token: secret)
@@ -152,7 +142,7 @@ struct BillingAPITests {
         expectError(try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 1], token: secret), code: 3, containing: "idempotency_key")
         expectError(try await daemon.call("POST", path, json: body, token: readOnly), code: 7, containing: "usage.write")
         expectError(try await daemon.call("POST", path, json: body, token: session), code: 7, containing: "API key")
-        let (otherSession, otherTenant) = try await owner(daemon, "other@example.com")
+        let (otherSession, otherTenant) = try await daemon.owner("other@example.com")
         _ = otherSession
         expectError(try await daemon.call("POST", "/v1/usage/tenants/\(otherTenant)/consume", json: body, token: secret), code: 7, containing: "another tenant")
         expectError(try await daemon.call("POST", path, json: body, token: "tnk_forged"), code: 16)
@@ -193,8 +183,8 @@ struct BillingAPITests {
     func authCheck() async throws {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
-        let (session, tenantId) = try await owner(daemon)
-        let (_, secret) = try await key(daemon, session)
+        let (session, tenantId) = try await daemon.owner()
+        let (_, secret) = try await daemon.apiKey(session)
         let bySession = try await daemon.call("GET", "/v1/auth/check", token: session)
         #expect(bySession.status == 200)
         #expect(bySession.header("x-tenant-id") == tenantId)
@@ -216,8 +206,8 @@ struct BillingAPITests {
         let daemon = try TestDaemon()
         defer { daemon.stop() }
         let firstOperator = try await daemon.operatorToken()
-        let (_, tenantId) = try await owner(daemon, "ada@example.com")
-        _ = try await owner(daemon, "bob@example.com")
+        let (_, tenantId) = try await daemon.owner("ada@example.com")
+        _ = try await daemon.owner("bob@example.com")
         let overview = try await daemon.ok("GET", "/v1/admin/overview", token: firstOperator)
         #expect(overview["tenants_by_status"]?["TRIALING"] == "2")
         #expect(overview["trials_ending"]?.arrayValue?.count == 0)

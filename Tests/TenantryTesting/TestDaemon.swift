@@ -134,6 +134,18 @@ public final class TestDaemon: Sendable {
     }
 
     /// An operator account, logged in; answers its session token.
+    /// A signed-up user's session and the personal tenant they own.
+    public func owner(_ email: String = "own@example.com") async throws -> (session: String, tenantId: String) {
+        let session = try await signUp(email)
+        return (session, try await ok("GET", "/v1/user/tenants/current", token: session)["tenant"]!["id"]!.stringValue ?? "")
+    }
+
+    /// A new API key of the session's current tenant.
+    public func apiKey(_ session: String, scopes: [JSON] = ["usage.read", "usage.write"]) async throws -> (id: String, secret: String) {
+        let created = try await ok("POST", "/v1/tenant/api-keys", json: ["name": "chat service", "scopes": .array(scopes)], token: session)
+        return (created["api_key"]!["id"]!.stringValue ?? "", created["plaintext_key"]!.stringValue ?? "")
+    }
+
     public func operatorToken(_ email: String = "operator@example.test", password: String = "operator password") async throws -> String {
         if try !app.accounts.hasOperator() {
             _ = try await app.accounts.createOperator(email: email, password: password)

@@ -19,7 +19,7 @@ enum OpenAPIDocument {
                 "version": .string(version),
                 "description": """
                 Accounts, tenants, subscriptions and credits. Errors are {"code", "message"} with the seed's codes \
-                (3→400, 5→404, 6→409, 7→403, 8→429, 9→402, 12→501, 13→500, 16→401). int64 fields are decimal strings \
+                (3→400, 5→404, 6→409, 7→403, 8→429, 9→402, 12→501, 13→500, 14→503 with Retry-After, 16→401). int64 fields are decimal strings \
                 in answers and a number or a string in requests; dates are RFC 3339 UTC; a missing request field takes \
                 its type's default.
                 """,

@@ -62,7 +62,7 @@ public final class GroupWriter: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let item = Item(
                 run: { db in
-                    let result: Result<T, any Error>
+                    var result: Result<T, any Error>
                     // Savepoint statements are prepared once per connection, not per write.
                     do {
                         try db.cachedStatement(sql: "SAVEPOINT tenantry_write").execute()
@@ -71,14 +71,19 @@ public final class GroupWriter: Sendable {
                             try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
                             result = .success(value)
                         } catch {
-                            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT tenantry_write").execute()
-                            try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
                             result = .failure(self.classify(error))
+                            // A full disk or an I/O error can make SQLite roll back the whole
+                            // transaction; the batch then fails as one (see `commit`).
+                            if db.isInsideTransaction {
+                                try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT tenantry_write").execute()
+                                try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
+                            }
                         }
                     } catch {
                         result = .failure(self.classify(error))
                     }
-                    return { continuation.resume(with: result) }
+                    let answer = result
+                    return { continuation.resume(with: answer) }
                 },
                 fail: { continuation.resume(throwing: $0) }
             )
@@ -181,7 +186,13 @@ public final class GroupWriter: Sendable {
         do {
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
-                    for item in batch { answers.append(item.run(db)) }
+                    for item in batch {
+                        answers.append(item.run(db))
+                        // Past a rollback SQLite chose itself, statements would autocommit one by one.
+                        guard db.isInsideTransaction else {
+                            throw storageFailure ?? DomainError.unavailable("the database rolled the transaction back", retryAfterSeconds: 5)
+                        }
+                    }
                     return .commit
                 }
             }
