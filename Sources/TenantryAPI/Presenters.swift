@@ -75,7 +75,7 @@ enum Present {
             "id": .string(invoice.id), "number": .int64(invoice.number), "tenant_id": .string(invoice.tenantId), "kind": .string(invoice.kind.rawValue),
             "status": .string(invoice.status.rawValue), "plan": .string(invoice.plan), "period": .string(invoice.period.rawValue),
             "period_start": .date(invoice.periodStart), "period_end": .date(invoice.periodEnd),
-            "lines": .array(invoice.purchases.map { ["category": .string($0.category), "quantity": .int64($0.quantity), "units": .int64($0.units), "variant_id": .string($0.variantId)] }),
+            "lines": .array(invoice.lines.map { ["category": .string($0.category), "quantity": .int64($0.quantity), "units": .int64($0.units), "variant_id": .string($0.variantId)] }),
             "currency": .string(invoice.currency), "total": price(invoice.totalMinor, currency: invoice.currency),
             "created_at": .date(invoice.createdAt), "due_at": .date(invoice.dueAt), "paid_at": .date(invoice.paidAt), "paid_by": .string(invoice.paidBy ?? ""),
         ]
@@ -90,10 +90,10 @@ enum Present {
     }
 
     /// Seed 004's `ApiKey`; never the secret.
-    static func apiKey(_ key: ApiKey, now: Instant) -> JSON {
+    static func apiKey(_ key: ApiKey, now: Instant) throws -> JSON {
         [
             "id": .string(key.id), "agent_id": "", "name": .string(key.name), "key_type": .string(key.tenantId == nil ? "operator" : "tenant"),
-            "key_prefix": .string(key.keyPrefix), "scopes": .array(key.scopeList.map(JSON.string)), "is_active": .bool(key.isActive(at: now)),
+            "key_prefix": .string(key.keyPrefix), "scopes": .array(try key.scopeList().map(JSON.string)), "is_active": .bool(key.isActive(at: now)),
             "created_at": .date(key.createdAt), "last_used_at": .date(key.lastUsedAt), "expires_at": .date(key.expiresAt), "revoked_at": .date(key.revokedAt),
         ]
     }
@@ -105,15 +105,14 @@ enum Present {
         ]
     }
 
-    static func audit(_ entry: AuditEntry) -> JSON {
-        func parsed(_ text: String?) -> JSON {
-            guard let text, let json = try? JSONParser.parse(Array(text.utf8)) else { return .null }
-            return json
+    static func audit(_ entry: AuditEntry) throws -> JSON {
+        func parsed(_ text: String?) throws -> JSON {
+            try text.map { try JSONParser.parse(Array($0.utf8)) } ?? .null
         }
         return [
             "seq": .int64(entry.seq ?? 0), "at": .date(entry.at), "actor_id": .string(entry.actorId ?? ""), "actor_email": .string(entry.actorEmail),
             "action": .string(entry.action), "target_type": .string(entry.targetType), "target_id": .string(entry.targetId),
-            "tenant_id": .string(entry.tenantId ?? ""), "before": parsed(entry.before), "after": parsed(entry.after),
+            "tenant_id": .string(entry.tenantId ?? ""), "before": try parsed(entry.before), "after": try parsed(entry.after),
         ]
     }
 

@@ -137,7 +137,7 @@ struct BillingAPITests {
         expectError(short, code: 9, containing: "insufficient")
         try await daemon.ok("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 7500, "idempotency_key": "msg-2"], token: secret)
 
-        expectError(try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 0, "idempotency_key": "x"], token: secret), code: 3, containing: "positive")
+        expectError(try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 0, "idempotency_key": "x"], token: secret), code: 3, containing: "between 1 and")
         expectError(try await daemon.call("POST", path, json: ["category": "AI", "amount": 1, "idempotency_key": "x"], token: secret), code: 3, containing: "USAGE_")
         expectError(try await daemon.call("POST", path, json: ["category": "USAGE_AI_CREDIT", "amount": 1], token: secret), code: 3, containing: "idempotency_key")
         expectError(try await daemon.call("POST", path, json: body, token: readOnly), code: 7, containing: "usage.write")

@@ -51,4 +51,69 @@ struct HardeningTests {
         #expect(acknowledged == keys.count)
         #expect(try daemon.app.database.integrityProblems().isEmpty)
     }
+
+    @Test("amounts are bounded by 2^53 - 1: grants, balances, debits, plan allowances and add-ons; nothing overflows afterwards")
+    func amountBounds() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let op = try await daemon.operatorToken()
+        let (session, tenantId) = try await daemon.owner()
+        let (_, secret) = try await daemon.apiKey(session)
+        let grants = "/v1/admin/tenants/\(tenantId)/credits"
+        func grant(_ amount: JSON) async throws -> HTTPResponse {
+            try await daemon.call("POST", grants, json: ["category": "USAGE_AI_CREDIT", "amount": amount, "expires_at": "2030-01-01T00:00:00Z", "reason": "test"], token: op)
+        }
+        for poison: JSON in ["9223372036854775807", "9007199254740992", "-1", "0", "9223372036854775808"] {
+            #expect(try await grant(poison).status == 400, "grant of \(poison)")
+        }
+        // The trial's 10000 plus this reaches the bound exactly; one more credit does not fit.
+        #expect(try await grant(.string(String(Amount.maximum - 10_000))).status == 200)
+        expectError(try await grant(1), code: 3, containing: "balance would be more than")
+        let consume = "/v1/usage/tenants/\(tenantId)/consume"
+        expectError(
+            try await daemon.call("POST", consume, json: ["category": "USAGE_AI_CREDIT", "amount": "9223372036854775807", "idempotency_key": "k"], token: secret),
+            code: 3, containing: "between 1 and"
+        )
+        let all = try await daemon.ok("POST", consume, json: ["category": "USAGE_AI_CREDIT", "amount": .string(String(Amount.maximum)), "idempotency_key": "all"], token: secret)
+        #expect(all["remaining"] == "0")
+        #expect(try await daemon.call("GET", "/v1/usage/tenants/\(tenantId)/current", token: secret).status == 200)
+        #expect(try await daemon.call("GET", "/v1/auth/check", token: secret).status == 200)
+        #expect(try await daemon.call("GET", "/v1/admin/tenants/\(tenantId)", token: op).status == 200)
+        #expect(try daemon.app.database.integrityProblems().isEmpty)
+
+        // A plan allowance past the bound, and add-ons whose credits or price would pass it.
+        expectError(
+            try await daemon.call("PUT", "/v1/usage/plans/PRO", json: ["config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": "9007199254740992"]]]], token: op),
+            code: 3, containing: "total_amount"
+        )
+        expectError(
+            try await daemon.call("POST", "/v1/admin/variants", json: ["kind": "addon", "category": "USAGE_AI_CREDIT", "units": "9223372036854775807", "price": "1", "currency": "USD"], token: op),
+            code: 3, containing: "units"
+        )
+        try await daemon.ok("POST", "/v1/admin/variants", json: ["kind": "addon", "category": "USAGE_AI_CREDIT", "units": "9007199254740991", "price": "1", "currency": "USD"], token: op)
+        expectError(
+            try await daemon.call("POST", "/v1/subscription/addons/purchase", json: ["purchases": [["category": "USAGE_AI_CREDIT", "quantity": 2]]], token: session),
+            code: 3, containing: "would be more than"
+        )
+    }
+
+    @Test("pages past any list and control characters in fields are refused with code 3")
+    func pagesAndControlCharacters() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let op = try await daemon.operatorToken()
+        let (session, tenantId) = try await daemon.owner()
+        let (_, secret) = try await daemon.apiKey(session)
+        for path in ["/v1/user/tenants", "/v1/admin/tenants", "/v1/admin/users", "/v1/admin/audit"] {
+            expectError(try await daemon.call("GET", "\(path)?page=9223372036854775807", token: path.hasPrefix("/v1/admin") ? op : session), code: 3, containing: "page")
+        }
+        for key in ["\u{0}", "a\u{0}b", "\u{1F}", "\u{7F}", "tab\there"] {
+            expectError(
+                try await daemon.call("POST", "/v1/usage/tenants/\(tenantId)/consume", json: ["category": "USAGE_AI_CREDIT", "amount": 1, "idempotency_key": .string(key)], token: secret),
+                code: 3, containing: "control characters"
+            )
+        }
+        expectError(try await daemon.call("POST", "/v1/user/name", json: ["name": "Ann\u{0}"], token: session), code: 3, containing: "control characters")
+        #expect(try await daemon.call("POST", "/v1/user/name", json: ["name": "Ann Lee"], token: session).status == 200)
+    }
 }

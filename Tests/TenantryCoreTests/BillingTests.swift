@@ -341,7 +341,7 @@ struct BillingTests {
         let invoice = try #require(try harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").first)
         #expect(url.hasSuffix(invoice.id))
         #expect(invoice.totalMinor == 1500)
-        #expect(invoice.purchases == [.init(category: "USAGE_AI_CREDIT", quantity: 3, units: 1000, variantId: variant.id)])
+        #expect(invoice.lines == [.init(category: "USAGE_AI_CREDIT", quantity: 3, units: 1000, variantId: variant.id)])
         _ = try await harness.tenantry.subscriptions.markPaid(invoiceId: invoice.id, by: .system)
         let addon = try #require(try grants(harness, tenantId).first { $0.source == .addon })
         #expect(addon.amount == 3000)
@@ -415,5 +415,29 @@ struct BillingTests {
         let results = try await harness.tenants.invite(try harness.principal(try await harness.accounts.login(email: principal.user.email, password: "correct horse", client: "10.0.0.1")), [.init(email: "second@example.com", role: "member")])
         #expect(results.map(\.status) == ["SC_RESOURCE_EXHAUSTED"])
         #expect(results[0].message.contains("1 team members"))
+    }
+}
+
+@Suite("Money")
+struct MoneyTests {
+    @Test("minor units follow ISO 4217: 0 decimals for JPY and KRW, 3 for KWD, BHD, JOD, OMR and TND, 2 otherwise")
+    func exponents() throws {
+        #expect(try Money.minor(fromDecimal: "1999", currency: "JPY") == 1999)
+        #expect(Money.decimal(1999, currency: "KRW") == "1999")
+        #expect(throws: DomainError.self) { try Money.minor(fromDecimal: "19.5", currency: "JPY") }
+        for currency in ["KWD", "BHD", "JOD", "OMR", "TND"] {
+            #expect(try Money.minor(fromDecimal: "1.999", currency: currency) == 1999)
+            #expect(Money.decimal(1005, currency: currency) == "1.005")
+        }
+        #expect(try Money.minor(fromDecimal: "19.99", currency: "USD") == 1999)
+        #expect(Money.decimal(1905, currency: "EUR") == "19.05")
+        #expect(Money.decimal(-5, currency: "USD") == "-0.05")
+    }
+
+    @Test("decimal prices take ASCII digits only")
+    func asciiDigits() {
+        for text in ["١٩.٩٩", "½", "Ⅻ", "１９", "19.９", "-1", "1e3", " 19", ""] {
+            #expect(throws: DomainError.self, "\(text)") { try Money.minor(fromDecimal: text, currency: "USD") }
+        }
     }
 }

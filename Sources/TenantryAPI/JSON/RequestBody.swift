@@ -15,10 +15,20 @@ public struct RequestBody: Sendable {
         return value
     }
 
+    /// A string field; control characters other than tab and line breaks are refused, so
+    /// none reaches the database, a log line or an email header.
     public func string(_ key: String) throws -> String {
         guard let value = present(key) else { return "" }
         guard case .string(let text) = value else { throw DomainError.invalidArgument("\(key) must be a string") }
+        try Self.refuseControlCharacters(text, field: key)
         return text
+    }
+
+    static func refuseControlCharacters(_ text: String, field: String) throws {
+        let refused = text.unicodeScalars.contains { scalar in
+            (scalar.value < 0x20 && scalar != "\t" && scalar != "\n" && scalar != "\r") || (0x7F...0x9F).contains(scalar.value)
+        }
+        guard !refused else { throw DomainError.invalidArgument("\(field) must not contain control characters") }
     }
 
     public func bool(_ key: String) throws -> Bool {
@@ -78,6 +88,7 @@ public struct RequestBody: Sendable {
     public func strings(_ key: String) throws -> [String] {
         try array(key).enumerated().map { index, item in
             guard case .string(let text) = item else { throw DomainError.invalidArgument("\(key)[\(index)] must be a string") }
+            try Self.refuseControlCharacters(text, field: "\(key)[\(index)]")
             return text
         }
     }

@@ -70,7 +70,7 @@ extension RouteBuilder {
                         "grants": .array(detail.grants.map(Present.grant)),
                         "agents": .array(detail.agents.map { ["agent_id": .string($0.agentId), "used": .int64($0.used)] }),
                         "invoices": .array(detail.invoices.map(Present.invoice)),
-                        "api_keys": .array(detail.keys.map { Present.apiKey($0, now: now) }),
+                        "api_keys": .array(try detail.keys.map { try Present.apiKey($0, now: now) }),
                     ])
                 }
             ),
@@ -214,7 +214,7 @@ extension RouteBuilder {
                         targetId: request.query["target_id"] ?? "", tenantId: request.query["tenant_id"] ?? "",
                         page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20)
                     )
-                    return .ok(["entries": .array(found.items.map(Present.audit)), "page": Present.page(found)])
+                    return .ok(["entries": .array(try found.items.map { try Present.audit($0) }), "page": Present.page(found)])
                 }
             ),
             Endpoint(

@@ -105,7 +105,7 @@ extension RouteBuilder {
                 handler: .inline { request, caller in
                     let tenantId = try caller.tenant
                     let now = app.clock.now()
-                    return .ok(["api_keys": .array(try app.apiKeys.list(tenantId: tenantId).map { Present.apiKey($0, now: now) })])
+                    return .ok(["api_keys": .array(try app.apiKeys.list(tenantId: tenantId).map { try Present.apiKey($0, now: now) })])
                 }
             ),
             Endpoint(
@@ -117,7 +117,7 @@ extension RouteBuilder {
                     let principal = try caller.principal
                     let body = try request.jsonBody()
                     let created = try await app.apiKeys.create(principal, name: try body.string("name"), scopes: try body.strings("scopes"), expiresAt: try body.date("expires_at"))
-                    return .ok(["api_key": Present.apiKey(created.key, now: app.clock.now()), "plaintext_key": .string(created.plaintext)])
+                    return .ok(["api_key": try Present.apiKey(created.key, now: app.clock.now()), "plaintext_key": .string(created.plaintext)])
                 }
             ),
             Endpoint(

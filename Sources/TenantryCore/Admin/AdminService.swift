@@ -63,8 +63,7 @@ public struct AdminService: Sendable {
 
     /// Tenants matching a name or member email, a subscription status and a plan, paged.
     public func tenants(query: String, status: String, plan: String, page: Int, limit: Int) throws -> TenantService.Page<TenantSummary> {
-        guard page >= 1 else { throw DomainError.invalidArgument("page must be 1 or more") }
-        guard (1...TenantService.maximumPageSize).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and \(TenantService.maximumPageSize)") }
+        let paging = try Paging(page: page, limit: limit)
         guard status.isEmpty || status == "NO_SUBSCRIPTION" || SubscriptionStatus(rawValue: status) != nil else {
             throw DomainError.invalidArgument("status must be one of NO_SUBSCRIPTION, \(SubscriptionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -93,7 +92,7 @@ public struct AdminService: Sendable {
             }
             let from = "FROM tenant t LEFT JOIN subscription s ON s.tenant_id = t.id AND s.ended_at IS NULL" + (conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND "))
             let total = try Int.fetchOne(db, sql: "SELECT count(*) \(from)", arguments: arguments) ?? 0
-            let rows = try Row.fetchAll(db, sql: "SELECT t.id \(from) ORDER BY t.created_at DESC, t.id LIMIT ? OFFSET ?", arguments: arguments + [limit, (page - 1) * limit])
+            let rows = try Row.fetchAll(db, sql: "SELECT t.id \(from) ORDER BY t.created_at DESC, t.id LIMIT ? OFFSET ?", arguments: arguments + [limit, paging.offset])
             let items = try rows.map { row -> TenantSummary in
                 let id: String = row["id"]
                 return try summary(db, tenantId: id, now: now)
@@ -149,8 +148,7 @@ public struct AdminService: Sendable {
     }
 
     public func users(query: String, page: Int, limit: Int) throws -> TenantService.Page<User> {
-        guard page >= 1 else { throw DomainError.invalidArgument("page must be 1 or more") }
-        guard (1...TenantService.maximumPageSize).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and \(TenantService.maximumPageSize)") }
+        let paging = try Paging(page: page, limit: limit)
         return try database.read { db in
             var request = User.all()
             let text = query.trimmingCharacters(in: .whitespaces).lowercased()
@@ -158,7 +156,7 @@ public struct AdminService: Sendable {
                 request = request.filter(Column("email").like("%\(text)%") || Column("name").like("%\(text)%") || Column("id") == text)
             }
             let total = try request.fetchCount(db)
-            let users = try request.order(Column("created_at").desc, Column("id")).limit(limit, offset: (page - 1) * limit).fetchAll(db)
+            let users = try request.order(Column("created_at").desc, Column("id")).limit(limit, offset: paging.offset).fetchAll(db)
             return TenantService.Page(items: users, page: page, limit: limit, total: total)
         }
     }
@@ -187,8 +185,7 @@ public struct AdminService: Sendable {
     }
 
     public func audit(action: String, actor: String, targetType: String, targetId: String, tenantId: String, page: Int, limit: Int) throws -> TenantService.Page<AuditEntry> {
-        guard page >= 1 else { throw DomainError.invalidArgument("page must be 1 or more") }
-        guard (1...TenantService.maximumPageSize).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and \(TenantService.maximumPageSize)") }
+        let paging = try Paging(page: page, limit: limit)
         return try database.read { db in
             var request = AuditEntry.all()
             if !action.isEmpty { request = request.filter(Column("action") == action || Column("action").like("\(action).%")) }
@@ -197,7 +194,7 @@ public struct AdminService: Sendable {
             if !targetId.isEmpty { request = request.filter(Column("target_id") == targetId) }
             if !tenantId.isEmpty { request = request.filter(Column("tenant_id") == tenantId) }
             let total = try request.fetchCount(db)
-            let entries = try request.order(Column("seq").desc).limit(limit, offset: (page - 1) * limit).fetchAll(db)
+            let entries = try request.order(Column("seq").desc).limit(limit, offset: paging.offset).fetchAll(db)
             return TenantService.Page(items: entries, page: page, limit: limit, total: total)
         }
     }

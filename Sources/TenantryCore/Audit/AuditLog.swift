@@ -43,12 +43,12 @@ enum AuditLog {
         // Snapshots use the API's snake_case names; instants are milliseconds since the epoch.
         let encoder = JSONEncoder.sorted
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        func encode<T: Encodable>(_ value: T?) -> String? {
-            value.flatMap { try? encoder.encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+        func encode<T: Encodable>(_ value: T?) throws -> String? {
+            try value.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         }
         try AuditEntry(
             seq: nil, at: now, actorId: actor.id, actorEmail: actor.email, action: action, targetType: targetType, targetId: targetId,
-            tenantId: tenantId, before: encode(before), after: encode(after)
+            tenantId: tenantId, before: try encode(before), after: try encode(after)
         ).insert(db)
     }
 

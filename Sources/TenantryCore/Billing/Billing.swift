@@ -11,7 +11,7 @@ enum Billing {
         let invoice = Invoice(
             id: Secrets.identifier("inv"), number: try Invoice.nextNumber(db), tenantId: tenantId, kind: kind, subscriptionId: subscriptionId,
             variantId: variant?.id, plan: plan, period: period, periodStart: periodStart, periodEnd: periodEnd,
-            lines: String(decoding: try JSONEncoder.sorted.encode(lines), as: UTF8.self),
+            lines: lines,
             currency: currency ?? variant?.currency ?? "USD", totalMinor: total ?? variant?.priceMinor ?? 0, status: .open,
             createdAt: now, dueAt: dueAt, paidAt: nil, paidBy: nil, voidedAt: nil
         )
@@ -53,9 +53,9 @@ enum Billing {
             }
             try db.execute(sql: "UPDATE subscription SET status = 'ACTIVE', updated_at = ? WHERE id = ? AND status = 'PAST_DUE'", arguments: [now, invoice.subscriptionId])
         case .addon:
-            for line in invoice.purchases {
+            for line in invoice.lines {
                 try CreditGrant.new(
-                    tenantId: invoice.tenantId, category: line.category, amount: line.quantity * line.units, effectiveAt: now,
+                    tenantId: invoice.tenantId, category: line.category, amount: try Amount.product(line.quantity, line.units, field: "the add-on's credits"), effectiveAt: now,
                     expiresAt: now.adding(days: settings.addonValidityDays), source: .addon, invoiceId: invoice.id,
                     reason: "add-on invoice \(invoice.number)", now: now
                 ).insert(db)

@@ -32,7 +32,8 @@ public struct Invoice: TenantryRecord, Equatable {
     public var period: BillingPeriod
     public var periodStart: Instant?
     public var periodEnd: Instant?
-    public var lines: String
+    /// The add-ons bought, stored as a JSON column: a row that does not decode fails its read.
+    public var lines: [Line]
     public var currency: String
     public var totalMinor: Int64
     public var status: Status
@@ -41,10 +42,6 @@ public struct Invoice: TenantryRecord, Equatable {
     public var paidAt: Instant?
     public var paidBy: String?
     public var voidedAt: Instant?
-
-    public var purchases: [Line] {
-        (try? JSONDecoder().decode([Line].self, from: Data(lines.utf8))) ?? []
-    }
 
     /// The next invoice number: invoices are numbered without gaps.
     static func nextNumber(_ db: Database) throws -> Int64 {

@@ -23,18 +23,24 @@ public struct Variant: TenantryRecord, Equatable {
 /// Amounts of money: minor units in storage, decimal numbers at the edge.
 public enum Money {
     /// Currencies without minor units (ISO 4217 exponent 0).
-    static let zeroDecimal: Set<String> = ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV", "XAF", "XOF", "XPF"]
+    static let zeroDecimal: Set<String> = ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"]
+    /// Currencies with thousandths (ISO 4217 exponent 3).
+    static let threeDecimal: Set<String> = ["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"]
 
-    public static func exponent(_ currency: String) -> Int { zeroDecimal.contains(currency) ? 0 : 2 }
+    /// How many decimals the currency's minor unit has (ISO 4217): 0, 3, or else 2.
+    public static func exponent(_ currency: String) -> Int {
+        zeroDecimal.contains(currency) ? 0 : threeDecimal.contains(currency) ? 3 : 2
+    }
 
-    /// `1999` USD → `"19.99"`.
+    /// `1999` USD → `"19.99"`; `1999` KWD → `"1.999"`; `1999` JPY → `"1999"`.
     public static func decimal(_ minor: Int64, currency: String) -> String {
         let exponent = exponent(currency)
         guard exponent > 0 else { return String(minor) }
         let sign = minor < 0 ? "-" : ""
-        let magnitude = minor.magnitude
-        let fraction = String(magnitude % 100)
-        return "\(sign)\(magnitude / 100).\(fraction.count == 1 ? "0" + fraction : fraction)"
+        var scale: UInt64 = 1
+        for _ in 0..<exponent { scale *= 10 }
+        let fraction = String(minor.magnitude % scale)
+        return "\(sign)\(minor.magnitude / scale).\(String(repeating: "0", count: exponent - fraction.count))\(fraction)"
     }
 
     /// A decimal price (`"19.99"`, `19.99`, `20`) → minor units, refusing more decimals than
@@ -42,8 +48,9 @@ public enum Money {
     public static func minor(fromDecimal text: String, currency: String, field: String = "price") throws -> Int64 {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         let exponent = exponent(currency)
-        guard (1...2).contains(parts.count), !parts[0].isEmpty, parts[0].allSatisfy(\.isNumber),
-              parts.count == 1 || (!parts[1].isEmpty && parts[1].allSatisfy(\.isNumber))
+        // ASCII digits only: Character.isNumber also takes ٣, ½ and Ⅻ.
+        func digits(_ part: Substring) -> Bool { !part.isEmpty && part.utf8.allSatisfy { (0x30...0x39).contains($0) } }
+        guard (1...2).contains(parts.count), digits(parts[0]), parts.count == 1 || digits(parts[1])
         else { throw DomainError.invalidArgument("\(field) must be a non-negative decimal amount such as 19.99") }
         var fraction = parts.count == 2 ? String(parts[1]) : ""
         while fraction.count > exponent, fraction.hasSuffix("0") { fraction.removeLast() }

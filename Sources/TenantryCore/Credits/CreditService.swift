@@ -27,11 +27,16 @@ public struct CreditService: Sendable {
 
         func validate() throws {
             try PlanConfig.validateCategory(category)
-            guard amount > 0 else { throw DomainError.invalidArgument("amount must be a positive integer") }
+            _ = try Amount.positive(amount, field: "amount")
             guard !idempotencyKey.isEmpty else { throw DomainError.invalidArgument("idempotency_key is required") }
             guard idempotencyKey.utf8.count <= 200 else { throw DomainError.invalidArgument("idempotency_key must be at most 200 bytes") }
             guard agentId.utf8.count <= 200, datasetId.utf8.count <= 200 else {
                 throw DomainError.invalidArgument("agent_id and dataset_id must be at most 200 bytes")
+            }
+            for (field, value) in [("idempotency_key", idempotencyKey), ("agent_id", agentId), ("dataset_id", datasetId)] {
+                guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                    throw DomainError.invalidArgument("\(field) must not contain control characters")
+                }
             }
         }
     }
@@ -72,13 +77,14 @@ public struct CreditService: Sendable {
     /// An operator's grant of credits, with a reason, audited.
     public func grant(tenantId: String, category: String, amount: Int64, expiresAt: Instant, reason: String, by actor: AuditActor) async throws -> CreditGrant {
         try PlanConfig.validateCategory(category)
-        guard amount > 0 else { throw DomainError.invalidArgument("amount must be a positive integer") }
+        _ = try Amount.positive(amount, field: "amount")
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !reason.isEmpty, reason.count <= 500 else { throw DomainError.invalidArgument("reason is required (at most 500 characters)") }
         let now = context.clock.now()
         guard expiresAt > now else { throw DomainError.invalidArgument("expires_at must be in the future") }
         return try await database.write { db in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+            _ = try Amount.sum(try Ledger.balance(db, tenantId: tenantId, category: category, at: now), amount, field: "the \(category) balance")
             let grant = CreditGrant.new(tenantId: tenantId, category: category, amount: amount, effectiveAt: now, expiresAt: expiresAt, source: .operator, reason: reason, createdBy: actor.email, now: now)
             try grant.insert(db)
             try AuditLog.record(db, actor: actor, action: "credits.grant", targetType: "tenant", targetId: tenantId, tenantId: tenantId, before: AuditLog.nothing, after: grant, at: now)
@@ -116,7 +122,7 @@ public struct CreditService: Sendable {
             let usage = categories.map { category in
                 let own = grants.filter { $0.category == category }
                 return CategoryUsage(
-                    category: category, used: own.reduce(0) { $0 + $1.used }, total: own.reduce(0) { $0 + $1.amount },
+                    category: category, used: own.map(\.used).saturatingSum(), total: own.map(\.amount).saturatingSum(),
                     expiresAt: own.filter { $0.remaining > 0 }.map(\.expiresAt).min()
                 )
             }

@@ -37,7 +37,7 @@ enum Ledger {
                 """),
             arguments: [tenantId, category, now, now]
         )
-        let available = rows.reduce(Int64(0)) { $0 + ($1["left"] as Int64) }
+        let available = rows.map { $0["left"] as Int64 }.saturatingSum()
         guard available >= amount else {
             throw DomainError.failedPrecondition("insufficient credits: \(available) \(category) available, \(amount) requested")
         }

@@ -34,9 +34,9 @@ struct PlanRecord: TenantryRecord {
     var createdAt: Instant
     var updatedAt: Instant
 
-    init(_ plan: Plan) {
+    init(_ plan: Plan) throws {
         name = plan.name
-        config = plan.config.json
+        config = try plan.config.encoded()
         description = plan.description
         creditExtensionDays = plan.creditExtensionDays
         trialDays = plan.trialDays

@@ -72,9 +72,7 @@ public struct PlanConfig: Codable, Sendable, Equatable {
             guard seen.insert(allowance.category).inserted else {
                 throw DomainError.invalidArgument("config.usage_configs lists \(allowance.category) twice")
             }
-            guard allowance.totalAmount >= 0 else {
-                throw DomainError.invalidArgument("config.usage_configs[\(index)].total_amount must not be negative")
-            }
+            _ = try Amount.nonNegative(allowance.totalAmount, field: "config.usage_configs[\(index)].total_amount")
         }
         for (field, values, prefix) in [
             ("lead_collections", leadCollections, "LEADCOLLECTION_"), ("train_material_types", trainMaterialTypes, "TRAINMAT_"),
@@ -96,8 +94,8 @@ public struct PlanConfig: Codable, Sendable, Equatable {
         usageConfigs.first { $0.category == category }?.totalAmount ?? 0
     }
 
-    var json: String {
-        String(decoding: (try? JSONEncoder.sorted.encode(self)) ?? Data("{}".utf8), as: UTF8.self)
+    func encoded() throws -> String {
+        String(decoding: try JSONEncoder.sorted.encode(self), as: UTF8.self)
     }
 
     static func from(json: String) throws -> PlanConfig {

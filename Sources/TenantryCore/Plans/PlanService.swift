@@ -50,7 +50,7 @@ public struct PlanService: Sendable {
                 firstUsedAt: nil, createdAt: now, updatedAt: now
             )
             try PlanRecord(plan).insert(db)
-            try AuditLog.record(db, actor: actor, action: "plan.create", targetType: "plan", targetId: name, tenantId: Plan.builtIn.contains(name) ? nil : name, before: AuditLog.nothing, after: PlanRecord(plan), at: now)
+            try AuditLog.record(db, actor: actor, action: "plan.create", targetType: "plan", targetId: name, tenantId: Plan.builtIn.contains(name) ? nil : name, before: AuditLog.nothing, after: try PlanRecord(plan), at: now)
             return plan
         }
     }
@@ -87,7 +87,7 @@ public struct PlanService: Sendable {
         let now = context.clock.now()
         return try await database.write { db in
             guard var plan = try Plan.fetch(db, name: name) else { throw DomainError.notFound("no plan \(name)") }
-            let before = PlanRecord(plan)
+            let before = try PlanRecord(plan)
             if let config = changes.config { plan.config = config }
             if let description = changes.description, !description.isEmpty { plan.description = description }
             if let days = changes.creditExtensionDays { plan.creditExtensionDays = days }
@@ -95,7 +95,7 @@ public struct PlanService: Sendable {
             try Draft(config: plan.config, description: plan.description, creditExtensionDays: plan.creditExtensionDays, trialDays: plan.trialDays).validate()
             plan.updatedAt = now
             try PlanRecord(plan).update(db)
-            try AuditLog.record(db, actor: actor, action: "plan.update", targetType: "plan", targetId: name, before: before, after: PlanRecord(plan), at: now)
+            try AuditLog.record(db, actor: actor, action: "plan.update", targetType: "plan", targetId: name, before: before, after: try PlanRecord(plan), at: now)
             return plan
         }
     }
@@ -114,7 +114,7 @@ public struct PlanService: Sendable {
                 throw DomainError.invalidArgument("plan \(name) has price variants: delete them first")
             }
             try PlanRecord.deleteOne(db, key: name)
-            try AuditLog.record(db, actor: actor, action: "plan.delete", targetType: "plan", targetId: name, before: PlanRecord(plan), after: AuditLog.nothing, at: now)
+            try AuditLog.record(db, actor: actor, action: "plan.delete", targetType: "plan", targetId: name, before: try PlanRecord(plan), after: AuditLog.nothing, at: now)
         }
     }
 
@@ -217,7 +217,7 @@ public struct PlanService: Sendable {
                            description: draft.description, active: draft.active, createdAt: createdAt, updatedAt: now)
         case .addon:
             try PlanConfig.validateCategory(draft.category)
-            guard draft.units > 0 else { throw DomainError.invalidArgument("units must be positive: the credits one add-on buys") }
+            _ = try Amount.positive(draft.units, field: "units (the credits one add-on buys)")
             if draft.active, try Variant.filter(Column("kind") == "addon" && Column("category") == draft.category && Column("active") == true && Column("id") != id).fetchCount(db) > 0 {
                 throw DomainError.alreadyExists("an active add-on for \(draft.category) exists: deactivate it first")
             }

@@ -134,9 +134,9 @@ public struct SubscriptionService: Sendable {
                     throw DomainError.invalidArgument("these add-ons are priced in different currencies: buy them separately")
                 }
                 currency = variant.currency
-                let (line, overflow) = variant.priceMinor.multipliedReportingOverflow(by: purchase.quantity)
-                guard !overflow else { throw DomainError.invalidArgument("the total is too large") }
-                total += line
+                total = try Amount.sum(total, try Amount.product(variant.priceMinor, purchase.quantity, field: "the price"), field: "the invoice's total")
+                let credits = try Amount.product(variant.units, purchase.quantity, field: "purchases[].quantity × units")
+                _ = try Amount.sum(try Ledger.balance(db, tenantId: tenantId, category: purchase.category, at: now), credits, field: "the \(purchase.category) balance")
                 lines.append(Invoice.Line(category: purchase.category, quantity: purchase.quantity, units: variant.units, variantId: variant.id))
             }
             let invoice = try Billing.openInvoice(

@@ -24,7 +24,12 @@ public struct ApiKey: TenantryRecord, Equatable {
     public var lastUsedAt: Instant?
     public var revokedAt: Instant?
 
-    public var scopeList: [String] { (try? JSONDecoder().decode([String].self, from: Data(scopes.utf8))) ?? [] }
+    /// The scopes, from their stored JSON array; a row that does not decode is an error, not "no scopes".
+    public func scopeList() throws -> [String] {
+        do { return try JSONDecoder().decode([String].self, from: Data(scopes.utf8)) } catch {
+            throw DomainError.internalError("API key \(id) has unreadable scopes: \(error)")
+        }
+    }
 
     public func isActive(at now: Instant) -> Bool {
         revokedAt == nil && (expiresAt.map { $0 > now } ?? true)

@@ -28,8 +28,6 @@ public struct TenantService: Sendable {
         public var hasMore: Bool { page * limit < total }
     }
 
-    public static let maximumPageSize = 100
-
     /// Creates a tenant owned by `owner`, with its starting subscription.
     static func createTenant(_ db: Database, name: String, owner: String, now: Instant, settings: Settings) throws -> Tenant {
         let tenant = Tenant(id: Secrets.identifier("tnt"), name: String(name.prefix(200)), createdAt: now, updatedAt: now)
@@ -40,16 +38,13 @@ public struct TenantService: Sendable {
     }
 
     public func list(_ principal: Principal, page: Int, limit: Int) throws -> Page<TenantView> {
-        guard page >= 1 else { throw DomainError.invalidArgument("page must be 1 or more") }
-        guard (1...Self.maximumPageSize).contains(limit) else {
-            throw DomainError.invalidArgument("limit must be between 1 and \(Self.maximumPageSize)")
-        }
+        let paging = try Paging(page: page, limit: limit)
         return try database.read { db in
             let total = try Membership.filter(Column("user_id") == principal.user.id).fetchCount(db)
             let rows = try Row.fetchAll(db, sql: """
                 SELECT tenant.*, membership.role FROM membership JOIN tenant ON tenant.id = membership.tenant_id
                 WHERE membership.user_id = ? ORDER BY membership.joined_at, tenant.id LIMIT ? OFFSET ?
-                """, arguments: [principal.user.id, limit, (page - 1) * limit])
+                """, arguments: [principal.user.id, limit, paging.offset])
             let items = try rows.map { row in
                 let tenant = try Tenant(row: row)
                 return TenantView(id: tenant.id, name: tenant.name, role: Role(rawValue: row["role"]) ?? .member, isCurrent: tenant.id == principal.tenantId, createdAt: tenant.createdAt)
