@@ -38,8 +38,6 @@ public struct Settings: Sendable {
     public var checkoutURL = ""
     /// Where a tenant owner manages billing (`{tenant_id}` is filled in). Empty: the console.
     public var billingPortalURL = ""
-    /// The daemon's own address, for links to its console.
-    public var consoleURL = "http://127.0.0.1:8080"
 
     public init() {}
 }

@@ -33,6 +33,18 @@ public final class Tenantry: Sendable {
         scheduler = Scheduler(jobs: BillingTimers.jobs(context) + Housekeeping.jobs(context), database: database, clock: clock, logger: logger)
     }
 
+    /// Stops the timers, then closes.
+    public func stop() async throws {
+        await scheduler.stop()
+        try close()
+    }
+
+    /// Lets queued hashes and writes finish, ends their threads and closes the database.
+    public func close() throws {
+        hasher.stop()
+        try database.close()
+    }
+
     /// The emails in the outbox, newest first, with secrets filled while they are valid.
     public func outbox(limit: Int = 100, recipient: String? = nil) throws -> [(email: OutboxEmail, body: String)] {
         try database.read { db in

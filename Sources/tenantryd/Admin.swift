@@ -12,7 +12,7 @@ struct Admin: AsyncParsableCommand {
         var settings = Settings()
         settings.hashingWorkers = 1
         let app = try Tenantry(database: try database.open(create: true, logger: logger), settings: settings, logger: logger)
-        defer { try? app.database.close() }
+        defer { try? app.close() }
         do {
             try await body(app)
         } catch let error as DomainError {

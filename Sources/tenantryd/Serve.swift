@@ -99,7 +99,6 @@ struct Serve: AsyncParsableCommand {
         settings.checkoutURL = checkoutURL
         settings.renewalGraceDays = Int64(renewalGraceDays)
         settings.pastDueDays = Int64(pastDueDays)
-        settings.consoleURL = "http://\(listen)"
 
         let db = try database.open(create: true, logger: logger)
         let clock: TestClock? = testClock ? try TestClock(database: db) : nil
@@ -149,8 +148,7 @@ struct Serve: AsyncParsableCommand {
         notifier.notify("STOPPING=1")
         watchdog?.cancel()
         server.shutdown(timeout: .seconds(20))
-        await app.scheduler.stop()
-        try db.close()
+        try await app.stop()
         logger.notice("stopped cleanly")
     }
 }

@@ -172,7 +172,7 @@ struct BillingTests {
         )
         let url = try await harness.tenantry.subscriptions.create(principal, variantId: variant.id)
         let invoiceId = String(try #require(url.split(separator: "/").last))
-        #expect(url == "http://127.0.0.1:8080/#/invoices/\(invoiceId)")
+        #expect(url == "https://tenantry.test/#/invoices/\(invoiceId)")
         return try await harness.tenantry.subscriptions.markPaid(invoiceId: invoiceId, by: .system)
     }
 

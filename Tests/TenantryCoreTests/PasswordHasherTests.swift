@@ -21,6 +21,36 @@ struct PasswordHasherTests {
         #expect(try await !hasher.verify("correct horse battery", against: "$argon2id$v=19$m=64,t=1,p=1$garbage"))
     }
 
+    @Test("worker threads run at the niceness asked, drain what is queued on stop, then end")
+    func workerThreads() async throws {
+        func threads(named name: String) throws -> [Int] {
+            try FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").compactMap { task in
+                let comm = try? String(contentsOfFile: "/proc/self/task/\(task)/comm", encoding: .utf8)
+                guard comm?.trimmingCharacters(in: .whitespacesAndNewlines).hasPrefix(name) == true else { return nil }
+                // The nice value is field 19 of stat, the 17th after the parenthesised name.
+                let stat = try String(contentsOfFile: "/proc/self/task/\(task)/stat", encoding: .utf8)
+                return Int(stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")[16])
+            }
+        }
+        let queue = Mutex<[Int]>(Array(0..<50))
+        let done = Mutex<[Int]>([])
+        let workers = WorkerThreads(name: "nicetest", count: 2, niceness: 10)
+        workers.start {
+            guard let item = queue.withLock({ $0.popLast() }) else { return false }
+            done.withLock { $0.append(item) }
+            return true
+        }
+        workers.wake()
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(try threads(named: "nicetest") == [10, 10])
+        queue.withLock { $0 = Array(100..<150) }
+        await Task.detached { workers.stop() }.value
+        #expect(done.withLock { Set($0) } == Set(0..<50).union(100..<150))
+        // Each thread has signalled its end; the kernel reaps it a moment later.
+        for _ in 0..<100 where try !threads(named: "nicetest").isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(try threads(named: "nicetest").isEmpty)
+    }
+
     @Test("hashes non-ASCII passwords by their UTF-8 bytes")
     func unicodePasswords() async throws {
         let hasher = try PasswordHasher(parameters: cheapHashing, workers: 1)

@@ -69,7 +69,7 @@ final class Harness: Sendable {
     }
 
     deinit {
-        try? tenantry.database.close()
+        try? tenantry.close()
         removeDatabaseFiles(path)
     }
 

@@ -45,7 +45,7 @@ public final class TestDaemon: Sendable {
 
     public func stop() {
         server.shutdown(timeout: .seconds(5))
-        try? app.database.close()
+        try? app.close()
         try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: databasePath).deletingLastPathComponent().path)
     }
 

@@ -47,15 +47,12 @@ public final class GroupWriter: Sendable {
     private let pool: DatabasePool
     private let logger: Logger
     private let state = Mutex(State())
-    private let wake = DispatchSemaphore(value: 0)
-    private let finished = DispatchSemaphore(value: 0)
+    private let thread = WorkerThreads(name: "tenantry-writer", count: 1)
 
     init(pool: DatabasePool, logger: Logger) {
         self.pool = pool
         self.logger = logger
-        let thread = Thread { [self] in self.run() }
-        thread.name = "tenantry-writer"
-        thread.start()
+        thread.start { [self] in commitNextBatch() }
     }
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -97,13 +94,8 @@ public final class GroupWriter: Sendable {
 
     /// Refuses writes from now on; those already queued still commit before it returns.
     func stop() {
-        let first = state.withLock { state -> Bool in
-            defer { state.stopped = true }
-            return !state.stopped
-        }
-        guard first else { return }
-        wake.signal()
-        finished.wait()
+        state.withLock { $0.stopped = true }
+        thread.stop()
     }
 
     /// What a failed write tells its caller. The storage's own failures become `unavailable`
@@ -140,17 +132,6 @@ public final class GroupWriter: Sendable {
         }
     }
 
-    private func run() {
-        while true {
-            wake.wait()
-            drain()
-            if state.withLock({ $0.stopped && $0.pending.isEmpty }) {
-                finished.signal()
-                return
-            }
-        }
-    }
-
     private func enqueue(_ item: Item) {
         let start = state.withLock { state -> Bool? in
             if state.stopped { return nil }
@@ -161,23 +142,23 @@ public final class GroupWriter: Sendable {
         }
         switch start {
         case nil: item.fail(DomainError.internalError("the database writer is stopped"))
-        case true?: wake.signal()
+        case true?: thread.wake()
         case false?: break
         }
     }
 
-    private func drain() {
-        while true {
-            let batch = state.withLock { state -> [Item] in
-                let count = min(state.pending.count, Self.maximumBatch)
-                let batch = Array(state.pending.prefix(count))
-                state.pending.removeFirst(count)
-                if batch.isEmpty { state.draining = false }
-                return batch
-            }
-            if batch.isEmpty { return }
-            commit(batch)
+    /// Commits what is queued, up to a batch; false when nothing was.
+    private func commitNextBatch() -> Bool {
+        let batch = state.withLock { state -> [Item] in
+            let count = min(state.pending.count, Self.maximumBatch)
+            let batch = Array(state.pending.prefix(count))
+            state.pending.removeFirst(count)
+            if batch.isEmpty { state.draining = false }
+            return batch
         }
+        if batch.isEmpty { return false }
+        commit(batch)
+        return true
     }
 
     private func commit(_ batch: [Item]) {

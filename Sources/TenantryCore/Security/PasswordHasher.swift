@@ -27,7 +27,7 @@ public final class PasswordHasher: Sendable {
     public let workers: Int
     public let queueLimit: Int
     private let jobs = Mutex(Jobs())
-    private let available = DispatchSemaphore(value: 0)
+    private let threads: WorkerThreads
     /// A hash of a random password, checked when the account does not exist so that
     /// a login for an unknown email costs as much as one for a known email.
     private let decoy: String
@@ -50,12 +50,15 @@ public final class PasswordHasher: Sendable {
         self.parameters = parameters
         self.workers = max(1, workers)
         self.queueLimit = queueLimit
+        // Below the HTTP threads: a flood of wrong passwords must not starve the API.
+        threads = WorkerThreads(name: "argon2", count: self.workers, niceness: 10)
         decoy = try Self.hashNow(Secrets.token("decoy"), parameters: parameters)
-        for index in 0..<self.workers {
-            let thread = Thread { [self] in self.work() }
-            thread.name = "argon2-\(index)"
-            thread.start()
-        }
+        threads.start { [self] in runNext() }
+    }
+
+    /// Ends the hashing threads once the hashes queued have run.
+    public func stop() {
+        threads.stop()
     }
 
     /// The most memory the pool's hashes can hold at once.
@@ -106,28 +109,27 @@ public final class PasswordHasher: Sendable {
                 return true
             }
             if accepted {
-                available.signal()
+                threads.wake()
             } else {
                 continuation.resume(throwing: DomainError.resourceExhausted("too many password checks in progress; retry shortly", retryAfterSeconds: 1))
             }
         }
     }
 
-    private func work() {
-        while true {
-            available.wait()
-            let job = jobs.withLock { jobs -> (@Sendable () -> Void)? in
-                guard !jobs.waiting.isEmpty else { return nil }
-                jobs.running += 1
-                return jobs.waiting.removeFirst()
-            }
-            guard let job else { continue }
-            job()
-            jobs.withLock {
-                $0.running -= 1
-                $0.completed += 1
-            }
+    /// Runs one waiting hash; false when none waits.
+    private func runNext() -> Bool {
+        let job = jobs.withLock { jobs -> (@Sendable () -> Void)? in
+            guard !jobs.waiting.isEmpty else { return nil }
+            jobs.running += 1
+            return jobs.waiting.removeFirst()
         }
+        guard let job else { return false }
+        job()
+        jobs.withLock {
+            $0.running -= 1
+            $0.completed += 1
+        }
+        return true
     }
 
     private static func hashNow(_ password: String, parameters: Parameters) throws -> String {

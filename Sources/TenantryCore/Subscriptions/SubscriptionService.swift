@@ -61,7 +61,7 @@ public struct SubscriptionService: Sendable {
     /// Where the payer goes for an invoice: the configured checkout, or the console's page.
     func checkoutURL(_ invoice: Invoice) -> String {
         let template = context.settings.checkoutURL
-        guard !template.isEmpty else { return consoleURL("/#/invoices/\(invoice.id)") }
+        guard !template.isEmpty else { return context.url("/#/invoices/\(invoice.id)") }
         return template
             .replacingOccurrences(of: "{invoice_id}", with: invoice.id)
             .replacingOccurrences(of: "{tenant_id}", with: invoice.tenantId)
@@ -69,16 +69,11 @@ public struct SubscriptionService: Sendable {
             .replacingOccurrences(of: "{currency}", with: invoice.currency)
     }
 
-    private func consoleURL(_ path: String) -> String {
-        let base = context.settings.consoleURL
-        return (base.hasSuffix("/") ? String(base.dropLast()) : base) + path
-    }
-
     /// The tenant's billing page.
     public func portal(_ principal: Principal) throws -> String {
         let tenantId = try principal.tenant(atLeast: .owner)
         let template = context.settings.billingPortalURL
-        guard !template.isEmpty else { return consoleURL("/#/tenants/\(tenantId)") }
+        guard !template.isEmpty else { return context.url("/#/tenants/\(tenantId)") }
         return template.replacingOccurrences(of: "{tenant_id}", with: tenantId)
     }
 
