@@ -50,7 +50,7 @@ public final class Tenantry: Sendable {
         try database.read { db in
             var request = OutboxEmail.order(Column("created_at").desc, Column("rowid").desc).limit(limit)
             if let recipient { request = request.filter(Column("recipient") == recipient.lowercased()) }
-            return try request.fetchAll(db).map { ($0, mailer.render($0)) }
+            return try request.fetchAll(db).map { ($0, self.mailer.render($0)) }
         }
     }
 }

@@ -116,4 +116,65 @@ struct HardeningTests {
         expectError(try await daemon.call("POST", "/v1/user/name", json: ["name": "Ann\u{0}"], token: session), code: 3, containing: "control characters")
         #expect(try await daemon.call("POST", "/v1/user/name", json: ["name": "Ann Lee"], token: session).status == 200)
     }
+
+    @Test("a report stuck on its threads holds back no /healthz, consume or login, only other reports")
+    func slowReportsStayApart() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let (session, tenantId) = try await daemon.owner()
+        let (_, secret) = try await daemon.apiKey(session)
+        // Occupy every report thread with a read that waits to be released.
+        let release = DispatchSemaphore(value: 0)
+        let stuck = (0..<2).map { _ in Task { try await daemon.app.database.report { _ in release.wait() } } }
+        let finished = Locked(false)
+        let report = Task {
+            defer { finished.set(true) }
+            return try await daemon.call("GET", "/v1/usage/tenants/\(tenantId)/current", token: secret)
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(!finished.value, "the report should be waiting for a report thread")
+        #expect(try await daemon.call("GET", "/healthz").status == 200)
+        let debit = try await daemon.call("POST", "/v1/usage/tenants/\(tenantId)/consume", json: ["category": "USAGE_AI_CREDIT", "amount": 1, "idempotency_key": "while-stuck"], token: secret)
+        #expect(debit.status == 200)
+        #expect(try await daemon.call("GET", "/v1/auth/check", token: secret).status == 200)
+        #expect(!finished.value)
+        release.signal()
+        release.signal()
+        for task in stuck { try await task.value }
+        let answer = try await report.value
+        #expect(answer.status == 200)
+        #expect(try answer.json()["config"]?["usage_configs"]?[0]?["used_amount"] == "1")
+    }
+
+    @Test("usage per agent and dataset comes from running totals per allowance window, which check proves against the debits")
+    func usageTotals() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let (session, tenantId) = try await daemon.owner()
+        let (_, secret) = try await daemon.apiKey(session)
+        for (index, agent) in ["a", "b", "a"].enumerated() {
+            try await daemon.ok("POST", "/v1/usage/tenants/\(tenantId)/consume", json: [
+                "category": "USAGE_AI_CREDIT", "amount": .string(String(10 * (index + 1))), "agent_id": .string(agent), "dataset_id": "faq", "idempotency_key": .string("k\(index)"),
+            ], token: secret)
+        }
+        let agents = try await daemon.ok("POST", "/v1/usage/tenants/\(tenantId)/agents/credits", json: ["agent_ids": ["a", "b", "c", "a"]], token: secret)
+        #expect(agents["agent_credits"]?["a"] == "40")
+        #expect(agents["agent_credits"]?["b"] == "20")
+        #expect(agents["agent_credits"]?["c"] == "0")
+        let current = try await daemon.ok("GET", "/v1/usage/tenants/\(tenantId)/current", token: secret)
+        #expect(current["config"]?["dataset_usages"]?["faq"]?["used_amount"] == "60")
+        #expect(try daemon.app.database.integrityProblems().isEmpty)
+        try await daemon.app.database.write { try $0.execute(sql: "UPDATE usage_total SET amount = amount + 1 WHERE subject = 'b'") }
+        let problems = try daemon.app.database.integrityProblems()
+        #expect(problems.count == 1 && problems[0].contains("agent b"), "\(problems)")
+    }
+}
+
+/// A value behind a lock, for flags set on another thread.
+final class Locked<Value: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func set(_ value: Value) { lock.withLock { stored = value } }
 }

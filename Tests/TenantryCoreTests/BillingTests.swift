@@ -222,7 +222,7 @@ struct BillingTests {
         var pro = try live(harness, tenantId)
         #expect(pro.status == .active)
         #expect(pro.endAt == Months.add(1, to: periodEnd))
-        let renewal = try #require(try harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").first)
+        let renewal = try #require(try await harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").first)
         #expect(renewal.kind == .renewal)
         #expect(renewal.periodStart == periodEnd)
         #expect(renewal.dueAt == periodEnd.adding(days: 3))
@@ -249,7 +249,7 @@ struct BillingTests {
         let ended = try harness.tenantry.subscriptions.history(tenantId: tenantId)[1]
         #expect(ended.status == .expired)
         #expect(ended.endedAt == secondEnd.adding(days: 10))
-        #expect(try harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").isEmpty, "the unpaid invoice is void")
+        #expect(try await harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").isEmpty, "the unpaid invoice is void")
         #expect(try ledgerProblems(harness) == [])
     }
 
@@ -265,7 +265,7 @@ struct BillingTests {
         await harness.tenantry.scheduler.runDue()
         #expect(try live(harness, tenantId).plan == "FREE")
         #expect(try harness.tenantry.subscriptions.history(tenantId: tenantId)[1].status == .canceled)
-        #expect(try harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").isEmpty)
+        #expect(try await harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").isEmpty)
     }
 
     @Test("a daemon down for 90 days catches up every missed period exactly once")
@@ -338,7 +338,7 @@ struct BillingTests {
         }
         await expectDomainError(.notFound("")) { try await harness.tenantry.subscriptions.purchaseAddons(principal, [.init(category: "USAGE_VOICE", quantity: 1)]) }
         let url = try await harness.tenantry.subscriptions.purchaseAddons(principal, [.init(category: "USAGE_AI_CREDIT", quantity: 3)])
-        let invoice = try #require(try harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").first)
+        let invoice = try #require(try await harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").first)
         #expect(url.hasSuffix(invoice.id))
         #expect(invoice.totalMinor == 1500)
         #expect(invoice.lines == [.init(category: "USAGE_AI_CREDIT", quantity: 3, units: 1000, variantId: variant.id)])
@@ -364,7 +364,7 @@ struct BillingTests {
         await expectDomainError(.invalidArgument("")) { try await harness.tenantry.subscriptions.changeTrialEnd(tenantId: tenantId, to: start.adding(seconds: -1), by: .system) }
         _ = try await subscribePro(harness, principal)
         await expectDomainError(.invalidArgument("")) { try await harness.tenantry.subscriptions.changeTrialEnd(tenantId: tenantId, to: start.adding(days: 60), by: .system) }
-        let audit = try harness.tenantry.admin.audit(action: "subscription", actor: "", targetType: "", targetId: "", tenantId: tenantId, page: 1, limit: 10)
+        let audit = try await harness.tenantry.admin.audit(action: "subscription", actor: "", targetType: "", targetId: "", tenantId: tenantId, page: 1, limit: 10)
         #expect(audit.items.map(\.action).contains("subscription.trial_end"))
     }
 

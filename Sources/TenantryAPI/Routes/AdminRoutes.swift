@@ -25,8 +25,8 @@ extension RouteBuilder {
                     ("open_invoices", .array(.object([("currency", .string()), ("count", .int64()), ("total", .number())]))),
                     ("jobs", .array(.reference("Job"))),
                 ])),
-                handler: .inline { request, caller in
-                    let overview = try app.admin.overview()
+                handler: .offloaded { request, caller in
+                    let overview = try await app.admin.overview()
                     return .ok([
                         "tenants_by_status": .object(overview.tenantsByStatus.map { ($0.0, .int64($0.1)) }),
                         "trials_ending": .array(overview.trialsEnding.map { ["tenant_id": .string($0.tenant.id), "name": .string($0.tenant.name), "end_at": .date($0.endAt)] }),
@@ -43,8 +43,8 @@ extension RouteBuilder {
                 access: .operatorOnly,
                 query: [("q", "part of a name or member email, or a tenant id"), ("status", "a subscription status or NO_SUBSCRIPTION"), ("plan", "a plan name")] + page,
                 answer: .json(.object([("tenants", .array(.object(Self.tenantSummary))), ("page", .reference("Page"))])),
-                handler: .inline { request, caller in
-                    let found = try app.admin.tenants(
+                handler: .offloaded { request, caller in
+                    let found = try await app.admin.tenants(
                         query: request.query["q"] ?? "", status: request.query["status"] ?? "", plan: request.query["plan"] ?? "",
                         page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20)
                     )
@@ -60,8 +60,8 @@ extension RouteBuilder {
                     ("grants", .array(.reference("Grant"))), ("agents", .array(.object([("agent_id", .string()), ("used", .int64())]))),
                     ("invoices", .array(.reference("Invoice"))), ("api_keys", .array(.reference("ApiKey"))),
                 ])),
-                handler: .inline { request, caller in
-                    let detail = try app.admin.tenant(id: request.parameter("tenant_id"))
+                handler: .offloaded { request, caller in
+                    let detail = try await app.admin.tenant(id: request.parameter("tenant_id"))
                     let now = app.clock.now()
                     return .ok([
                         "tenant": Self.summary(detail.summary),
@@ -164,8 +164,8 @@ extension RouteBuilder {
                 "GET", "/v1/admin/invoices", operationId: "AdminInvoiceList", summary: "Invoices, newest first.", access: .operatorOnly,
                 query: [("tenant_id", "one tenant's"), ("status", "open, paid or void")],
                 answer: .json(.object([("invoices", .array(.reference("Invoice")))])),
-                handler: .inline { request, caller in
-                    let invoices = try app.subscriptions.invoices(tenantId: request.query["tenant_id"], status: request.query["status"])
+                handler: .offloaded { request, caller in
+                    let invoices = try await app.subscriptions.invoices(tenantId: request.query["tenant_id"], status: request.query["status"])
                     return .ok(["invoices": .array(invoices.map(Present.invoice))])
                 }
             ),
@@ -189,8 +189,8 @@ extension RouteBuilder {
                 "GET", "/v1/admin/users", operationId: "AdminUserList", summary: "Users by email, name or id, paged.", access: .operatorOnly,
                 query: [("q", "part of an email or name, or a user id")] + page,
                 answer: .json(.object([("users", .array(.reference("AdminUser"))), ("page", .reference("Page"))])),
-                handler: .inline { request, caller in
-                    let found = try app.admin.users(query: request.query["q"] ?? "", page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20))
+                handler: .offloaded { request, caller in
+                    let found = try await app.admin.users(query: request.query["q"] ?? "", page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20))
                     return .ok(["users": .array(found.items.map(Present.adminUser)), "page": Present.page(found)])
                 }
             ),
@@ -208,8 +208,8 @@ extension RouteBuilder {
                 query: [("action", "e.g. plan or plan.update"), ("actor", "an email or id"), ("target_type", "plan, variant, subscription, invoice, tenant, api_key, user"),
                         ("target_id", "one target"), ("tenant_id", "one tenant's")] + page,
                 answer: .json(.object([("entries", .array(.reference("AuditEntry"))), ("page", .reference("Page"))])),
-                handler: .inline { request, caller in
-                    let found = try app.admin.audit(
+                handler: .offloaded { request, caller in
+                    let found = try await app.admin.audit(
                         action: request.query["action"] ?? "", actor: request.query["actor"] ?? "", targetType: request.query["target_type"] ?? "",
                         targetId: request.query["target_id"] ?? "", tenantId: request.query["tenant_id"] ?? "",
                         page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20)

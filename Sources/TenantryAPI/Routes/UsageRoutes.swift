@@ -67,9 +67,9 @@ extension RouteBuilder {
                 "GET", "/v1/usage/tenants/{tenant_id}/current", operationId: "GetTenantCurrentUsage",
                 summary: "The tenant's plan features and, per category, credits used and held by live grants, with the soonest expiry of what is left.",
                 access: .tenantUsage, answer: .json(usageAnswer),
-                handler: .inline { request, caller in
+                handler: .offloaded { request, caller in
                     let tenantId = request.parameter("tenant_id")
-                    let usage = try app.credits.currentUsage(tenantId: tenantId)
+                    let usage = try await app.credits.currentUsage(tenantId: tenantId)
                     guard case .object(var features) = Present.planConfig(usage.config) else { return .empty }
                     features.removeAll { $0.0 == "usage_configs" }
                     let config: [(String, JSON)] = [
@@ -83,11 +83,11 @@ extension RouteBuilder {
                 "POST", "/v1/usage/tenants/{tenant_id}/agents/credits", operationId: "ListTenantAgentsCreditUsage",
                 summary: "Credits each agent used in the current allowance window.", access: .tenantUsage,
                 body: .json(.object([("agent_ids", .array(.string()))])), answer: .json(.object([("agent_credits", .map(.int64()))])),
-                handler: .inline { request, caller in
+                handler: .offloaded { request, caller in
                     let tenantId = request.parameter("tenant_id")
                     let agents = try request.jsonBody().strings("agent_ids")
                     guard agents.count <= 1000 else { throw DomainError.invalidArgument("at most 1000 agent_ids at once") }
-                    let usage = try app.credits.agentUsage(tenantId: tenantId, agentIds: agents)
+                    let usage = try await app.credits.agentUsage(tenantId: tenantId, agentIds: agents)
                     return .ok(["agent_credits": .object(agents.map { ($0, .int64(usage[$0] ?? 0)) })])
                 }
             ),
@@ -95,10 +95,10 @@ extension RouteBuilder {
                 "GET", "/v1/usage/tenants/{tenant_id}/agents/{agent_id}/credits", operationId: "GetTenantAgentCreditUsage",
                 summary: "Credits one agent used in the current allowance window.", access: .tenantUsage,
                 answer: .json(.object([("credits", .int64())])),
-                handler: .inline { request, caller in
+                handler: .offloaded { request, caller in
                     let tenantId = request.parameter("tenant_id")
                     let agent = request.parameter("agent_id")
-                    return .ok(["credits": .int64(try app.credits.agentUsage(tenantId: tenantId, agentIds: [agent])[agent] ?? 0)])
+                    return .ok(["credits": .int64(try await app.credits.agentUsage(tenantId: tenantId, agentIds: [agent])[agent] ?? 0)])
                 }
             ),
             Endpoint(

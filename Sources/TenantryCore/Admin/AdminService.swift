@@ -16,9 +16,9 @@ public struct AdminService: Sendable {
         public let openInvoices: [(currency: String, count: Int, totalMinor: Int64)]
     }
 
-    public func overview() throws -> Overview {
+    public func overview() async throws -> Overview {
         let now = context.clock.now()
-        return try database.read { db in
+        return try await database.report { db in
             var byStatus = Dictionary(uniqueKeysWithValues: (["NO_SUBSCRIPTION"] + SubscriptionStatus.allCases.map(\.rawValue)).map { ($0, 0) })
             for row in try Row.fetchAll(db, sql: """
                 SELECT coalesce(s.status, 'NO_SUBSCRIPTION') AS status, count(*) AS n FROM tenant t
@@ -62,13 +62,13 @@ public struct AdminService: Sendable {
     }
 
     /// Tenants matching a name or member email, a subscription status and a plan, paged.
-    public func tenants(query: String, status: String, plan: String, page: Int, limit: Int) throws -> TenantService.Page<TenantSummary> {
+    public func tenants(query: String, status: String, plan: String, page: Int, limit: Int) async throws -> TenantService.Page<TenantSummary> {
         let paging = try Paging(page: page, limit: limit)
         guard status.isEmpty || status == "NO_SUBSCRIPTION" || SubscriptionStatus(rawValue: status) != nil else {
             throw DomainError.invalidArgument("status must be one of NO_SUBSCRIPTION, \(SubscriptionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         let now = context.clock.now()
-        return try database.read { db in
+        return try await database.report { db in
             var conditions: [String] = []
             var arguments: StatementArguments = []
             let text = query.trimmingCharacters(in: .whitespaces).lowercased()
@@ -120,9 +120,9 @@ public struct AdminService: Sendable {
         public let keys: [ApiKey]
     }
 
-    public func tenant(id: String) throws -> TenantDetail {
+    public func tenant(id: String) async throws -> TenantDetail {
         let now = context.clock.now()
-        return try database.read { db in
+        return try await database.report { db in
             let summary = try summary(db, tenantId: id, now: now)
             let members = try Row.fetchAll(db, sql: """
                 SELECT user.email, user.name, user.status, membership.role, membership.joined_at FROM membership JOIN user ON user.id = membership.user_id
@@ -131,8 +131,8 @@ public struct AdminService: Sendable {
                 TenantService.MemberView(email: $0["email"], name: $0["name"], role: Role(rawValue: $0["role"]) ?? .member, status: $0["status"], joinedAt: $0["joined_at"])
             }
             let agents = try Row.fetchAll(db, sql: """
-                SELECT agent_id, sum(amount) AS used FROM credit_debit WHERE tenant_id = ? AND agent_id != '' GROUP BY agent_id ORDER BY used DESC LIMIT 100
-                """, arguments: [id]).map { ($0["agent_id"] as String, $0["used"] as Int64) }
+                SELECT subject, sum(amount) AS used FROM usage_total WHERE tenant_id = ? AND dimension = 'agent' GROUP BY subject ORDER BY used DESC, subject LIMIT 100
+                """, arguments: [id]).map { ($0["subject"] as String, $0["used"] as Int64) }
             return TenantDetail(
                 summary: summary, members: members,
                 subscriptions: try Subscription.filter(Column("tenant_id") == id).order(Column("start_at").desc, Column("created_at").desc).fetchAll(db),
@@ -147,9 +147,9 @@ public struct AdminService: Sendable {
         try database.read { try Tenant.exists($0, key: id) }
     }
 
-    public func users(query: String, page: Int, limit: Int) throws -> TenantService.Page<User> {
+    public func users(query: String, page: Int, limit: Int) async throws -> TenantService.Page<User> {
         let paging = try Paging(page: page, limit: limit)
-        return try database.read { db in
+        return try await database.report { db in
             var request = User.all()
             let text = query.trimmingCharacters(in: .whitespaces).lowercased()
             if !text.isEmpty {
@@ -184,9 +184,9 @@ public struct AdminService: Sendable {
         }
     }
 
-    public func audit(action: String, actor: String, targetType: String, targetId: String, tenantId: String, page: Int, limit: Int) throws -> TenantService.Page<AuditEntry> {
+    public func audit(action: String, actor: String, targetType: String, targetId: String, tenantId: String, page: Int, limit: Int) async throws -> TenantService.Page<AuditEntry> {
         let paging = try Paging(page: page, limit: limit)
-        return try database.read { db in
+        return try await database.report { db in
             var request = AuditEntry.all()
             if !action.isEmpty { request = request.filter(Column("action") == action || Column("action").like("\(action).%")) }
             if !actor.isEmpty { request = request.filter(Column("actor_email") == actor.lowercased() || Column("actor_id") == actor) }

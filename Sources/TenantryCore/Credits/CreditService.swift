@@ -110,9 +110,9 @@ public struct CreditService: Sendable {
     /// The tenant's plan features and, per category, what its live grants hold and have
     /// used, with the soonest expiry of credits still left; per dataset, what debits used in
     /// the current window (since the newest live allowance began).
-    public func currentUsage(tenantId: String) throws -> CurrentUsage {
+    public func currentUsage(tenantId: String) async throws -> CurrentUsage {
         let now = context.clock.now()
-        return try database.read { db in
+        return try await database.report { db in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
             let live = try Subscription.live(db, tenantId: tenantId)
             let plan = try live.flatMap { try Plan.effective(db, planName: $0.plan, tenantId: tenantId) }
@@ -127,37 +127,24 @@ public struct CreditService: Sendable {
                 )
             }
             var datasets: [String: CategoryUsage] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT dataset_id, category, sum(amount) AS used FROM credit_debit WHERE tenant_id = ? AND dataset_id != '' AND created_at >= ?
-                GROUP BY dataset_id, category ORDER BY dataset_id, category
-                """, arguments: [tenantId, windowStart(grants)]) {
-                let category: String = row["category"]
-                let total = usage.first { $0.category == category }
-                datasets[row["dataset_id"]] = CategoryUsage(category: category, used: row["used"], total: total?.total ?? 0, expiresAt: total?.expiresAt)
+            for row in try Ledger.windowUsage(db, tenantId: tenantId, dimension: "dataset", at: now) {
+                let total = usage.first { $0.category == row.category }
+                datasets[row.subject] = CategoryUsage(category: row.category, used: row.used, total: total?.total ?? 0, expiresAt: total?.expiresAt)
             }
             return CurrentUsage(plan: live?.plan ?? Subscriptions.freePlan, config: plan?.config ?? PlanConfig(), categories: usage, datasets: datasets, updatedAt: live?.updatedAt)
         }
     }
 
     /// Credits used per agent in the current window, for the agents asked about (0 for others).
-    public func agentUsage(tenantId: String, agentIds: [String]) throws -> [String: Int64] {
+    public func agentUsage(tenantId: String, agentIds: [String]) async throws -> [String: Int64] {
         let now = context.clock.now()
-        return try database.read { db in
+        return try await database.report { db in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
-            let start = windowStart(try Ledger.liveGrants(db, tenantId: tenantId, at: now))
-            var usage = Dictionary(uniqueKeysWithValues: agentIds.map { ($0, Int64(0)) })
-            for agent in agentIds where !agent.isEmpty {
-                usage[agent] = try Int64.fetchOne(
-                    db, sql: "SELECT coalesce(sum(amount), 0) FROM credit_debit WHERE tenant_id = ? AND agent_id = ? AND created_at >= ?",
-                    arguments: [tenantId, agent, start]
-                ) ?? 0
+            var usage = Dictionary(agentIds.map { ($0, Int64(0)) }, uniquingKeysWith: { first, _ in first })
+            for row in try Ledger.windowUsage(db, tenantId: tenantId, dimension: "agent", subjects: Array(usage.keys), at: now) {
+                usage[row.subject] = [usage[row.subject] ?? 0, row.used].saturatingSum()
             }
             return usage
         }
-    }
-
-    /// Debits since the newest allowance among the live grants (all time when there is none).
-    private func windowStart(_ grants: [CreditGrant]) -> Instant {
-        grants.filter { $0.source == .plan || $0.source == .trial }.map(\.effectiveAt).max() ?? Instant(milliseconds: 0)
     }
 }

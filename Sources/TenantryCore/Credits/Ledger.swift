@@ -49,6 +49,13 @@ enum Ledger {
                 available - amount, apiKeyId, now,
             ])
         let debitSeq = db.lastInsertedRowID
+        let window = try windowStart(db, tenantId: tenantId, at: now)
+        for (dimension, subject) in [("agent", agentId), ("dataset", datasetId)] where !subject.isEmpty {
+            try db.cachedStatement(sql: """
+                INSERT INTO usage_total (tenant_id, window_start, dimension, subject, category, amount) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET amount = amount + excluded.amount
+                """).execute(arguments: [tenantId, window, dimension, subject, category, amount])
+        }
         var owed = amount
         for row in rows where owed > 0 {
             let take = min(owed, row["left"] as Int64)
@@ -58,6 +65,27 @@ enum Ledger {
             owed -= take
         }
         return Debit(consumed: amount, remaining: available - amount, replayed: false)
+    }
+
+    /// Where the tenant's current allowance window starts: the newest plan or trial grant
+    /// that has begun (0 before any). Usage per agent and dataset is totalled per window.
+    static func windowStart(_ db: Database, tenantId: String, at now: Instant) throws -> Instant {
+        try Instant.fetchOne(
+            db.cachedStatement(sql: "SELECT max(effective_at) FROM credit_grant WHERE tenant_id = ? AND source IN ('plan', 'trial') AND effective_at <= ?"),
+            arguments: [tenantId, now]
+        ) ?? Instant(milliseconds: 0)
+    }
+
+    /// What each subject (agent or dataset) used in the tenant's current window, by category.
+    static func windowUsage(_ db: Database, tenantId: String, dimension: String, subjects: [String]? = nil, at now: Instant) throws -> [(subject: String, category: String, used: Int64)] {
+        let window = try windowStart(db, tenantId: tenantId, at: now)
+        var sql = "SELECT subject, category, amount FROM usage_total WHERE tenant_id = ? AND window_start = ? AND dimension = ?"
+        var arguments: StatementArguments = [tenantId, window, dimension]
+        if let subjects {
+            sql += " AND subject IN (\(databaseQuestionMarks(count: subjects.count)))"
+            arguments += StatementArguments(subjects)
+        }
+        return try Row.fetchAll(db, sql: sql + " ORDER BY subject, category", arguments: arguments).map { ($0["subject"], $0["category"], $0["amount"]) }
     }
 
     /// Live grants of a tenant (optionally of one category), in burn-down order.
@@ -131,6 +159,17 @@ enum Ledger {
             WHERE granted.total - coalesce(debited.total, 0) - coalesce(lapsed.total, 0) != coalesce(unexpired.total, 0)
             """) {
             problems.append("tenant \(row["tenant_id"] as String) \(row["category"] as String): granted \(row["granted"] as Int64) − debited \(row["debited"] as Int64) − expired \(row["lapsed"] as Int64) ≠ balance \(row["balance"] as Int64)")
+        }
+        for dimension in ["agent", "dataset"] {
+            let column = dimension == "agent" ? "agent_id" : "dataset_id"
+            for row in try Row.fetchAll(db, sql: """
+                WITH debited AS (SELECT tenant_id, \(column) AS subject, category, sum(amount) AS total FROM credit_debit WHERE \(column) != '' GROUP BY 1, 2, 3),
+                     totalled AS (SELECT tenant_id, subject, category, sum(amount) AS total FROM usage_total WHERE dimension = '\(dimension)' GROUP BY 1, 2, 3)
+                SELECT tenant_id, subject, category, coalesce(d.total, 0) AS debited, coalesce(t.total, 0) AS totalled
+                FROM debited d FULL JOIN totalled t USING (tenant_id, subject, category) WHERE coalesce(d.total, 0) != coalesce(t.total, 0)
+                """) {
+                problems.append("tenant \(row["tenant_id"] as String) \(dimension) \(row["subject"] as String) \(row["category"] as String): debits add up to \(row["debited"] as Int64) but the usage totals say \(row["totalled"] as Int64)")
+            }
         }
         let negative = try Int.fetchOne(db, sql: "SELECT count(*) FROM credit_grant WHERE used > amount OR used < 0") ?? 0
         if negative > 0 { problems.append("\(negative) grants are overdrawn") }

@@ -14,6 +14,7 @@ public final class AppDatabase: Sendable {
 
     public let pool: DatabasePool
     public let writer: GroupWriter
+    public let reports: ReportReader
     public let path: String
 
     /// Opens (creating if needed) the database at `path`, migrates it when `migrate` is
@@ -47,6 +48,7 @@ public final class AppDatabase: Sendable {
             try Migrations.migrator.migrate(pool)
         }
         writer = GroupWriter(pool: pool, logger: logger)
+        reports = ReportReader(pool: pool, threads: 2)
     }
 
     /// Process-wide SQLite settings, applied once before the first connection opens.
@@ -57,6 +59,11 @@ public final class AppDatabase: Sendable {
     /// A short read on the calling thread (reads never wait for the writer).
     public func read<T>(_ body: (Database) throws -> T) throws -> T {
         try pool.read(body)
+    }
+
+    /// A read that may take more than a few milliseconds, on the report threads.
+    public func report<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await reports.read(body)
     }
 
     /// Queues a write and waits for the group commit that includes it.
@@ -112,6 +119,7 @@ public final class AppDatabase: Sendable {
     }
 
     public func close() throws {
+        reports.stop()
         writer.stop()
         try pool.close()
     }

@@ -194,4 +194,37 @@ enum BillingSchema {
             milliseconds INTEGER NOT NULL
         ) STRICT;
         """
+
+    /// Running totals, kept in each debit's transaction, so usage reports cost what their
+    /// answer does instead of what the ledger holds.
+    static let v3 = """
+        -- Credits used per agent and per dataset in each allowance window (the window starts
+        -- where the newest plan or trial grant that has begun starts; 0 before any).
+        CREATE TABLE usage_total (
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            window_start INTEGER NOT NULL,
+            dimension TEXT NOT NULL CHECK (dimension IN ('agent', 'dataset')),
+            subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 200),
+            category TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            PRIMARY KEY (tenant_id, window_start, dimension, subject, category)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX outbox_by_recipient ON outbox(recipient, created_at);
+        CREATE INDEX credit_grant_allowance_start ON credit_grant(tenant_id, effective_at) WHERE source IN ('plan', 'trial');
+
+        INSERT INTO usage_total (tenant_id, window_start, dimension, subject, category, amount)
+        SELECT tenant_id, window_start, 'agent', agent_id, category, sum(amount) FROM (
+            SELECT d.tenant_id, d.agent_id, d.category, d.amount, coalesce((
+                SELECT max(g.effective_at) FROM credit_grant g
+                WHERE g.tenant_id = d.tenant_id AND g.source IN ('plan', 'trial') AND g.effective_at <= d.created_at), 0) AS window_start
+            FROM credit_debit d WHERE d.agent_id != '')
+        GROUP BY tenant_id, window_start, agent_id, category;
+        INSERT INTO usage_total (tenant_id, window_start, dimension, subject, category, amount)
+        SELECT tenant_id, window_start, 'dataset', dataset_id, category, sum(amount) FROM (
+            SELECT d.tenant_id, d.dataset_id, d.category, d.amount, coalesce((
+                SELECT max(g.effective_at) FROM credit_grant g
+                WHERE g.tenant_id = d.tenant_id AND g.source IN ('plan', 'trial') AND g.effective_at <= d.created_at), 0) AS window_start
+            FROM credit_debit d WHERE d.dataset_id != '')
+        GROUP BY tenant_id, window_start, dataset_id, category;
+        """
 }

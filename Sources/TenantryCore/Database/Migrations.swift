@@ -126,6 +126,9 @@ enum Migrations {
                 try PlanRecord(plan).insert(db)
             }
         }
+        migrator.registerMigration("v3_usage_totals") { db in
+            try db.execute(sql: BillingSchema.v3)
+        }
         return migrator
     }
 }

@@ -171,11 +171,11 @@ public struct SubscriptionService: Sendable {
         }
     }
 
-    public func invoices(tenantId: String?, status: String?, limit: Int = 200) throws -> [Invoice] {
+    public func invoices(tenantId: String?, status: String?, limit: Int = 200) async throws -> [Invoice] {
         if let status, !status.isEmpty, Invoice.Status(rawValue: status) == nil {
             throw DomainError.invalidArgument("status must be open, paid or void")
         }
-        return try database.read { db in
+        return try await database.report { db in
             var request = Invoice.order(Column("created_at").desc, Column("number").desc).limit(limit)
             if let tenantId, !tenantId.isEmpty { request = request.filter(Column("tenant_id") == tenantId) }
             if let status, !status.isEmpty { request = request.filter(Column("status") == status) }
