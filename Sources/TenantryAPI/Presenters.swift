@@ -4,23 +4,7 @@ import TenantryCore
 /// How domain objects look in answers: the seed's field names, int64 as strings, dates
 /// as RFC 3339. Each shape is written once, here, and described once in `Components`.
 enum Present {
-    static func planConfig(_ config: PlanConfig) -> JSON {
-        [
-            "usage_configs": .array(config.usageConfigs.map { ["category": .string($0.category), "total_amount": .int64($0.totalAmount)] }),
-            "lead_collections": .array(config.leadCollections.map(JSON.string)),
-            "train_material_types": .array(config.trainMaterialTypes.map(JSON.string)),
-            "lead_qualification": .bool(config.leadQualification),
-            "ai_web_widget": .bool(config.aiWebWidget),
-            "magic_spotlight": .bool(config.magicSpotlight),
-            "multi_lingual": .bool(config.multiLingual),
-            "conversation_insights": .bool(config.conversationInsights),
-            "analytics": .string(config.analytics),
-            "voice_agent": .bool(config.voiceAgent),
-            "custom_branding_footer": .bool(config.customBrandingFooter),
-            "integration_types": .array(config.integrationTypes.map(JSON.string)),
-            "team_members": .integer(config.teamMembers),
-        ]
-    }
+    static func planConfig(_ config: PlanConfig) -> JSON { PlanConfigField.present(config) }
 
     static func plan(_ plan: Plan) -> JSON {
         [
@@ -122,5 +106,50 @@ enum Present {
 
     static func usage(_ usage: CreditService.CategoryUsage) -> JSON {
         ["category": .string(usage.category), "used_amount": .int64(usage.used), "total_amount": .int64(usage.total), "expiration_time": .date(usage.expiresAt)]
+    }
+
+    static func tenantSummary(_ summary: AdminService.TenantSummary) -> JSON {
+        [
+            "id": .string(summary.tenant.id), "name": .string(summary.tenant.name), "created_at": .date(summary.tenant.createdAt),
+            "members": .int64(summary.members), "subscription": Present.subscription(summary.subscription),
+            "balances": .array(summary.balances.map { ["category": .string($0.category), "remaining": .int64($0.remaining)] }),
+        ]
+    }
+
+    static func member(_ member: TenantService.MemberView) -> JSON {
+        [
+            "email": .string(member.email), "name": .string(member.name), "role": .string(member.role.rawValue),
+            "status": .string(member.status), "joined_at": .date(member.joinedAt),
+        ]
+    }
+
+    static func job(_ status: JobStatus) -> JSON {
+        [
+            "id": .string(status.id), "interval_seconds": .int64(status.intervalSeconds),
+            "last_started_at": .date(status.state.lastStartedAt), "last_finished_at": .date(status.state.lastFinishedAt),
+            "last_result": .string(status.state.lastResult.rawValue), "last_error": .string(status.state.lastError ?? ""),
+            "items_processed": .int64(status.state.itemsProcessed), "next_run_at": .date(status.state.nextRunAt),
+        ]
+    }
+
+    static func user(_ profile: AccountService.Profile) -> JSON {
+        let user = profile.user
+        return [
+            "id": .string(user.id),
+            "name": .string(user.name),
+            "email": .string(user.email),
+            "thumbnail_url": .string(user.avatarId.map(AccountService.avatarPath) ?? ""),
+            "status": .string(user.status.rawValue),
+            "subscription_info": Present.subscriptionInfo(profile.subscription),
+            "create_at": .date(user.createdAt),
+            "update_at": .date(user.updatedAt),
+        ]
+    }
+
+    static func tenantView(_ view: TenantService.TenantView) -> JSON {
+        [
+            "id": .string(view.id), "name": .string(view.name), "role": .string(view.role.rawValue),
+            "is_current": .bool(view.isCurrent), "created_at": .date(view.createdAt),
+        ]
     }
 }

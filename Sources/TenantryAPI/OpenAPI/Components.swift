@@ -1,11 +1,13 @@
+import TenantryCore
+
 /// The named schemas the routes share, as `#/components/schemas/…`.
 enum Components {
     static let all: [(String, Schema)] = [
         ("Error", .object([("code", .integer(description: "the seed's error code")), ("message", .string())])),
         ("SubscriptionInfo", .object([
-            ("plan", .enumeration(["FREE", "PRO", "BUSINESS", "CUSTOM", "NEW_USER_TRIAL", "BYOA_USER_TRIAL"])),
-            ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
-            ("status", .enumeration(["NO_SUBSCRIPTION", "TRIALING", "ACTIVE", "PAST_DUE", "CANCELED", "EXPIRED"])),
+            ("plan", .enumeration(Plan.builtIn)),
+            ("period", .cases(of: BillingPeriod.self)),
+            ("status", .cases(of: SubscriptionStatus.self, before: ["NO_SUBSCRIPTION"])),
             ("start_at", .dateTime(nullable: true)),
             ("end_at", .dateTime(nullable: true)),
         ])),
@@ -14,7 +16,7 @@ enum Components {
             ("name", .string()),
             ("email", .string()),
             ("thumbnail_url", .string(description: "the avatar's URL path, or empty")),
-            ("status", .enumeration(["UNINITIALIZED", "ACTIVE", "DISABLED"])),
+            ("status", .cases(of: User.Status.self)),
             ("subscription_info", .reference("SubscriptionInfo")),
             ("create_at", .dateTime()),
             ("update_at", .dateTime()),
@@ -22,16 +24,20 @@ enum Components {
         ("TenantInfo", .object([
             ("id", .string()),
             ("name", .string()),
-            ("role", .enumeration(["owner", "admin", "member"])),
+            ("role", .cases(of: Role.self)),
             ("is_current", .boolean()),
             ("created_at", .dateTime()),
+        ])),
+        ("TenantSummary", .object([
+            ("id", .string()), ("name", .string()), ("created_at", .dateTime()), ("members", .int64()),
+            ("subscription", .reference("Subscription")), ("balances", .array(.object([("category", .string()), ("remaining", .int64())]))),
         ])),
         ("Page", .object([("has_more", .boolean()), ("limit", .int64()), ("page", .int64()), ("total", .int64())])),
         ("Member", .object([
             ("email", .string()),
             ("name", .string()),
-            ("role", .enumeration(["owner", "admin", "member"])),
-            ("status", .enumeration(["UNINITIALIZED", "ACTIVE", "DISABLED", "INVITED"])),
+            ("role", .cases(of: Role.self)),
+            ("status", .enumeration(User.Status.allCases.map(\.rawValue) + ["INVITED"])),
             ("joined_at", .dateTime(description: "when the member joined, or when a pending invitation was sent")),
         ])),
         ("InviteResult", .object([
@@ -45,7 +51,7 @@ enum Components {
             ("to", .string()),
             ("subject", .string()),
             ("body", .string(description: "one-time codes and links show while valid, then read [expired]")),
-            ("status", .enumeration(["queued", "sent", "failed"])),
+            ("status", .cases(of: OutboxEmail.Status.self)),
             ("created_at", .dateTime()),
         ])),
         ("Job", .object([
@@ -53,7 +59,7 @@ enum Components {
             ("interval_seconds", .int64()),
             ("last_started_at", .dateTime(nullable: true)),
             ("last_finished_at", .dateTime(nullable: true)),
-            ("last_result", .enumeration(["never", "ok", "failed"])),
+            ("last_result", .cases(of: JobState.Result.self)),
             ("last_error", .string()),
             ("items_processed", .int64()),
             ("next_run_at", .dateTime(nullable: true)),
@@ -61,14 +67,14 @@ enum Components {
         ("Subscription", .object([
             ("id", .string(description: "empty when the tenant has none")),
             ("plan", .string(description: "FREE, PRO, BUSINESS, CUSTOM, NEW_USER_TRIAL or BYOA_USER_TRIAL")),
-            ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
-            ("status", .enumeration(["NO_SUBSCRIPTION", "TRIALING", "ACTIVE", "PAST_DUE", "CANCELED", "EXPIRED"])),
+            ("period", .cases(of: BillingPeriod.self)),
+            ("status", .cases(of: SubscriptionStatus.self, before: ["NO_SUBSCRIPTION"])),
             ("start_at", .dateTime(nullable: true)),
             ("end_at", .dateTime(nullable: true, description: "the trial's end or the current period's end; null for FREE")),
             ("cancel_at_period_end", .boolean()),
             ("ended_at", .dateTime(nullable: true)),
         ])),
-        ("PlanConfig", .object(planConfig)),
+        ("PlanConfig", .object(PlanConfigField.schema)),
         ("Plan", .object([
             ("plan_name", .string(description: "a built-in name, or the tenant id of a tenant-specific plan")),
             ("config", .reference("PlanConfig")),
@@ -80,22 +86,22 @@ enum Components {
             ("updated_at", .dateTime()),
         ])),
         ("Variant", .object([
-            ("id", .string()), ("description", .string()), ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("id", .string()), ("description", .string()), ("period", .cases(of: BillingPeriod.self)),
             ("plan", .string()), ("price", .number(description: "in the currency's major unit, e.g. 19.99")), ("currency", .string()),
         ])),
         ("AddonVariant", .object([
-            ("id", .string()), ("description", .string()), ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("id", .string()), ("description", .string()), ("period", .cases(of: BillingPeriod.self)),
             ("plan", .string()), ("price", .number()), ("currency", .string()),
             ("category", .string(description: "the usage category it adds credits to")), ("units", .int64(description: "credits per quantity")),
         ])),
         ("AdminVariant", .object([
-            ("id", .string()), ("kind", .enumeration(["plan", "addon"])), ("plan", .string()), ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("id", .string()), ("kind", .cases(of: Variant.Kind.self)), ("plan", .string()), ("period", .cases(of: BillingPeriod.self)),
             ("category", .string()), ("units", .int64()), ("price", .number()), ("currency", .string()), ("description", .string()),
             ("active", .boolean()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
         ])),
         ("Invoice", .object([
-            ("id", .string()), ("number", .int64()), ("tenant_id", .string()), ("kind", .enumeration(["subscription", "renewal", "addon"])),
-            ("status", .enumeration(["open", "paid", "void"])), ("plan", .string()), ("period", .enumeration(["NOT_DEFINE", "MONTHLY", "YEARLY"])),
+            ("id", .string()), ("number", .int64()), ("tenant_id", .string()), ("kind", .cases(of: Invoice.Kind.self)),
+            ("status", .cases(of: Invoice.Status.self)), ("plan", .string()), ("period", .cases(of: BillingPeriod.self)),
             ("period_start", .dateTime(nullable: true)), ("period_end", .dateTime(nullable: true)),
             ("lines", .array(.object([("category", .string()), ("quantity", .int64()), ("units", .int64()), ("variant_id", .string())]))),
             ("currency", .string()), ("total", .number()), ("created_at", .dateTime()), ("due_at", .dateTime()),
@@ -103,7 +109,7 @@ enum Components {
         ])),
         ("Grant", .object([
             ("id", .string()), ("category", .string()), ("amount", .int64()), ("used", .int64()), ("remaining", .int64()),
-            ("effective_at", .dateTime()), ("expires_at", .dateTime()), ("source", .enumeration(["plan", "trial", "addon", "operator", "rollover"])),
+            ("effective_at", .dateTime()), ("expires_at", .dateTime()), ("source", .cases(of: CreditGrant.Source.self)),
             ("priority", .integer(description: "lower burns first")), ("reason", .string()),
         ])),
         ("UsageConfig", .object([
@@ -116,7 +122,7 @@ enum Components {
             ("expires_at", .dateTime(nullable: true)), ("revoked_at", .dateTime(nullable: true)),
         ])),
         ("AdminUser", .object([
-            ("id", .string()), ("email", .string()), ("name", .string()), ("status", .enumeration(["UNINITIALIZED", "ACTIVE", "DISABLED"])),
+            ("id", .string()), ("email", .string()), ("name", .string()), ("status", .cases(of: User.Status.self)),
             ("is_operator", .boolean()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
         ])),
         ("AuditEntry", .object([
@@ -124,18 +130,5 @@ enum Components {
             ("target_type", .string()), ("target_id", .string()), ("tenant_id", .string()),
             ("before", .any(description: "the state before, or null")), ("after", .any(description: "the state after, or null")),
         ])),
-    ]
-
-    /// The seed's `SubscriptionConfig`.
-    static let planConfig: [(String, Schema)] = [
-        ("usage_configs", .array(.object([("category", .string(description: "USAGE_[A-Z0-9_]+")), ("total_amount", .int64())]))),
-        ("lead_collections", .array(.string(description: "LEADCOLLECTION_[A-Z0-9_]+"))),
-        ("train_material_types", .array(.string(description: "TRAINMAT_[A-Z0-9_]+"))),
-        ("lead_qualification", .boolean()), ("ai_web_widget", .boolean()), ("magic_spotlight", .boolean()),
-        ("multi_lingual", .boolean()), ("conversation_insights", .boolean()),
-        ("analytics", .string(description: "ANALYTICS_[A-Z0-9_]+")),
-        ("voice_agent", .boolean()), ("custom_branding_footer", .boolean()),
-        ("integration_types", .array(.string(description: "PLATFORM_[A-Z0-9_]+"))),
-        ("team_members", .integer(description: "0 means no limit")),
     ]
 }

@@ -80,3 +80,11 @@ public indirect enum Schema: Sendable {
         return .object(members)
     }
 }
+
+extension Schema {
+    /// The raw values of a Swift enum, so the document can never drift from the code.
+    static func cases<Value: CaseIterable & RawRepresentable>(of _: Value.Type, before: [String] = [], except: Set<String> = [], description: String? = nil) -> Schema
+    where Value.RawValue == String {
+        .enumeration(before + Value.allCases.map(\.rawValue).filter { !except.contains($0) }, description: description)
+    }
+}

@@ -7,7 +7,7 @@ extension RouteBuilder {
         let app = self.app
         let page: [(name: String, description: String)] = [("page", "from 1 (default 1)"), ("limit", "1 to 100 (default 20)")]
         let variantBody: Schema = .object([
-            ("kind", .enumeration(["plan", "addon"])), ("plan", .string()), ("period", .enumeration(["MONTHLY", "YEARLY"])),
+            ("kind", .cases(of: Variant.Kind.self)), ("plan", .string()), ("period", .cases(of: BillingPeriod.self, except: [BillingPeriod.notDefined.rawValue])),
             ("category", .string(description: "add-ons: the usage category")), ("units", .int64(description: "add-ons: credits per quantity")),
             ("price", .string(description: "a decimal amount such as 19.99 (a number is accepted too)")), ("currency", .string()),
             ("description", .string()), ("active", .boolean(description: "default true")),
@@ -33,7 +33,7 @@ extension RouteBuilder {
                         "paid_by_plan": .array(overview.paidByPlan.map { ["plan": .string($0.plan), "period": .string($0.period), "count": .int64($0.count)] }),
                         "credits_per_day": .array(overview.creditsPerDay.map { ["day": .string($0.day), "amount": .int64($0.amount)] }),
                         "open_invoices": .array(overview.openInvoices.map { ["currency": .string($0.currency), "count": .int64($0.count), "total": Present.price($0.totalMinor, currency: $0.currency)] }),
-                        "jobs": .array(try app.scheduler.statuses().map(Self.job)),
+                        "jobs": .array(try app.scheduler.statuses().map(Present.job)),
                     ])
                 }
             ),
@@ -42,13 +42,13 @@ extension RouteBuilder {
                 summary: "Tenants by name, id or member email, subscription status and plan, paged, with their subscription and balances.",
                 access: .operatorOnly,
                 query: [("q", "part of a name or member email, or a tenant id"), ("status", "a subscription status or NO_SUBSCRIPTION"), ("plan", "a plan name")] + page,
-                answer: .json(.object([("tenants", .array(.object(Self.tenantSummary))), ("page", .reference("Page"))])),
+                answer: .json(.object([("tenants", .array(.reference("TenantSummary"))), ("page", .reference("Page"))])),
                 handler: .offloaded { request, caller in
                     let found = try await app.admin.tenants(
                         query: request.query["q"] ?? "", status: request.query["status"] ?? "", plan: request.query["plan"] ?? "",
                         page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20)
                     )
-                    return .ok(["tenants": .array(found.items.map(Self.summary)), "page": Present.page(found)])
+                    return .ok(["tenants": .array(found.items.map(Present.tenantSummary)), "page": Present.page(found)])
                 }
             ),
             Endpoint(
@@ -56,7 +56,7 @@ extension RouteBuilder {
                 summary: "A tenant: members, subscription and history, live credit grants with expiries, usage per agent, invoices, API keys.",
                 access: .operatorOnly,
                 answer: .json(.object([
-                    ("tenant", .object(Self.tenantSummary)), ("members", .array(.reference("Member"))), ("subscriptions", .array(.reference("Subscription"))),
+                    ("tenant", .reference("TenantSummary")), ("members", .array(.reference("Member"))), ("subscriptions", .array(.reference("Subscription"))),
                     ("grants", .array(.reference("Grant"))), ("agents", .array(.object([("agent_id", .string()), ("used", .int64())]))),
                     ("invoices", .array(.reference("Invoice"))), ("api_keys", .array(.reference("ApiKey"))),
                 ])),
@@ -64,8 +64,8 @@ extension RouteBuilder {
                     let detail = try await app.admin.tenant(id: request.parameter("tenant_id"))
                     let now = app.clock.now()
                     return .ok([
-                        "tenant": Self.summary(detail.summary),
-                        "members": .array(detail.members.map(Self.member)),
+                        "tenant": Present.tenantSummary(detail.summary),
+                        "members": .array(detail.members.map(Present.member)),
                         "subscriptions": .array(detail.subscriptions.map(Present.subscription)),
                         "grants": .array(detail.grants.map(Present.grant)),
                         "agents": .array(detail.agents.map { ["agent_id": .string($0.agentId), "used": .int64($0.used)] }),
@@ -240,7 +240,7 @@ extension RouteBuilder {
                 summary: "Each timer: last run, next run, last result, items processed.", access: .operatorOnly,
                 answer: .json(.object([("jobs", .array(.reference("Job")))])),
                 handler: .inline { request, caller in
-                    return .ok(["jobs": .array(try app.scheduler.statuses().map(Self.job))])
+                    return .ok(["jobs": .array(try app.scheduler.statuses().map(Present.job))])
                 }
             ),
         ] + clockEndpoints
@@ -261,35 +261,6 @@ extension RouteBuilder {
                     return .ok(["now": .date(now)])
                 }
             ),
-        ]
-    }
-
-    static let tenantSummary: [(String, Schema)] = [
-        ("id", .string()), ("name", .string()), ("created_at", .dateTime()), ("members", .int64()),
-        ("subscription", .reference("Subscription")), ("balances", .array(.object([("category", .string()), ("remaining", .int64())]))),
-    ]
-
-    static func summary(_ summary: AdminService.TenantSummary) -> JSON {
-        [
-            "id": .string(summary.tenant.id), "name": .string(summary.tenant.name), "created_at": .date(summary.tenant.createdAt),
-            "members": .int64(summary.members), "subscription": Present.subscription(summary.subscription),
-            "balances": .array(summary.balances.map { ["category": .string($0.category), "remaining": .int64($0.remaining)] }),
-        ]
-    }
-
-    static func member(_ member: TenantService.MemberView) -> JSON {
-        [
-            "email": .string(member.email), "name": .string(member.name), "role": .string(member.role.rawValue),
-            "status": .string(member.status), "joined_at": .date(member.joinedAt),
-        ]
-    }
-
-    static func job(_ status: JobStatus) -> JSON {
-        [
-            "id": .string(status.id), "interval_seconds": .int64(status.intervalSeconds),
-            "last_started_at": .date(status.state.lastStartedAt), "last_finished_at": .date(status.state.lastFinishedAt),
-            "last_result": .string(status.state.lastResult.rawValue), "last_error": .string(status.state.lastError ?? ""),
-            "items_processed": .int64(status.state.itemsProcessed), "next_run_at": .date(status.state.nextRunAt),
         ]
     }
 

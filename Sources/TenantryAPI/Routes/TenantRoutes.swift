@@ -11,13 +11,13 @@ extension RouteBuilder {
                 summary: "Members of the current tenant, then its pending invitations (status INVITED).", access: .tenant(.member),
                 answer: .json(.object([("members", .array(.reference("Member")))])),
                 handler: .inline { request, caller in
-                    .ok(["members": .array(try tenants.members(try caller.principal).map(Self.member))])
+                    .ok(["members": .array(try tenants.members(try caller.principal).map(Present.member))])
                 }
             ),
             Endpoint(
                 "POST", "/v1/tenant/members/invite", operationId: "UserTenantMemberInviteByEmail",
                 summary: "Invites addresses by email, one result each; only an owner invites an owner.", access: .tenant(.admin),
-                body: .json(.object([("members", .array(.object([("email", .string()), ("role", .enumeration(["owner", "admin", "member"]))])))])),
+                body: .json(.object([("members", .array(.object([("email", .string()), ("role", .cases(of: Role.self))])))])),
                 answer: .json(.object([("rets", .array(.reference("InviteResult")))])),
                 handler: .offloaded { request, caller in
                     let principal = try caller.principal
@@ -45,7 +45,7 @@ extension RouteBuilder {
             Endpoint(
                 "POST", "/v1/tenant/members/role", operationId: "UserTenantMemberUpdateRole",
                 summary: "Changes a member's role; only owners make or unmake owners, and one always remains.", access: .tenant(.admin),
-                body: .json(.object([("email", .string()), ("role", .enumeration(["owner", "admin", "member"]))])), answer: .json(.empty),
+                body: .json(.object([("email", .string()), ("role", .cases(of: Role.self))])), answer: .json(.empty),
                 handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     try await tenants.changeRole(try caller.principal, email: try body.string("email"), role: try body.string("role"))

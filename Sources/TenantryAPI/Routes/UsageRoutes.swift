@@ -11,7 +11,7 @@ extension RouteBuilder {
         ])
         let usageAnswer: Schema = .object([("config", .object([
             ("current_plan", .string()), ("usage_configs", .array(.reference("UsageConfig"))), ("dataset_usages", .map(.reference("UsageConfig"))),
-        ] + Components.planConfig.filter { $0.0 != "usage_configs" } + [("updated_at", .dateTime(nullable: true))]))])
+        ] + PlanConfigField.schema.filter { $0.0 != "usage_configs" } + [("updated_at", .dateTime(nullable: true))]))])
         return [
             Endpoint(
                 "POST", "/v1/usage/plans", operationId: "CreateSubscriptionPlan",
@@ -175,23 +175,7 @@ extension RouteBuilder {
 
     /// A plan's fields from a request, the seed's way (missing fields take defaults).
     static func planDraft(_ body: RequestBody) throws -> PlanService.Draft {
-        var config = PlanConfig()
-        if let raw = try body.object("config") {
-            config.usageConfigs = try raw.objects("usage_configs").map { .init(category: try $0.string("category"), totalAmount: try $0.int64("total_amount")) }
-            config.leadCollections = try raw.strings("lead_collections")
-            config.trainMaterialTypes = try raw.strings("train_material_types")
-            config.leadQualification = try raw.bool("lead_qualification")
-            config.aiWebWidget = try raw.bool("ai_web_widget")
-            config.magicSpotlight = try raw.bool("magic_spotlight")
-            config.multiLingual = try raw.bool("multi_lingual")
-            config.conversationInsights = try raw.bool("conversation_insights")
-            let analytics = try raw.string("analytics")
-            if !analytics.isEmpty { config.analytics = analytics }
-            config.voiceAgent = try raw.bool("voice_agent")
-            config.customBrandingFooter = try raw.bool("custom_branding_footer")
-            config.integrationTypes = try raw.strings("integration_types")
-            config.teamMembers = Int(try raw.int32("team_members"))
-        }
+        let config = try body.object("config").map(PlanConfigField.parse) ?? PlanConfig()
         let trialDays = try body.int32("trial_days")
         return PlanService.Draft(
             config: config, description: try body.string("description"), creditExtensionDays: Int(try body.int32("credit_extension")),

@@ -13,7 +13,7 @@ extension RouteBuilder {
                 answer: .json(.object([("user", .reference("User"))])),
                 handler: .inline { request, caller in
                     let profile = try accounts.profile(try caller.principal)
-                    return .ok(["user": Self.user(profile)])
+                    return .ok(["user": Present.user(profile)])
                 }
             ),
             Endpoint(
@@ -100,7 +100,7 @@ extension RouteBuilder {
                 handler: .inline { request, caller in
                     let page = try tenants.list(try caller.principal, page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20))
                     return .ok([
-                        "tenants": .array(page.items.map(Self.tenant)),
+                        "tenants": .array(page.items.map(Present.tenantView)),
                         "page": ["has_more": .bool(page.hasMore), "limit": .int64(page.limit), "page": .int64(page.page), "total": .int64(page.total)],
                     ])
                 }
@@ -110,7 +110,7 @@ extension RouteBuilder {
                 summary: "The session's current tenant.", access: .user,
                 answer: .json(.object([("tenant", .reference("TenantInfo"))])),
                 handler: .inline { request, caller in
-                    .ok(["tenant": Self.tenant(try tenants.current(try caller.principal))])
+                    .ok(["tenant": Present.tenantView(try tenants.current(try caller.principal))])
                 }
             ),
             Endpoint(
@@ -120,30 +120,9 @@ extension RouteBuilder {
                 answer: .json(.object([("tenant_info", .reference("TenantInfo"))])),
                 handler: .offloaded { request, caller in
                     let view = try await tenants.switchTenant(try caller.principal, to: try request.jsonBody().string("tenant_id"))
-                    return .ok(["tenant_info": Self.tenant(view)])
+                    return .ok(["tenant_info": Present.tenantView(view)])
                 }
             ),
-        ]
-    }
-
-    static func user(_ profile: AccountService.Profile) -> JSON {
-        let user = profile.user
-        return [
-            "id": .string(user.id),
-            "name": .string(user.name),
-            "email": .string(user.email),
-            "thumbnail_url": .string(user.avatarId.map(AccountService.avatarPath) ?? ""),
-            "status": .string(user.status.rawValue),
-            "subscription_info": Present.subscriptionInfo(profile.subscription),
-            "create_at": .date(user.createdAt),
-            "update_at": .date(user.updatedAt),
-        ]
-    }
-
-    static func tenant(_ view: TenantService.TenantView) -> JSON {
-        [
-            "id": .string(view.id), "name": .string(view.name), "role": .string(view.role.rawValue),
-            "is_current": .bool(view.isCurrent), "created_at": .date(view.createdAt),
         ]
     }
 }

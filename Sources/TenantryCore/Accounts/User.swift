@@ -2,7 +2,7 @@ import GRDB
 
 /// A person who can log in.
 public struct User: TenantryRecord, Equatable {
-    public enum Status: String, Codable, Sendable {
+    public enum Status: String, Codable, Sendable, CaseIterable {
         /// Created by a verified registration, no password yet.
         case uninitialized = "UNINITIALIZED"
         case active = "ACTIVE"

@@ -4,8 +4,8 @@ import GRDB
 /// A bill: for a new or changed subscription, a renewal, or add-on credits. Payments are
 /// confirmed by hand (an operator marks it paid) or by a checkout that calls the same.
 public struct Invoice: TenantryRecord, Equatable {
-    public enum Kind: String, Codable, Sendable { case subscription, renewal, addon }
-    public enum Status: String, Codable, Sendable { case open, paid, void }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case subscription, renewal, addon }
+    public enum Status: String, Codable, Sendable, CaseIterable { case open, paid, void }
 
     /// One add-on bought on an invoice.
     public struct Line: Codable, Sendable, Equatable {

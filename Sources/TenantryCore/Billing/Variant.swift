@@ -2,7 +2,7 @@ import GRDB
 
 /// A price: of a plan for a period, or of an add-on (`units` credits of `category` each).
 public struct Variant: TenantryRecord, Equatable {
-    public enum Kind: String, Codable, Sendable { case plan, addon }
+    public enum Kind: String, Codable, Sendable, CaseIterable { case plan, addon }
 
     public static let databaseTableName = "variant"
 

@@ -2,7 +2,7 @@ import GRDB
 
 /// Credits of one category a tenant may spend between `effectiveAt` and `expiresAt`.
 public struct CreditGrant: TenantryRecord, Equatable {
-    public enum Source: String, Codable, Sendable { case plan, trial, addon, `operator`, rollover }
+    public enum Source: String, Codable, Sendable, CaseIterable { case plan, trial, addon, `operator`, rollover }
 
     /// Lower priorities burn first: allowances before an operator's gifts before bought add-ons.
     public static func priority(of source: Source) -> Int {

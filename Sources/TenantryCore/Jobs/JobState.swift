@@ -2,7 +2,7 @@ import GRDB
 
 /// What the scheduler remembers of a job between runs and restarts.
 public struct JobState: TenantryRecord, Equatable {
-    public enum Result: String, Codable, Sendable { case never, ok, failed }
+    public enum Result: String, Codable, Sendable, CaseIterable { case never, ok, failed }
 
     public static let databaseTableName = "job_state"
 

@@ -2,7 +2,7 @@ import GRDB
 
 /// One email in the outbox.
 public struct OutboxEmail: TenantryRecord {
-    public enum Status: String, Codable, Sendable { case queued, sent, failed }
+    public enum Status: String, Codable, Sendable, CaseIterable { case queued, sent, failed }
 
     public static let databaseTableName = "outbox"
 

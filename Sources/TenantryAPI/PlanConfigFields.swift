@@ -1,0 +1,66 @@
+import TenantryCore
+
+/// PlanConfig's fields, each written once: its JSON name and schema, how a request sets it
+/// (the seed's way: a missing field keeps the default) and how an answer shows it. The
+/// document, the presenter and the request parser all read this list.
+struct PlanConfigField: Sendable {
+    let name: String
+    let schema: Schema
+    let read: @Sendable (RequestBody, inout PlanConfig) throws -> Void
+    let show: @Sendable (PlanConfig) -> JSON
+
+    static let all: [PlanConfigField] = [
+        PlanConfigField(
+            name: "usage_configs",
+            schema: .array(.object([("category", .string(description: "USAGE_[A-Z0-9_]+")), ("total_amount", .int64())])),
+            read: { body, config in
+                config.usageConfigs = try body.objects("usage_configs").map { .init(category: try $0.string("category"), totalAmount: try $0.int64("total_amount")) }
+            },
+            show: { .array($0.usageConfigs.map { ["category": .string($0.category), "total_amount": .int64($0.totalAmount)] }) }
+        ),
+        list("lead_collections", \.leadCollections, prefix: "LEADCOLLECTION_"),
+        list("train_material_types", \.trainMaterialTypes, prefix: "TRAINMAT_"),
+        flag("lead_qualification", \.leadQualification),
+        flag("ai_web_widget", \.aiWebWidget),
+        flag("magic_spotlight", \.magicSpotlight),
+        flag("multi_lingual", \.multiLingual),
+        flag("conversation_insights", \.conversationInsights),
+        PlanConfigField(
+            name: "analytics", schema: .string(description: "ANALYTICS_[A-Z0-9_]+"),
+            read: { body, config in
+                let analytics = try body.string("analytics")
+                if !analytics.isEmpty { config.analytics = analytics }
+            },
+            show: { .string($0.analytics) }
+        ),
+        flag("voice_agent", \.voiceAgent),
+        flag("custom_branding_footer", \.customBrandingFooter),
+        list("integration_types", \.integrationTypes, prefix: "PLATFORM_"),
+        PlanConfigField(
+            name: "team_members", schema: .integer(description: "0 means no limit"),
+            read: { body, config in config.teamMembers = Int(try body.int32("team_members")) },
+            show: { .integer($0.teamMembers) }
+        ),
+    ]
+
+    static var schema: [(String, Schema)] { all.map { ($0.name, $0.schema) } }
+
+    static func present(_ config: PlanConfig) -> JSON { .object(all.map { ($0.name, $0.show(config)) }) }
+
+    static func parse(_ body: RequestBody) throws -> PlanConfig {
+        var config = PlanConfig()
+        for field in all { try field.read(body, &config) }
+        return config
+    }
+
+    private static func flag(_ name: String, _ path: WritableKeyPath<PlanConfig, Bool> & Sendable) -> PlanConfigField {
+        PlanConfigField(name: name, schema: .boolean(), read: { body, config in config[keyPath: path] = try body.bool(name) }, show: { .bool($0[keyPath: path]) })
+    }
+
+    private static func list(_ name: String, _ path: WritableKeyPath<PlanConfig, [String]> & Sendable, prefix: String) -> PlanConfigField {
+        PlanConfigField(
+            name: name, schema: .array(.string(description: "\(prefix)[A-Z0-9_]+")),
+            read: { body, config in config[keyPath: path] = try body.strings(name) }, show: { .array($0[keyPath: path].map(JSON.string)) }
+        )
+    }
+}
