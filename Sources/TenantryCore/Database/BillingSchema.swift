@@ -195,6 +195,27 @@ enum BillingSchema {
         ) STRICT;
         """
 
+    /// The plans a fresh database starts with, frozen as they shipped: a migration never
+    /// calls application code, which may change after it ran. Operators change them freely.
+    static let v2Plans = """
+        WITH seed(name, config, description, credit_extension_days, trial_days) AS (VALUES
+            ('FREE', '{"ai_web_widget":true,"analytics":"ANALYTICS_BASIC","conversation_insights":false,"custom_branding_footer":false,"integration_types":[],"lead_collections":[],"lead_qualification":false,"magic_spotlight":false,"multi_lingual":false,"team_members":1,"train_material_types":[],"usage_configs":[{"category":"USAGE_AI_CREDIT","total_amount":100}],"voice_agent":false}',
+             'Free', 0, NULL),
+            ('NEW_USER_TRIAL', '{"ai_web_widget":true,"analytics":"ANALYTICS_ADVANCED","conversation_insights":true,"custom_branding_footer":false,"integration_types":[],"lead_collections":[],"lead_qualification":true,"magic_spotlight":true,"multi_lingual":true,"team_members":5,"train_material_types":[],"usage_configs":[{"category":"USAGE_AI_CREDIT","total_amount":10000}],"voice_agent":false}',
+             'Free trial of Pro', 0, 14),
+            ('BYOA_USER_TRIAL', '{"ai_web_widget":true,"analytics":"ANALYTICS_ADVANCED","conversation_insights":true,"custom_branding_footer":false,"integration_types":[],"lead_collections":[],"lead_qualification":true,"magic_spotlight":true,"multi_lingual":true,"team_members":5,"train_material_types":[],"usage_configs":[{"category":"USAGE_AI_CREDIT","total_amount":10000}],"voice_agent":false}',
+             'Free trial of Pro, bring your own agent', 0, 14),
+            ('PRO', '{"ai_web_widget":true,"analytics":"ANALYTICS_ADVANCED","conversation_insights":true,"custom_branding_footer":false,"integration_types":[],"lead_collections":[],"lead_qualification":true,"magic_spotlight":true,"multi_lingual":true,"team_members":5,"train_material_types":[],"usage_configs":[{"category":"USAGE_AI_CREDIT","total_amount":10000}],"voice_agent":false}',
+             'Pro', 7, NULL),
+            ('BUSINESS', '{"ai_web_widget":true,"analytics":"ANALYTICS_ADVANCED","conversation_insights":true,"custom_branding_footer":true,"integration_types":[],"lead_collections":[],"lead_qualification":true,"magic_spotlight":true,"multi_lingual":true,"team_members":25,"train_material_types":[],"usage_configs":[{"category":"USAGE_AI_CREDIT","total_amount":50000}],"voice_agent":true}',
+             'Business', 7, NULL),
+            ('CUSTOM', '{"ai_web_widget":true,"analytics":"ANALYTICS_ADVANCED","conversation_insights":true,"custom_branding_footer":true,"integration_types":[],"lead_collections":[],"lead_qualification":true,"magic_spotlight":true,"multi_lingual":true,"team_members":25,"train_material_types":[],"usage_configs":[{"category":"USAGE_AI_CREDIT","total_amount":50000}],"voice_agent":true}',
+             'Custom: a tenant-specific plan named by the tenant''s id overrides this one', 7, NULL)
+        ), clock(now) AS (SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))
+        INSERT INTO plan (name, config, description, credit_extension_days, trial_days, first_used_at, created_at, updated_at)
+        SELECT name, config, description, credit_extension_days, trial_days, NULL, now, now FROM seed, clock;
+        """
+
     /// Running totals, kept in each debit's transaction, so usage reports cost what their
     /// answer does instead of what the ledger holds.
     static let v3 = """

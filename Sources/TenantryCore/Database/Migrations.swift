@@ -122,9 +122,7 @@ enum Migrations {
         }
         migrator.registerMigration("v2_billing_and_credits") { db in
             try db.execute(sql: BillingSchema.v2)
-            for plan in Plan.defaults(at: Instant(Date())) {
-                try PlanRecord(plan).insert(db)
-            }
+            try db.execute(sql: BillingSchema.v2Plans)
         }
         migrator.registerMigration("v3_usage_totals") { db in
             try db.execute(sql: BillingSchema.v3)

@@ -69,35 +69,4 @@ extension Plan {
     static func markUsed(_ db: Database, name: String, at now: Instant) throws {
         try db.cachedStatement(sql: "UPDATE plan SET first_used_at = ? WHERE name = ? AND first_used_at IS NULL").execute(arguments: [now, name])
     }
-
-    /// The plans a fresh database starts with; operators change them freely.
-    static func defaults(at now: Instant) -> [Plan] {
-        func config(credits: Int64, members: Int, _ tweak: (inout PlanConfig) -> Void = { _ in }) -> PlanConfig {
-            var config = PlanConfig()
-            config.usageConfigs = [.init(category: "USAGE_AI_CREDIT", totalAmount: credits)]
-            config.teamMembers = members
-            config.aiWebWidget = true
-            tweak(&config)
-            return config
-        }
-        let pro = config(credits: 10_000, members: 5) {
-            $0.leadQualification = true; $0.magicSpotlight = true; $0.multiLingual = true; $0.conversationInsights = true
-            $0.analytics = "ANALYTICS_ADVANCED"
-        }
-        let business = config(credits: 50_000, members: 25) {
-            $0.leadQualification = true; $0.magicSpotlight = true; $0.multiLingual = true; $0.conversationInsights = true
-            $0.voiceAgent = true; $0.customBrandingFooter = true; $0.analytics = "ANALYTICS_ADVANCED"
-        }
-        func plan(_ name: String, _ config: PlanConfig, _ description: String, extension days: Int = 7, trial: Int? = nil) -> Plan {
-            Plan(name: name, config: config, description: description, creditExtensionDays: days, trialDays: trial, firstUsedAt: nil, createdAt: now, updatedAt: now)
-        }
-        return [
-            plan("FREE", config(credits: 100, members: 1), "Free", extension: 0),
-            plan("NEW_USER_TRIAL", pro, "Free trial of Pro", extension: 0, trial: 14),
-            plan("BYOA_USER_TRIAL", pro, "Free trial of Pro, bring your own agent", extension: 0, trial: 14),
-            plan("PRO", pro, "Pro"),
-            plan("BUSINESS", business, "Business"),
-            plan("CUSTOM", business, "Custom: a tenant-specific plan named by the tenant's id overrides this one"),
-        ]
-    }
 }
