@@ -26,7 +26,7 @@ extension RouteBuilder {
                 handler: .inline { _, _ in
                     if let failure = app.database.writer.storageFailure { throw failure }
                     do {
-                        _ = try app.database.read { try Int.fetchOne($0, sql: "SELECT 1") }
+                        try app.database.probe()
                     } catch {
                         throw DomainError.unavailable("the database cannot be read", retryAfterSeconds: 5)
                     }
@@ -95,4 +95,3 @@ extension RouteBuilder {
     }
 }
 
-import GRDB

@@ -12,7 +12,8 @@ public final class AppDatabase: Sendable {
         var pragmaValue: Int { self == .full ? 2 : 1 }
     }
 
-    public let pool: DatabasePool
+    /// Kept inside Core: the rest of the product reads and writes through the methods below.
+    let pool: DatabasePool
     public let writer: GroupWriter
     public let reports: ReportReader
     public let path: String
@@ -69,6 +70,16 @@ public final class AppDatabase: Sendable {
     /// Queues a write and waits for the group commit that includes it.
     public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await writer.write(work)
+    }
+
+    /// Throws unless the database answers a read.
+    public func probe() throws {
+        _ = try pool.read { try Int.fetchOne($0, sql: "SELECT 1") }
+    }
+
+    /// Copies the WAL back into the database where no reader needs it; answers the pages moved.
+    func checkpoint() throws -> Int {
+        try pool.writeWithoutTransaction { db in try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")?[2] ?? 0 }
     }
 
     /// The synchronous level of the writer connection, as SQLite reports it.

@@ -29,10 +29,7 @@ enum Housekeeping {
                 return forgotten + deleted
             },
             ClosureJob(id: "checkpointWAL", intervalSeconds: 300) { _ in
-                try database.pool.writeWithoutTransaction { db in
-                    let row = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(PASSIVE)")
-                    return row?[2] ?? 0
-                }
+                try database.checkpoint()
             },
         ]
     }
