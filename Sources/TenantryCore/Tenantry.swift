@@ -48,8 +48,8 @@ public final class Tenantry: Sendable {
     /// The emails in the outbox, newest first, with secrets filled while they are valid.
     public func outbox(limit: Int = 100, recipient: String? = nil) throws -> [(email: OutboxEmail, body: String)] {
         try database.read { db in
-            var request = OutboxEmail.order(Column("created_at").desc, Column("rowid").desc).limit(limit)
-            if let recipient { request = request.filter(Column("recipient") == recipient.lowercased()) }
+            var request = OutboxEmail.order(OutboxEmail.Columns.createdAt.desc, OutboxEmail.Columns.rowid.desc).limit(limit)
+            if let recipient { request = request.filter(OutboxEmail.Columns.recipient == recipient.lowercased()) }
             return try request.fetchAll(db).map { ($0, self.mailer.render($0)) }
         }
     }

@@ -152,7 +152,7 @@ public struct AccountService: Sendable {
         let now = context.clock.now()
         let settings = self.settings
         return try await database.write { db in
-            guard let session = try Session.filter(Column("token_hash") == Secrets.sha256(token)).fetchOne(db),
+            guard let session = try Session.filter(Session.Columns.tokenHash == Secrets.sha256(token)).fetchOne(db),
                   session.revokedAt == nil,
                   now < session.endsAt(idleSeconds: settings.sessionIdleSeconds).adding(seconds: settings.sessionRefreshWindowSeconds),
                   let user = try User.fetchOne(db, key: session.userId), user.status != .disabled
@@ -335,7 +335,7 @@ public struct AccountService: Sendable {
         let now = context.clock.now()
         let avatar = Avatar(id: Secrets.identifier("avt"), userId: principal.user.id, contentType: contentType, data: Data(file), createdAt: now)
         try await database.write { db in
-            try Avatar.filter(Column("user_id") == principal.user.id).deleteAll(db)
+            try Avatar.filter(Avatar.Columns.userId == principal.user.id).deleteAll(db)
             try avatar.insert(db)
             try db.execute(sql: "UPDATE user SET avatar_id = ?, updated_at = ? WHERE id = ?", arguments: [avatar.id, now, principal.user.id])
         }
@@ -353,8 +353,8 @@ public struct AccountService: Sendable {
     public func deleteUser(_ principal: Principal) async throws {
         let userId = principal.user.id
         try await database.write { db in
-            for membership in try Membership.filter(Column("user_id") == userId).fetchAll(db) {
-                let members = try Membership.filter(Column("tenant_id") == membership.tenantId).fetchAll(db)
+            for membership in try Membership.filter(Membership.Columns.userId == userId).fetchAll(db) {
+                let members = try Membership.filter(Membership.Columns.tenantId == membership.tenantId).fetchAll(db)
                 if members.count == 1 {
                     _ = try Tenant.deleteOne(db, key: membership.tenantId)
                 } else if membership.role == .owner, members.filter({ $0.role == .owner }).count == 1 {
@@ -416,7 +416,7 @@ public struct AccountService: Sendable {
     }
 
     public func hasOperator() throws -> Bool {
-        try database.read { try User.filter(Column("is_operator") == true).fetchCount($0) > 0 }
+        try database.read { try User.filter(User.Columns.isOperator == true).fetchCount($0) > 0 }
     }
 
     // MARK: - Shared steps

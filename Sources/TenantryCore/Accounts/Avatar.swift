@@ -20,3 +20,14 @@ public struct Avatar: TenantryRecord {
         return nil
     }
 }
+
+extension Avatar {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let userId = Column("user_id")
+        public static let contentType = Column("content_type")
+        public static let data = Column("data")
+        public static let createdAt = Column("created_at")
+    }
+}

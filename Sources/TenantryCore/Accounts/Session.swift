@@ -28,3 +28,18 @@ public struct IssuedSession: Sendable {
 }
 
 import Foundation
+
+extension Session {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let tokenHash = Column("token_hash")
+        public static let userId = Column("user_id")
+        public static let currentTenantId = Column("current_tenant_id")
+        public static let clientAddress = Column("client_address")
+        public static let createdAt = Column("created_at")
+        public static let lastSeenAt = Column("last_seen_at")
+        public static let expiresAt = Column("expires_at")
+        public static let revokedAt = Column("revoked_at")
+    }
+}

@@ -33,7 +33,7 @@ public struct User: TenantryRecord, Equatable {
     }
 
     static func withEmail(_ email: String, _ db: Database) throws -> User? {
-        try User.filter(Column("email") == email).fetchOne(db)
+        try User.filter(User.Columns.email == email).fetchOne(db)
     }
 }
 
@@ -75,3 +75,21 @@ public enum EmailAddress {
 }
 
 import Foundation
+
+extension User {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let email = Column("email")
+        public static let name = Column("name")
+        public static let passwordHash = Column("password_hash")
+        public static let status = Column("status")
+        public static let isOperator = Column("is_operator")
+        public static let avatarId = Column("avatar_id")
+        public static let timezone = Column("timezone")
+        public static let country = Column("country")
+        public static let fromLink = Column("from_link")
+        public static let createdAt = Column("created_at")
+        public static let updatedAt = Column("updated_at")
+    }
+}

@@ -26,6 +26,22 @@ struct Verification: TenantryRecord {
     var consumedAt: Instant?
 
     static func withToken(_ token: String, purpose: Purpose, _ db: Database) throws -> Verification? {
-        try Verification.filter(Column("token_hash") == Secrets.sha256(token) && Column("purpose") == purpose.rawValue).fetchOne(db)
+        try Verification.filter(Verification.Columns.tokenHash == Secrets.sha256(token) && Verification.Columns.purpose == purpose.rawValue).fetchOne(db)
+    }
+}
+
+extension Verification {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let purpose = Column("purpose")
+        public static let tokenHash = Column("token_hash")
+        public static let email = Column("email")
+        public static let userId = Column("user_id")
+        public static let codeHash = Column("code_hash")
+        public static let attempts = Column("attempts")
+        public static let createdAt = Column("created_at")
+        public static let expiresAt = Column("expires_at")
+        public static let consumedAt = Column("consumed_at")
     }
 }

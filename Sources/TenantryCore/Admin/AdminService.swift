@@ -105,7 +105,7 @@ public struct AdminService: Sendable {
         guard let tenant = try Tenant.fetchOne(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
         return TenantSummary(
             tenant: tenant, subscription: try Subscription.live(db, tenantId: tenantId),
-            members: try Membership.filter(Column("tenant_id") == tenantId).fetchCount(db),
+            members: try Membership.filter(Membership.Columns.tenantId == tenantId).fetchCount(db),
             balances: try Ledger.balances(db, tenantId: tenantId, at: now)
         )
     }
@@ -135,10 +135,10 @@ public struct AdminService: Sendable {
                 """, arguments: [id]).map { ($0["subject"] as String, $0["used"] as Int64) }
             return TenantDetail(
                 summary: summary, members: members,
-                subscriptions: try Subscription.filter(Column("tenant_id") == id).order(Column("start_at").desc, Column("created_at").desc).fetchAll(db),
+                subscriptions: try Subscription.filter(Subscription.Columns.tenantId == id).order(Subscription.Columns.startAt.desc, Subscription.Columns.createdAt.desc).fetchAll(db),
                 grants: try Ledger.liveGrants(db, tenantId: id, at: now), agents: agents,
-                invoices: try Invoice.filter(Column("tenant_id") == id).order(Column("created_at").desc).limit(100).fetchAll(db),
-                keys: try ApiKey.filter(Column("tenant_id") == id).order(Column("created_at").desc).fetchAll(db)
+                invoices: try Invoice.filter(Invoice.Columns.tenantId == id).order(Invoice.Columns.createdAt.desc).limit(100).fetchAll(db),
+                keys: try ApiKey.filter(ApiKey.Columns.tenantId == id).order(ApiKey.Columns.createdAt.desc).fetchAll(db)
             )
         }
     }
@@ -153,10 +153,10 @@ public struct AdminService: Sendable {
             var request = User.all()
             let text = query.trimmingCharacters(in: .whitespaces).lowercased()
             if !text.isEmpty {
-                request = request.filter(Column("email").like("%\(text)%") || Column("name").like("%\(text)%") || Column("id") == text)
+                request = request.filter(User.Columns.email.like("%\(text)%") || User.Columns.name.like("%\(text)%") || User.Columns.id == text)
             }
             let total = try request.fetchCount(db)
-            let users = try request.order(Column("created_at").desc, Column("id")).limit(limit, offset: paging.offset).fetchAll(db)
+            let users = try request.order(User.Columns.createdAt.desc, User.Columns.id).limit(limit, offset: paging.offset).fetchAll(db)
             return TenantService.Page(items: users, page: page, limit: limit, total: total)
         }
     }
@@ -188,13 +188,13 @@ public struct AdminService: Sendable {
         let paging = try Paging(page: page, limit: limit)
         return try await database.report { db in
             var request = AuditEntry.all()
-            if !action.isEmpty { request = request.filter(Column("action") == action || Column("action").like("\(action).%")) }
-            if !actor.isEmpty { request = request.filter(Column("actor_email") == actor.lowercased() || Column("actor_id") == actor) }
-            if !targetType.isEmpty { request = request.filter(Column("target_type") == targetType) }
-            if !targetId.isEmpty { request = request.filter(Column("target_id") == targetId) }
-            if !tenantId.isEmpty { request = request.filter(Column("tenant_id") == tenantId) }
+            if !action.isEmpty { request = request.filter(AuditEntry.Columns.action == action || AuditEntry.Columns.action.like("\(action).%")) }
+            if !actor.isEmpty { request = request.filter(AuditEntry.Columns.actorEmail == actor.lowercased() || AuditEntry.Columns.actorId == actor) }
+            if !targetType.isEmpty { request = request.filter(AuditEntry.Columns.targetType == targetType) }
+            if !targetId.isEmpty { request = request.filter(AuditEntry.Columns.targetId == targetId) }
+            if !tenantId.isEmpty { request = request.filter(AuditEntry.Columns.tenantId == tenantId) }
             let total = try request.fetchCount(db)
-            let entries = try request.order(Column("seq").desc).limit(limit, offset: paging.offset).fetchAll(db)
+            let entries = try request.order(AuditEntry.Columns.seq.desc).limit(limit, offset: paging.offset).fetchAll(db)
             return TenantService.Page(items: entries, page: page, limit: limit, total: total)
         }
     }

@@ -55,3 +55,19 @@ enum AuditLog {
     struct Nothing: Encodable {}
     static let nothing: Nothing? = nil
 }
+
+extension AuditEntry {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let seq = Column("seq")
+        public static let at = Column("at")
+        public static let actorId = Column("actor_id")
+        public static let actorEmail = Column("actor_email")
+        public static let action = Column("action")
+        public static let targetType = Column("target_type")
+        public static let targetId = Column("target_id")
+        public static let tenantId = Column("tenant_id")
+        public static let before = Column("before")
+        public static let after = Column("after")
+    }
+}

@@ -46,7 +46,7 @@ enum Billing {
             invoice.periodEnd = subscription.endAt
             try Allowances.open(db, subscription: subscription, kind: .period, start: now, end: subscription.endAt, invoiceId: invoice.id, paid: true, at: now)
         case .renewal:
-            if var entitlement = try Entitlement.filter(Column("invoice_id") == invoice.id).fetchOne(db) {
+            if var entitlement = try Entitlement.filter(Entitlement.Columns.invoiceId == invoice.id).fetchOne(db) {
                 entitlement.paid = true
                 try entitlement.update(db)
                 try Allowances.grantDue(db, &entitlement, at: now)

@@ -48,3 +48,28 @@ public struct Invoice: TenantryRecord, Equatable {
         (try Int64.fetchOne(db, sql: "SELECT max(number) FROM invoice") ?? 0) + 1
     }
 }
+
+extension Invoice {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let number = Column("number")
+        public static let tenantId = Column("tenant_id")
+        public static let kind = Column("kind")
+        public static let subscriptionId = Column("subscription_id")
+        public static let variantId = Column("variant_id")
+        public static let plan = Column("plan")
+        public static let period = Column("period")
+        public static let periodStart = Column("period_start")
+        public static let periodEnd = Column("period_end")
+        public static let lines = Column("lines")
+        public static let currency = Column("currency")
+        public static let totalMinor = Column("total_minor")
+        public static let status = Column("status")
+        public static let createdAt = Column("created_at")
+        public static let dueAt = Column("due_at")
+        public static let paidAt = Column("paid_at")
+        public static let paidBy = Column("paid_by")
+        public static let voidedAt = Column("voided_at")
+    }
+}

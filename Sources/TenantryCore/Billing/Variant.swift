@@ -66,3 +66,21 @@ public enum Money {
         return whole * scale + cents
     }
 }
+
+extension Variant {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let kind = Column("kind")
+        public static let plan = Column("plan")
+        public static let period = Column("period")
+        public static let category = Column("category")
+        public static let units = Column("units")
+        public static let priceMinor = Column("price_minor")
+        public static let currency = Column("currency")
+        public static let description = Column("description")
+        public static let active = Column("active")
+        public static let createdAt = Column("created_at")
+        public static let updatedAt = Column("updated_at")
+    }
+}

@@ -48,3 +48,26 @@ public struct CreditGrant: TenantryRecord, Equatable {
         )
     }
 }
+
+extension CreditGrant {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let seq = Column("seq")
+        public static let id = Column("id")
+        public static let tenantId = Column("tenant_id")
+        public static let category = Column("category")
+        public static let amount = Column("amount")
+        public static let used = Column("used")
+        public static let effectiveAt = Column("effective_at")
+        public static let expiresAt = Column("expires_at")
+        public static let source = Column("source")
+        public static let priority = Column("priority")
+        public static let entitlementId = Column("entitlement_id")
+        public static let monthStart = Column("month_start")
+        public static let invoiceId = Column("invoice_id")
+        public static let reason = Column("reason")
+        public static let createdBy = Column("created_by")
+        public static let createdAt = Column("created_at")
+        public static let expired = Column("expired")
+    }
+}

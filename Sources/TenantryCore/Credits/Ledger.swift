@@ -90,9 +90,9 @@ enum Ledger {
 
     /// Live grants of a tenant (optionally of one category), in burn-down order.
     static func liveGrants(_ db: Database, tenantId: String, category: String? = nil, at now: Instant) throws -> [CreditGrant] {
-        var request = CreditGrant.filter(Column("tenant_id") == tenantId && Column("expired") == false && Column("effective_at") <= now && Column("expires_at") > now)
-        if let category { request = request.filter(Column("category") == category) }
-        return try request.order(Column("category"), Column("priority"), Column("expires_at"), Column("seq")).fetchAll(db)
+        var request = CreditGrant.filter(CreditGrant.Columns.tenantId == tenantId && CreditGrant.Columns.expired == false && CreditGrant.Columns.effectiveAt <= now && CreditGrant.Columns.expiresAt > now)
+        if let category { request = request.filter(CreditGrant.Columns.category == category) }
+        return try request.order(CreditGrant.Columns.category, CreditGrant.Columns.priority, CreditGrant.Columns.expiresAt, CreditGrant.Columns.seq).fetchAll(db)
     }
 
     /// What each category of a tenant holds now, by category.

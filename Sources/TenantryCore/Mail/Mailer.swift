@@ -51,7 +51,7 @@ public final class Mailer: Sendable {
     /// Delivers queued emails with the `log` transport: each is logged (never its body,
     /// which may hold a secret) and marked sent; the outbox is the inbox.
     func deliverQueued(_ db: Database) throws -> Int {
-        let queued = try OutboxEmail.filter(Column("status") == OutboxEmail.Status.queued.rawValue).order(Column("created_at")).fetchAll(db)
+        let queued = try OutboxEmail.filter(OutboxEmail.Columns.status == OutboxEmail.Status.queued.rawValue).order(OutboxEmail.Columns.createdAt).fetchAll(db)
         let now = clock.now()
         for var email in queued {
             email.status = .sent

@@ -22,3 +22,19 @@ public struct Email: Sendable {
     public let subject: String
     public let body: String
 }
+
+extension OutboxEmail {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let recipient = Column("recipient")
+        public static let subject = Column("subject")
+        public static let body = Column("body")
+        public static let status = Column("status")
+        public static let attempts = Column("attempts")
+        public static let createdAt = Column("created_at")
+        public static let sentAt = Column("sent_at")
+        public static let lastError = Column("last_error")
+        public static let rowid = Column("rowid")
+    }
+}

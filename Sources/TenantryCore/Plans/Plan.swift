@@ -70,3 +70,17 @@ extension Plan {
         try db.cachedStatement(sql: "UPDATE plan SET first_used_at = ? WHERE name = ? AND first_used_at IS NULL").execute(arguments: [now, name])
     }
 }
+
+extension PlanRecord {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let name = Column("name")
+        public static let config = Column("config")
+        public static let description = Column("description")
+        public static let creditExtensionDays = Column("credit_extension_days")
+        public static let trialDays = Column("trial_days")
+        public static let firstUsedAt = Column("first_used_at")
+        public static let createdAt = Column("created_at")
+        public static let updatedAt = Column("updated_at")
+    }
+}

@@ -62,7 +62,7 @@ public struct PlanService: Sendable {
 
     /// The built-in plans in their usual order, then tenant-specific ones by age.
     public func list() throws -> [Plan] {
-        let plans = try database.read { db in try PlanRecord.order(Column("created_at"), Column("name")).fetchAll(db).map { try $0.plan() } }
+        let plans = try database.read { db in try PlanRecord.order(PlanRecord.Columns.createdAt, PlanRecord.Columns.name).fetchAll(db).map { try $0.plan() } }
         let rank = { (plan: Plan) in Plan.builtIn.firstIndex(of: plan.name) ?? Plan.builtIn.count }
         return plans.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }
@@ -110,7 +110,7 @@ public struct PlanService: Sendable {
             guard !Plan.builtIn.contains(name), name != newTenantPlan else {
                 throw DomainError.invalidArgument("\(name) is a built-in plan: change it instead of deleting it")
             }
-            guard try Variant.filter(Column("plan") == name).fetchCount(db) == 0 else {
+            guard try Variant.filter(Variant.Columns.plan == name).fetchCount(db) == 0 else {
                 throw DomainError.invalidArgument("plan \(name) has price variants: delete them first")
             }
             try PlanRecord.deleteOne(db, key: name)
@@ -171,7 +171,7 @@ public struct PlanService: Sendable {
         let now = context.clock.now()
         try await database.write { db in
             guard let variant = try Variant.fetchOne(db, key: id) else { throw DomainError.notFound("no variant \(id)") }
-            let sold = try Invoice.filter(Column("variant_id") == id).fetchCount(db) + Subscription.filter(Column("variant_id") == id).fetchCount(db)
+            let sold = try Invoice.filter(Invoice.Columns.variantId == id).fetchCount(db) + Subscription.filter(Subscription.Columns.variantId == id).fetchCount(db)
                 + (try Int.fetchOne(db, sql: "SELECT count(*) FROM invoice, json_each(invoice.lines) WHERE json_each.value ->> 'variant_id' = ?", arguments: [id]) ?? 0)
             guard sold == 0 else { throw DomainError.invalidArgument("variant \(id) has been sold: deactivate it (active: false) instead") }
             try variant.delete(db)
@@ -189,11 +189,11 @@ public struct PlanService: Sendable {
     /// Variants, filtered; users see active ones only.
     public func variants(kind: Variant.Kind?, plan: String? = nil, period: String? = nil, activeOnly: Bool) throws -> [Variant] {
         try database.read { db in
-            var request = Variant.order(Column("kind"), Column("plan"), Column("period"), Column("category"), Column("price_minor"))
-            if let kind { request = request.filter(Column("kind") == kind.rawValue) }
-            if let plan, !plan.isEmpty { request = request.filter(Column("plan") == plan) }
-            if let period, !period.isEmpty { request = request.filter(Column("period") == period) }
-            if activeOnly { request = request.filter(Column("active") == true) }
+            var request = Variant.order(Variant.Columns.kind, Variant.Columns.plan, Variant.Columns.period, Variant.Columns.category, Variant.Columns.priceMinor)
+            if let kind { request = request.filter(Variant.Columns.kind == kind.rawValue) }
+            if let plan, !plan.isEmpty { request = request.filter(Variant.Columns.plan == plan) }
+            if let period, !period.isEmpty { request = request.filter(Variant.Columns.period == period) }
+            if activeOnly { request = request.filter(Variant.Columns.active == true) }
             return try request.fetchAll(db)
         }
     }
@@ -218,7 +218,7 @@ public struct PlanService: Sendable {
         case .addon:
             try PlanConfig.validateCategory(draft.category)
             _ = try Amount.positive(draft.units, field: "units (the credits one add-on buys)")
-            if draft.active, try Variant.filter(Column("kind") == "addon" && Column("category") == draft.category && Column("active") == true && Column("id") != id).fetchCount(db) > 0 {
+            if draft.active, try Variant.filter(Variant.Columns.kind == "addon" && Variant.Columns.category == draft.category && Variant.Columns.active == true && Variant.Columns.id != id).fetchCount(db) > 0 {
                 throw DomainError.alreadyExists("an active add-on for \(draft.category) exists: deactivate it first")
             }
             return Variant(id: id, kind: .addon, plan: "", period: .notDefined, category: draft.category, units: draft.units, priceMinor: price,

@@ -100,3 +100,37 @@ extension Entitlement {
             """).execute(arguments: [id, subscriptionId, tenantId, plan, kind.rawValue, startAt, endAt, invoiceId, paid, nextGrantAt])
     }
 }
+
+extension Subscription {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let tenantId = Column("tenant_id")
+        public static let plan = Column("plan")
+        public static let period = Column("period")
+        public static let status = Column("status")
+        public static let variantId = Column("variant_id")
+        public static let startAt = Column("start_at")
+        public static let endAt = Column("end_at")
+        public static let cancelAtPeriodEnd = Column("cancel_at_period_end")
+        public static let endedAt = Column("ended_at")
+        public static let createdAt = Column("created_at")
+        public static let updatedAt = Column("updated_at")
+    }
+}
+
+extension Entitlement {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let subscriptionId = Column("subscription_id")
+        public static let tenantId = Column("tenant_id")
+        public static let plan = Column("plan")
+        public static let kind = Column("kind")
+        public static let startAt = Column("start_at")
+        public static let endAt = Column("end_at")
+        public static let invoiceId = Column("invoice_id")
+        public static let paid = Column("paid")
+        public static let nextGrantAt = Column("next_grant_at")
+    }
+}

@@ -15,7 +15,7 @@ public struct SubscriptionService: Sendable {
 
     /// The tenant's subscriptions, newest first (the live one, then its history).
     public func history(tenantId: String) throws -> [Subscription] {
-        try database.read { try Subscription.filter(Column("tenant_id") == tenantId).order(Column("start_at").desc, Column("created_at").desc).fetchAll($0) }
+        try database.read { try Subscription.filter(Subscription.Columns.tenantId == tenantId).order(Subscription.Columns.startAt.desc, Subscription.Columns.createdAt.desc).fetchAll($0) }
     }
 
     /// Opens an invoice for a first paid subscription; it starts when the invoice is paid.
@@ -122,7 +122,7 @@ public struct SubscriptionService: Sendable {
             var currency: String?
             var total: Int64 = 0
             for purchase in purchases {
-                guard let variant = try Variant.filter(Column("kind") == "addon" && Column("category") == purchase.category && Column("active") == true).fetchOne(db) else {
+                guard let variant = try Variant.filter(Variant.Columns.kind == "addon" && Variant.Columns.category == purchase.category && Variant.Columns.active == true).fetchOne(db) else {
                     throw DomainError.notFound("no add-on is sold for \(purchase.category)")
                 }
                 guard currency == nil || currency == variant.currency else {
@@ -176,9 +176,9 @@ public struct SubscriptionService: Sendable {
             throw DomainError.invalidArgument("status must be open, paid or void")
         }
         return try await database.report { db in
-            var request = Invoice.order(Column("created_at").desc, Column("number").desc).limit(limit)
-            if let tenantId, !tenantId.isEmpty { request = request.filter(Column("tenant_id") == tenantId) }
-            if let status, !status.isEmpty { request = request.filter(Column("status") == status) }
+            var request = Invoice.order(Invoice.Columns.createdAt.desc, Invoice.Columns.number.desc).limit(limit)
+            if let tenantId, !tenantId.isEmpty { request = request.filter(Invoice.Columns.tenantId == tenantId) }
+            if let status, !status.isEmpty { request = request.filter(Invoice.Columns.status == status) }
             return try request.fetchAll(db)
         }
     }

@@ -129,8 +129,8 @@ public enum Subscriptions {
 
     private static func advance(_ db: Database, _ subscription: inout Subscription, at now: Instant, settings: Settings) throws {
         while subscription.endedAt == nil {
-            let overdue = try Invoice.filter(Column("subscription_id") == subscription.id && Column("kind") == Invoice.Kind.renewal.rawValue && Column("status") == Invoice.Status.open.rawValue)
-                .order(Column("due_at")).fetchOne(db)
+            let overdue = try Invoice.filter(Invoice.Columns.subscriptionId == subscription.id && Invoice.Columns.kind == Invoice.Kind.renewal.rawValue && Invoice.Columns.status == Invoice.Status.open.rawValue)
+                .order(Invoice.Columns.dueAt).fetchOne(db)
             let periodEnd = subscription.endAt ?? now
             if let overdue {
                 let expiry = overdue.dueAt.adding(days: settings.pastDueDays)

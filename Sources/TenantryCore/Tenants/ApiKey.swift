@@ -106,7 +106,7 @@ public struct ApiKeyService: Sendable {
     }
 
     public func list(tenantId: String) throws -> [ApiKey] {
-        try database.read { try ApiKey.filter(Column("tenant_id") == tenantId).order(Column("created_at").desc).fetchAll($0) }
+        try database.read { try ApiKey.filter(ApiKey.Columns.tenantId == tenantId).order(ApiKey.Columns.createdAt.desc).fetchAll($0) }
     }
 
     /// Revokes a key of `tenantId` (an operator may pass nil to revoke any key).
@@ -151,5 +151,22 @@ extension ApiKey {
         var copy = self
         copy.keyHash = Data(count: 32)
         return copy
+    }
+}
+
+extension ApiKey {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let tenantId = Column("tenant_id")
+        public static let name = Column("name")
+        public static let keyPrefix = Column("key_prefix")
+        public static let keyHash = Column("key_hash")
+        public static let scopes = Column("scopes")
+        public static let createdBy = Column("created_by")
+        public static let createdAt = Column("created_at")
+        public static let expiresAt = Column("expires_at")
+        public static let lastUsedAt = Column("last_used_at")
+        public static let revokedAt = Column("revoked_at")
     }
 }

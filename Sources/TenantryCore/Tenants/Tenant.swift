@@ -60,3 +60,29 @@ struct Invite: TenantryRecord {
 }
 
 import Foundation
+
+extension Membership {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let tenantId = Column("tenant_id")
+        public static let userId = Column("user_id")
+        public static let role = Column("role")
+        public static let joinedAt = Column("joined_at")
+    }
+}
+
+extension Invite {
+    /// The table's columns, for the query interface.
+    public enum Columns {
+        public static let id = Column("id")
+        public static let tenantId = Column("tenant_id")
+        public static let email = Column("email")
+        public static let role = Column("role")
+        public static let tokenHash = Column("token_hash")
+        public static let invitedBy = Column("invited_by")
+        public static let createdAt = Column("created_at")
+        public static let expiresAt = Column("expires_at")
+        public static let acceptedAt = Column("accepted_at")
+        public static let revokedAt = Column("revoked_at")
+    }
+}

@@ -40,7 +40,7 @@ public struct TenantService: Sendable {
     public func list(_ principal: Principal, page: Int, limit: Int) throws -> Page<TenantView> {
         let paging = try Paging(page: page, limit: limit)
         return try database.read { db in
-            let total = try Membership.filter(Column("user_id") == principal.user.id).fetchCount(db)
+            let total = try Membership.filter(Membership.Columns.userId == principal.user.id).fetchCount(db)
             let rows = try Row.fetchAll(db, sql: """
                 SELECT tenant.*, membership.role FROM membership JOIN tenant ON tenant.id = membership.tenant_id
                 WHERE membership.user_id = ? ORDER BY membership.joined_at, tenant.id LIMIT ? OFFSET ?
@@ -320,19 +320,19 @@ public struct TenantService: Sendable {
     // MARK: - Shared steps
 
     private static func requireAnotherOwner(_ db: Database, tenantId: String) throws {
-        let owners = try Membership.filter(Column("tenant_id") == tenantId && Column("role") == Role.owner.rawValue).fetchCount(db)
+        let owners = try Membership.filter(Membership.Columns.tenantId == tenantId && Membership.Columns.role == Role.owner.rawValue).fetchCount(db)
         guard owners > 1 else {
             throw DomainError.invalidArgument("a tenant needs at least one owner: make another member an owner first")
         }
     }
 
     private static func pendingInvites(_ db: Database, tenantId: String, now: Instant) throws -> [Invite] {
-        try Invite.filter(Column("tenant_id") == tenantId && Column("accepted_at") == nil && Column("revoked_at") == nil && Column("expires_at") > now)
-            .order(Column("created_at")).fetchAll(db)
+        try Invite.filter(Invite.Columns.tenantId == tenantId && Invite.Columns.acceptedAt == nil && Invite.Columns.revokedAt == nil && Invite.Columns.expiresAt > now)
+            .order(Invite.Columns.createdAt).fetchAll(db)
     }
 
     private static func usableInvite(_ db: Database, token: String, now: Instant) throws -> Invite {
-        guard let invite = try Invite.filter(Column("token_hash") == Secrets.sha256(token)).fetchOne(db),
+        guard let invite = try Invite.filter(Invite.Columns.tokenHash == Secrets.sha256(token)).fetchOne(db),
               invite.acceptedAt == nil, invite.revokedAt == nil, invite.expiresAt > now
         else { throw DomainError.notFound("this invitation is invalid, used or expired") }
         return invite
@@ -341,7 +341,7 @@ public struct TenantService: Sendable {
     /// Refuses growth past the plan's `team_members`, counting members and pending invites.
     private static func checkTeamLimit(_ db: Database, tenantId: String, now: Instant, adding: Int) throws {
         guard let limit = try Subscriptions.teamMemberLimit(db, tenantId: tenantId) else { return }
-        let members = try Membership.filter(Column("tenant_id") == tenantId).fetchCount(db)
+        let members = try Membership.filter(Membership.Columns.tenantId == tenantId).fetchCount(db)
         let pending = try pendingInvites(db, tenantId: tenantId, now: now).count
         guard members + pending + adding <= limit else {
             throw DomainError.resourceExhausted("the plan allows \(limit) team members")
