@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
 
-/// A plan: its configuration, how long its credits outlive a period, and for trials how
+/// A plan (its config stored as a JSON column): its configuration, how long its credits outlive a period, and for trials how
 /// long the trial lasts.
-public struct Plan: Sendable, Equatable {
+public struct Plan: TenantryRecord, Equatable {
+    public static let databaseTableName = "plan"
+
     /// The plan names the product knows; a tenant-specific plan is named by its tenant's id.
     public static let builtIn = ["FREE", "NEW_USER_TRIAL", "BYOA_USER_TRIAL", "PRO", "BUSINESS", "CUSTOM"]
     public static let trialPlans: Set<String> = ["NEW_USER_TRIAL", "BYOA_USER_TRIAL"]
@@ -21,41 +23,9 @@ public struct Plan: Sendable, Equatable {
     public var isTrial: Bool { trialDays != nil }
 }
 
-/// How plans are stored: the config as JSON text.
-struct PlanRecord: TenantryRecord {
-    static let databaseTableName = "plan"
-
-    var name: String
-    var config: String
-    var description: String
-    var creditExtensionDays: Int
-    var trialDays: Int?
-    var firstUsedAt: Instant?
-    var createdAt: Instant
-    var updatedAt: Instant
-
-    init(_ plan: Plan) throws {
-        name = plan.name
-        config = try plan.config.encoded()
-        description = plan.description
-        creditExtensionDays = plan.creditExtensionDays
-        trialDays = plan.trialDays
-        firstUsedAt = plan.firstUsedAt
-        createdAt = plan.createdAt
-        updatedAt = plan.updatedAt
-    }
-
-    func plan() throws -> Plan {
-        Plan(
-            name: name, config: try PlanConfig.from(json: config), description: description, creditExtensionDays: creditExtensionDays,
-            trialDays: trialDays, firstUsedAt: firstUsedAt, createdAt: createdAt, updatedAt: updatedAt
-        )
-    }
-}
-
 extension Plan {
     static func fetch(_ db: Database, name: String) throws -> Plan? {
-        try PlanRecord.fetchOne(db, key: name)?.plan()
+        try Plan.fetchOne(db, key: name)
     }
 
     /// The plan whose config applies to a tenant on `planName`: a `CUSTOM` subscription
@@ -71,7 +41,7 @@ extension Plan {
     }
 }
 
-extension PlanRecord {
+extension Plan {
     /// The table's columns, for the query interface.
     public enum Columns {
         public static let name = Column("name")

@@ -93,14 +93,6 @@ public struct PlanConfig: Codable, Sendable, Equatable {
     public func allowance(of category: String) -> Int64 {
         usageConfigs.first { $0.category == category }?.totalAmount ?? 0
     }
-
-    func encoded() throws -> String {
-        String(decoding: try JSONEncoder.sorted.encode(self), as: UTF8.self)
-    }
-
-    static func from(json: String) throws -> PlanConfig {
-        try JSONDecoder().decode(PlanConfig.self, from: Data(json.utf8))
-    }
 }
 
 extension JSONEncoder {

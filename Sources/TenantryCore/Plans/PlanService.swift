@@ -42,15 +42,15 @@ public struct PlanService: Sendable {
         let now = context.clock.now()
         return try await database.write { db in
             try Self.validateName(db, name)
-            guard try PlanRecord.fetchOne(db, key: name) == nil else { throw DomainError.alreadyExists("plan \(name) already exists") }
+            guard try Plan.fetchOne(db, key: name) == nil else { throw DomainError.alreadyExists("plan \(name) already exists") }
             let isTrial = Plan.trialPlans.contains(name)
             let plan = Plan(
                 name: name, config: draft.config, description: draft.description.isEmpty ? name : draft.description,
                 creditExtensionDays: draft.creditExtensionDays, trialDays: isTrial ? (draft.trialDays ?? 14) : nil,
                 firstUsedAt: nil, createdAt: now, updatedAt: now
             )
-            try PlanRecord(plan).insert(db)
-            try AuditLog.record(db, actor: actor, action: "plan.create", targetType: "plan", targetId: name, tenantId: Plan.builtIn.contains(name) ? nil : name, before: AuditLog.nothing, after: try PlanRecord(plan), at: now)
+            try plan.insert(db)
+            try AuditLog.record(db, actor: actor, action: "plan.create", targetType: "plan", targetId: name, tenantId: Plan.builtIn.contains(name) ? nil : name, before: AuditLog.nothing, after: plan, at: now)
             return plan
         }
     }
@@ -62,7 +62,7 @@ public struct PlanService: Sendable {
 
     /// The built-in plans in their usual order, then tenant-specific ones by age.
     public func list() throws -> [Plan] {
-        let plans = try database.read { db in try PlanRecord.order(PlanRecord.Columns.createdAt, PlanRecord.Columns.name).fetchAll(db).map { try $0.plan() } }
+        let plans = try database.read { db in try Plan.order(Plan.Columns.createdAt, Plan.Columns.name).fetchAll(db) }
         let rank = { (plan: Plan) in Plan.builtIn.firstIndex(of: plan.name) ?? Plan.builtIn.count }
         return plans.enumerated().sorted { (rank($0.element), $0.offset) < (rank($1.element), $1.offset) }.map(\.element)
     }
@@ -87,15 +87,15 @@ public struct PlanService: Sendable {
         let now = context.clock.now()
         return try await database.write { db in
             guard var plan = try Plan.fetch(db, name: name) else { throw DomainError.notFound("no plan \(name)") }
-            let before = try PlanRecord(plan)
+            let before = plan
             if let config = changes.config { plan.config = config }
             if let description = changes.description, !description.isEmpty { plan.description = description }
             if let days = changes.creditExtensionDays { plan.creditExtensionDays = days }
             if plan.isTrial, let days = changes.trialDays { plan.trialDays = days }
             try Draft(config: plan.config, description: plan.description, creditExtensionDays: plan.creditExtensionDays, trialDays: plan.trialDays).validate()
             plan.updatedAt = now
-            try PlanRecord(plan).update(db)
-            try AuditLog.record(db, actor: actor, action: "plan.update", targetType: "plan", targetId: name, before: before, after: try PlanRecord(plan), at: now)
+            try plan.update(db)
+            try AuditLog.record(db, actor: actor, action: "plan.update", targetType: "plan", targetId: name, before: before, after: plan, at: now)
             return plan
         }
     }
@@ -113,8 +113,8 @@ public struct PlanService: Sendable {
             guard try Variant.filter(Variant.Columns.plan == name).fetchCount(db) == 0 else {
                 throw DomainError.invalidArgument("plan \(name) has price variants: delete them first")
             }
-            try PlanRecord.deleteOne(db, key: name)
-            try AuditLog.record(db, actor: actor, action: "plan.delete", targetType: "plan", targetId: name, before: try PlanRecord(plan), after: AuditLog.nothing, at: now)
+            try Plan.deleteOne(db, key: name)
+            try AuditLog.record(db, actor: actor, action: "plan.delete", targetType: "plan", targetId: name, before: plan, after: AuditLog.nothing, at: now)
         }
     }
 
