@@ -12,7 +12,7 @@ TEST_PACKAGES := nginx-light systemd curl chromium chromium-driver
 BENCH_PACKAGES := wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps test-deps bench-deps build release run test test-swift test-integration bench clean
+.PHONY: deps test-deps bench-deps build release run test lint test-swift test-integration bench clean
 
 # Installs whichever of the Debian packages are missing.
 define apt_install
@@ -53,9 +53,13 @@ run: release
 	@echo
 	exec .build/release/tenantryd serve --db $(DB) --listen $(LISTEN) --public Public
 
-test: test-deps
+test: test-deps lint
 	$(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory test-swift test-integration
+
+# The style in .swift-format, checked as CI runs it; `swift format -i -r Sources Tests Package.swift` applies it.
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
 test-swift:
 	$(SWIFT) test --skip-build --disable-xctest

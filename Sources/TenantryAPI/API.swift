@@ -29,7 +29,8 @@ public struct API: Sendable {
     public init(app: Tenantry, metrics: HTTPMetrics, options: Options) {
         let gate = Gate(app: app)
         let builder = RouteBuilder(app: app, metrics: metrics, options: options)
-        var endpoints = builder.accountEndpoints + builder.userEndpoints + builder.tenantEndpoints + builder.apiKeyEndpoints
+        var endpoints =
+            builder.accountEndpoints + builder.userEndpoints + builder.tenantEndpoints + builder.apiKeyEndpoints
             + builder.subscriptionEndpoints + builder.usageEndpoints + builder.adminEndpoints + builder.serviceEndpoints
         func documentEndpoint(_ handler: Endpoint.Action) -> Endpoint {
             Endpoint(

@@ -36,7 +36,7 @@ extension DomainError {
     public var message: String {
         switch self {
         case .invalidArgument(let m), .notFound(let m), .alreadyExists(let m), .permissionDenied(let m),
-             .failedPrecondition(let m), .unimplemented(let m), .unauthenticated(let m):
+            .failedPrecondition(let m), .unimplemented(let m), .unauthenticated(let m):
             m
         case .resourceExhausted(let m, _), .unavailable(let m, _): m
         case .internalError: "internal error"

@@ -1,3 +1,4 @@
+import GRDB
 import Logging
 
 /// The product's services over one database, wired once per daemon (or test).
@@ -54,5 +55,3 @@ public final class Tenantry: Sendable {
         }
     }
 }
-
-import GRDB

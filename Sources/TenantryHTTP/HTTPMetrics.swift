@@ -6,8 +6,15 @@ public final class HTTPMetrics: Sendable {
     /// Upper bounds of the latency buckets, in seconds.
     public static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
 
-    private struct CountKey: Hashable { let method: String; let route: String; let status: Int }
-    private struct LatencyKey: Hashable { let method: String; let route: String }
+    private struct CountKey: Hashable {
+        let method: String
+        let route: String
+        let status: Int
+    }
+    private struct LatencyKey: Hashable {
+        let method: String
+        let route: String
+    }
     private struct Histogram {
         var counts = [Int](repeating: 0, count: HTTPMetrics.buckets.count)
         var count = 0

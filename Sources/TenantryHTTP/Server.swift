@@ -140,7 +140,10 @@ public final class Server: @unchecked Sendable {
         if let response = exchange.takeDeferredResponse() {
             return queue(response, on: connection, for: exchange)
         }
-        if exchange.responded { uploadDataSize.pointee = 0; return .YES }
+        if exchange.responded {
+            uploadDataSize.pointee = 0
+            return .YES
+        }
         if uploadDataSize.pointee > 0 {
             let size = uploadDataSize.pointee
             uploadDataSize.pointee = 0
@@ -228,17 +231,22 @@ public final class Server: @unchecked Sendable {
     }
 
     private func values(_ connection: OpaquePointer, _ kind: MHD_ValueKind, lowercased: Bool) -> [String: String] {
-        final class Collector { var values: [String: String] = [:]; var lowercased = false }
+        final class Collector {
+            var values: [String: String] = [:]
+            var lowercased = false
+        }
         let collector = Collector()
         collector.lowercased = lowercased
         _ = withExtendedLifetime(collector) {
-            MHD_get_connection_values(connection, kind, { context, _, key, value in
-                let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
-                guard let key else { return .YES }
-                let name = collector.lowercased ? String(cString: key).lowercased() : String(cString: key)
-                collector.values[name] = value.map { String(cString: $0) } ?? ""
-                return .YES
-            }, Unmanaged.passUnretained(collector).toOpaque())
+            MHD_get_connection_values(
+                connection, kind,
+                { context, _, key, value in
+                    let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
+                    guard let key else { return .YES }
+                    let name = collector.lowercased ? String(cString: key).lowercased() : String(cString: key)
+                    collector.values[name] = value.map { String(cString: $0) } ?? ""
+                    return .YES
+                }, Unmanaged.passUnretained(collector).toOpaque())
         }
         return collector.values
     }
@@ -289,7 +297,12 @@ private final class Exchange: @unchecked Sendable {
     }
 
     func deferResponse(_ response: Response) { deferred.withLock { $0 = response } }
-    func takeDeferredResponse() -> Response? { deferred.withLock { value in defer { value = nil }; return value } }
+    func takeDeferredResponse() -> Response? {
+        deferred.withLock { value in
+            defer { value = nil }
+            return value
+        }
+    }
 }
 
 private struct SuspendedConnection: @unchecked Sendable {

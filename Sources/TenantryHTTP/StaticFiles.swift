@@ -24,7 +24,7 @@ public struct StaticFiles: Sendable {
         guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else { return nil }
         if isDirectory.boolValue { file.appendPathComponent("index.html") }
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: file.path),
-              let data = FileManager.default.contents(atPath: file.path)
+            let data = FileManager.default.contents(atPath: file.path)
         else { return nil }
         let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
         let etag = "\"\(String(Int(modified * 1000), radix: 36))-\(String(data.count, radix: 36))\""

@@ -120,10 +120,12 @@ struct Serve: AsyncParsableCommand {
 
         let hashing = settings.passwordHashing
         let synchronousLevel = try db.synchronousLevel() == 2 ? "full" : "normal"
-        logger.notice("tenantryd \(TenantryVersion.current) serving on http://\(address.display(port: server.port))", metadata: [
-            "db": "\(database.db)", "synchronous": "\(synchronousLevel)",
-            "argon2id": "m=\(hashing.memoryKiB)KiB t=\(hashing.iterations) p=\(hashing.parallelism) × \(settings.hashingWorkers) workers, ≤ \(app.hasher.memoryCeilingKiB / 1024) MiB",
-        ])
+        logger.notice(
+            "tenantryd \(TenantryVersion.current) serving on http://\(address.display(port: server.port))",
+            metadata: [
+                "db": "\(database.db)", "synchronous": "\(synchronousLevel)",
+                "argon2id": "m=\(hashing.memoryKiB)KiB t=\(hashing.iterations) p=\(hashing.parallelism) × \(settings.hashingWorkers) workers, ≤ \(app.hasher.memoryCeilingKiB / 1024) MiB",
+            ])
         if let clock {
             logger.warning("test clock on: POST /v1/admin/clock/advance moves time; the daemon's now is \(clock.now().rfc3339)")
         }
@@ -187,7 +189,10 @@ private final class TerminationSignal: @unchecked Sendable {
 
     private func deliver(_ number: Int32) {
         lock.lock()
-        guard received == nil else { lock.unlock(); return }
+        guard received == nil else {
+            lock.unlock()
+            return
+        }
         received = number
         let waiting = waiter
         waiter = nil

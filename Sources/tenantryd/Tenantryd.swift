@@ -120,7 +120,7 @@ struct Check: AsyncParsableCommand {
         if problems.isEmpty {
             print("ok: integrity, foreign keys and every credit balance against its ledger check out in \(database.db)")
         } else {
-            problems.forEach { print("problem: \($0)") }
+            for problem in problems { print("problem: \(problem)") }
             throw ExitCode(1)
         }
     }

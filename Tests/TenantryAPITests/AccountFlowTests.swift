@@ -14,9 +14,11 @@ struct AccountFlowTests {
         #expect(registration["redirect_url"]!.string == "https://app.example.test/register/verify")
 
         let code = try daemon.latestCode(for: "alice@example.com")
-        let verified = try await daemon.ok("POST", "/v1/account/register/verify", json: [
-            "email": "alice@example.com", "code": .string(code), "token": registration["token"]!, "from_link": "ad-1", "country": "FR",
-        ])
+        let verified = try await daemon.ok(
+            "POST", "/v1/account/register/verify",
+            json: [
+                "email": "alice@example.com", "code": .string(code), "token": registration["token"]!, "from_link": "ad-1", "country": "FR",
+            ])
         #expect(verified["is_initialized"] == false)
         let firstSession = verified["token"]!.string
 
@@ -175,10 +177,15 @@ struct AccountFlowTests {
         #expect(hit["redirect_url"] == "https://app.example.test/password/reset")
         let resetToken = hit["new_token"]!
 
-        expectError(try await daemon.call("POST", "/v1/account/password/forgot/reset", json: ["token": resetToken, "new_password": "brand new pass", "password_confirm": "different"]), code: 3, containing: "does not match")
-        expectError(try await daemon.call("POST", "/v1/account/password/forgot/reset", json: ["token": resetToken, "new_password": "short", "password_confirm": "short"]), code: 3, containing: "at least 8")
+        expectError(
+            try await daemon.call("POST", "/v1/account/password/forgot/reset", json: ["token": resetToken, "new_password": "brand new pass", "password_confirm": "different"]), code: 3,
+            containing: "does not match")
+        expectError(
+            try await daemon.call("POST", "/v1/account/password/forgot/reset", json: ["token": resetToken, "new_password": "short", "password_confirm": "short"]), code: 3, containing: "at least 8")
         try await daemon.ok("POST", "/v1/account/password/forgot/reset", json: ["token": resetToken, "new_password": "brand new pass", "password_confirm": "brand new pass"])
-        expectError(try await daemon.call("POST", "/v1/account/password/forgot/reset", json: ["token": resetToken, "new_password": "again new pass", "password_confirm": "again new pass"]), code: 3, containing: "invalid or has expired")
+        expectError(
+            try await daemon.call("POST", "/v1/account/password/forgot/reset", json: ["token": resetToken, "new_password": "again new pass", "password_confirm": "again new pass"]), code: 3,
+            containing: "invalid or has expired")
 
         expectError(try await daemon.call("GET", "/v1/user", token: session), code: 16)
         expectError(try await daemon.call("POST", "/v1/account/login", json: ["email": "gus@example.com", "password": "old password"]), code: 16)

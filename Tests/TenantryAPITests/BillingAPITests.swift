@@ -16,19 +16,27 @@ struct BillingAPITests {
         #expect(listed.map { $0["plan_name"]!.string } == ["FREE", "NEW_USER_TRIAL", "BYOA_USER_TRIAL", "PRO", "BUSINESS", "CUSTOM"])
         expectError(try await daemon.call("GET", "/v1/usage/plans", token: user), code: 7)
 
-        let created = try await daemon.ok("POST", "/v1/usage/plans", json: [
-            "plan_name": .string(tenantId), "description": "ACME", "credit_extension": 3,
-            "config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": "250"], ["category": "USAGE_VOICE_MINUTE", "total_amount": 60]],
-                       "team_members": 12, "voice_agent": true, "integration_types": ["PLATFORM_WHATSAPP"]],
-        ], token: op)
+        let created = try await daemon.ok(
+            "POST", "/v1/usage/plans",
+            json: [
+                "plan_name": .string(tenantId), "description": "ACME", "credit_extension": 3,
+                "config": [
+                    "usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": "250"], ["category": "USAGE_VOICE_MINUTE", "total_amount": 60]],
+                    "team_members": 12, "voice_agent": true, "integration_types": ["PLATFORM_WHATSAPP"],
+                ],
+            ], token: op)
         #expect(created["plan"]?["config"]?["usage_configs"]?[1]?["total_amount"] == "60")
         #expect(created["plan"]?["has_used"] == false)
         expectError(try await daemon.call("POST", "/v1/usage/plans", json: ["plan_name": .string(tenantId)], token: op), code: 6)
         expectError(try await daemon.call("POST", "/v1/usage/plans", json: ["plan_name": "GOLD"], token: op), code: 3, containing: "tenant id")
-        expectError(try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_UNKNOWN", "total_amount": 1]]]], token: op), code: 3, containing: "unset")
-        expectError(try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": "x"]]]], token: op), code: 3, containing: "integer")
+        expectError(
+            try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_UNKNOWN", "total_amount": 1]]]], token: op), code: 3, containing: "unset")
+        expectError(
+            try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": "x"]]]], token: op), code: 3, containing: "integer"
+        )
         expectError(try await daemon.call("PUT", "/v1/usage/plans/FREE", json: ["credit_extension": -1], token: op), code: 3)
-        let updated = try await daemon.ok("PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": 300]]], "credit_extension": 1], token: op)
+        let updated = try await daemon.ok(
+            "PUT", "/v1/usage/plans/FREE", json: ["config": ["usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": 300]]], "credit_extension": 1], token: op)
         #expect(updated["plan"]?["config"]?["usage_configs"]?[0]?["total_amount"] == "300")
         // A field left out keeps its value: changing only credit_extension leaves the config alone.
         let business = try await daemon.ok("GET", "/v1/usage/plans/BUSINESS", token: op)["plan"]!
@@ -47,11 +55,13 @@ struct BillingAPITests {
         defer { daemon.stop() }
         let op = try await daemon.operatorToken()
         let (session, tenantId) = try await daemon.owner()
-        let variant = try await daemon.ok("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "MONTHLY", "price": "19.99", "currency": "usd", "description": "Pro monthly"], token: op)["variant"]!
+        let variant = try await daemon.ok("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "MONTHLY", "price": "19.99", "currency": "usd", "description": "Pro monthly"], token: op)[
+            "variant"]!
         #expect(variant["price"] == .number("19.99"))
         #expect(variant["currency"] == "USD")
         expectError(try await daemon.call("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "MONTHLY", "price": "1.999", "currency": "USD"], token: op), code: 3, containing: "decimals")
-        expectError(try await daemon.call("POST", "/v1/admin/variants", json: ["plan": "NEW_USER_TRIAL", "period": "MONTHLY", "price": 1, "currency": "USD"], token: op), code: 3, containing: "cannot be sold")
+        expectError(
+            try await daemon.call("POST", "/v1/admin/variants", json: ["plan": "NEW_USER_TRIAL", "period": "MONTHLY", "price": 1, "currency": "USD"], token: op), code: 3, containing: "cannot be sold")
         _ = try await daemon.ok("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "YEARLY", "price": 199, "currency": "USD"], token: op)
 
         let all = try await daemon.ok("GET", "/v1/subscription/variants", token: session)["variants"]!.arrayValue!
@@ -86,7 +96,8 @@ struct BillingAPITests {
 
         // A plain member cannot change billing.
         try await daemon.ok("POST", "/v1/tenant/members/invite", json: ["members": [["email": "mem@example.com"]]], token: session)
-        let member = try await daemon.ok("POST", "/v1/account/invite/accept", json: ["invite_token": .string(try daemon.latestInviteToken(for: "mem@example.com")), "password": "member password"])["token"]!.string
+        let member = try await daemon.ok("POST", "/v1/account/invite/accept", json: ["invite_token": .string(try daemon.latestInviteToken(for: "mem@example.com")), "password": "member password"])[
+            "token"]!.string
         expectError(try await daemon.call("POST", "/v1/subscription/cancel", token: member), code: 7, containing: "owner")
         try await daemon.ok("GET", "/v1/subscription", token: member)
 
@@ -231,9 +242,12 @@ struct BillingAPITests {
         expectError(try await daemon.call("GET", "/v1/admin/tenants/tnt_nope/subscription", token: op), code: 5)
         #expect(try await daemon.ok("GET", "/v1/admin/tenants/\(tenantId)/subscription", token: op)["subscription"]?["status"] == "TRIALING")
 
-        let grant = try await daemon.ok("POST", "/v1/admin/tenants/\(tenantId)/credits", json: ["category": "USAGE_AI_CREDIT", "amount": 50, "expires_at": "2030-01-01T00:00:00Z", "reason": "outage"], token: op)
+        let grant = try await daemon.ok(
+            "POST", "/v1/admin/tenants/\(tenantId)/credits", json: ["category": "USAGE_AI_CREDIT", "amount": 50, "expires_at": "2030-01-01T00:00:00Z", "reason": "outage"], token: op)
         #expect(grant["grant"]?["source"] == "operator")
-        expectError(try await daemon.call("POST", "/v1/admin/tenants/\(tenantId)/credits", json: ["category": "USAGE_AI_CREDIT", "amount": 50, "expires_at": "2030-01-01T00:00:00Z"], token: op), code: 3, containing: "reason")
+        expectError(
+            try await daemon.call("POST", "/v1/admin/tenants/\(tenantId)/credits", json: ["category": "USAGE_AI_CREDIT", "amount": 50, "expires_at": "2030-01-01T00:00:00Z"], token: op), code: 3,
+            containing: "reason")
         let detail = try await daemon.ok("GET", "/v1/admin/tenants/\(tenantId)", token: op)
         #expect(detail["grants"]?.arrayValue?.count == 2)
         #expect(detail["members"]?[0]?["email"] == "ada@example.com")

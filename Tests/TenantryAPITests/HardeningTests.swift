@@ -26,7 +26,10 @@ struct HardeningTests {
         var refused: HTTPResponse?
         for index in 0..<200 {
             let response = try await debit("full-\(index)")
-            if response.status != 200 { refused = response; break }
+            if response.status != 200 {
+                refused = response
+                break
+            }
         }
         let full = try #require(refused, "the page limit never filled")
         expectError(full, code: 14, containing: "disk is full")
@@ -153,9 +156,11 @@ struct HardeningTests {
         let (session, tenantId) = try await daemon.owner()
         let (_, secret) = try await daemon.apiKey(session)
         for (index, agent) in ["a", "b", "a"].enumerated() {
-            try await daemon.ok("POST", "/v1/usage/tenants/\(tenantId)/consume", json: [
-                "category": "USAGE_AI_CREDIT", "amount": .string(String(10 * (index + 1))), "agent_id": .string(agent), "dataset_id": "faq", "idempotency_key": .string("k\(index)"),
-            ], token: secret)
+            try await daemon.ok(
+                "POST", "/v1/usage/tenants/\(tenantId)/consume",
+                json: [
+                    "category": "USAGE_AI_CREDIT", "amount": .string(String(10 * (index + 1))), "agent_id": .string(agent), "dataset_id": "faq", "idempotency_key": .string("k\(index)"),
+                ], token: secret)
         }
         let agents = try await daemon.ok("POST", "/v1/usage/tenants/\(tenantId)/agents/credits", json: ["agent_ids": ["a", "b", "c", "a"]], token: secret)
         #expect(agents["agent_credits"]?["a"] == "40")

@@ -13,9 +13,11 @@ struct JSONTests {
         #expect(try JSONParser.parse(Array(#""\ud83d\ude00""#.utf8)) == "😀")
     }
 
-    @Test("rejects malformed text with the offset and reason", arguments: [
-        "{", "{\"a\" 1}", "[1,]", "{\"a\":1,}", "01", "1.", "-", "\"\\x\"", "\"unterminated", "tru", "{} {}", "\"\u{1}\"", "\"\\ud800\"",
-    ])
+    @Test(
+        "rejects malformed text with the offset and reason",
+        arguments: [
+            "{", "{\"a\" 1}", "[1,]", "{\"a\":1,}", "01", "1.", "-", "\"\\x\"", "\"unterminated", "tru", "{} {}", "\"\u{1}\"", "\"\\ud800\"",
+        ])
     func rejects(text: String) {
         #expect(throws: JSONParser.SyntaxError.self) { try JSONParser.parse(Array(text.utf8)) }
     }

@@ -12,9 +12,13 @@ struct TenantTests {
         let owner = try await daemon.signUp("olga@example.com")
         let tenantId = try await daemon.ok("GET", "/v1/user/tenants/current", token: owner)["tenant"]!["id"]!.string
 
-        let invite = try await daemon.ok("POST", "/v1/tenant/members/invite", json: ["members": [
-            ["email": "Pat@Example.com", "role": "admin"], ["email": "broken"], ["email": "olga@example.com"], ["email": "quinn@example.com", "role": "boss"],
-        ]], token: owner)
+        let invite = try await daemon.ok(
+            "POST", "/v1/tenant/members/invite",
+            json: [
+                "members": [
+                    ["email": "Pat@Example.com", "role": "admin"], ["email": "broken"], ["email": "olga@example.com"], ["email": "quinn@example.com", "role": "boss"],
+                ]
+            ], token: owner)
         let rets = try #require(invite["rets"]?.arrayValue)
         #expect(rets.count == 4)
         #expect(rets[0]["status"] == "SC_OK")
@@ -34,9 +38,12 @@ struct TenantTests {
         let pending = try await daemon.ok("GET", "/v1/tenant/members", token: owner)
         #expect(pending["members"]?.arrayValue?.contains { $0["email"] == "pat@example.com" && $0["status"] == "INVITED" } == true)
 
-        expectError(try await daemon.call("POST", "/v1/account/invite/accept", json: ["invite_token": .string(token), "email": "mallory@example.com", "password": "pat's password"]), code: 7, containing: "another address")
+        expectError(
+            try await daemon.call("POST", "/v1/account/invite/accept", json: ["invite_token": .string(token), "email": "mallory@example.com", "password": "pat's password"]), code: 7,
+            containing: "another address")
         expectError(try await daemon.call("POST", "/v1/account/invite/accept", json: ["invite_token": .string(token), "password": "short"]), code: 3, containing: "at least 8")
-        let pat = try await daemon.ok("POST", "/v1/account/invite/accept", json: ["invite_token": .string(token), "email": "pat@example.com", "password": "pat's password", "tenant_id": .string(tenantId)])["token"]!.string
+        let pat = try await daemon.ok(
+            "POST", "/v1/account/invite/accept", json: ["invite_token": .string(token), "email": "pat@example.com", "password": "pat's password", "tenant_id": .string(tenantId)])["token"]!.string
         let current = try await daemon.ok("GET", "/v1/user/tenants/current", token: pat)
         #expect(current["tenant"]?["id"]?.string == tenantId)
         #expect(current["tenant"]?["role"] == "admin")
@@ -79,8 +86,10 @@ struct TenantTests {
         defer { daemon.stop() }
         let owner = try await daemon.signUp("uma@example.com")
         try await daemon.ok("POST", "/v1/tenant/members/invite", json: ["members": [["email": "vic@example.com", "role": "admin"], ["email": "wes@example.com", "role": "member"]]], token: owner)
-        let vic = try await daemon.ok("POST", "/v1/account/invite/accept", json: ["invite_token": .string(try daemon.latestInviteToken(for: "vic@example.com")), "password": "vic's password"])["token"]!.string
-        let wes = try await daemon.ok("POST", "/v1/account/invite/accept", json: ["invite_token": .string(try daemon.latestInviteToken(for: "wes@example.com")), "password": "wes's password"])["token"]!.string
+        let vic = try await daemon.ok("POST", "/v1/account/invite/accept", json: ["invite_token": .string(try daemon.latestInviteToken(for: "vic@example.com")), "password": "vic's password"])[
+            "token"]!.string
+        let wes = try await daemon.ok("POST", "/v1/account/invite/accept", json: ["invite_token": .string(try daemon.latestInviteToken(for: "wes@example.com")), "password": "wes's password"])[
+            "token"]!.string
 
         expectError(try await daemon.call("POST", "/v1/tenant/members/invite", json: ["members": [["email": "x@example.com"]]], token: wes), code: 7, containing: "admin role")
         expectError(try await daemon.call("POST", "/v1/tenant/members/delete", json: ["email": "vic@example.com"], token: wes), code: 7)

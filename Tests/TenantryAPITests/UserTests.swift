@@ -27,7 +27,9 @@ struct UserTests {
         let other = try await daemon.ok("POST", "/v1/account/login", json: ["email": "ben@example.com", "password": "first password"])["token"]!.string
         expectError(try await daemon.call("POST", "/v1/user/password", json: ["old_password": "wrong one!", "new_password": "second password"], token: session), code: 3, containing: "incorrect")
         expectError(try await daemon.call("POST", "/v1/user/password", json: ["old_password": "first password", "new_password": "2short"], token: session), code: 3, containing: "at least 8")
-        expectError(try await daemon.call("POST", "/v1/user/password", json: ["old_password": "first password", "new_password": .string(String(repeating: "p", count: 129))], token: session), code: 3, containing: "at most 128")
+        expectError(
+            try await daemon.call("POST", "/v1/user/password", json: ["old_password": "first password", "new_password": .string(String(repeating: "p", count: 129))], token: session), code: 3,
+            containing: "at most 128")
         try await daemon.ok("POST", "/v1/user/password", json: ["old_password": "first password", "new_password": "second password"], token: session)
         try await daemon.ok("GET", "/v1/user", token: session)
         expectError(try await daemon.call("GET", "/v1/user", token: other), code: 16)
@@ -62,7 +64,10 @@ struct UserTests {
         expectError(try await upload(daemon, session, file: [0xFF, 0xD8, 0xFF] + Array(repeating: 0, count: Avatar.maximumBytes), claimedType: "image/jpeg"), code: 3, containing: "larger than")
         expectError(try await upload(daemon, session, file: [], claimedType: "image/png"), code: 3, containing: "empty")
         expectError(try await daemon.call("POST", "/v1/user/avatar", json: ["file": "x"], token: session), code: 3, containing: "multipart")
-        expectError(try await daemon.call("POST", "/v1/user/avatar", token: session, headers: [("Content-Type", "multipart/form-data; boundary=xyz")], rawBody: Array("--xyz\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhi\r\n--xyz--\r\n".utf8)), code: 3, containing: "no file field")
+        expectError(
+            try await daemon.call(
+                "POST", "/v1/user/avatar", token: session, headers: [("Content-Type", "multipart/form-data; boundary=xyz")],
+                rawBody: Array("--xyz\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\nhi\r\n--xyz--\r\n".utf8)), code: 3, containing: "no file field")
     }
 
     private func upload(_ daemon: TestDaemon, _ session: String, file: [UInt8], claimedType: String) async throws -> HTTPResponse {

@@ -1,14 +1,17 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import TenantryCore
 
 @Suite("AppDatabase")
 struct AppDatabaseTests {
-    @Test("the writer connection runs with the configured synchronous level", arguments: [
-        (AppDatabase.Synchronous.full, 2),
-        (.normal, 1),
-    ])
+    @Test(
+        "the writer connection runs with the configured synchronous level",
+        arguments: [
+            (AppDatabase.Synchronous.full, 2),
+            (.normal, 1),
+        ])
     func synchronousLevel(level: AppDatabase.Synchronous, expected: Int) async throws {
         try await withDatabase(synchronous: level) { database async throws in
             #expect(try database.synchronousLevel() == expected)
@@ -70,32 +73,34 @@ struct AppDatabaseTests {
         try second.close()
     }
 
-    @Test("the schema refuses rows that break its rules", arguments: [
-        // Upper-case email.
-        "INSERT INTO user (id, email, status, created_at, updated_at) VALUES ('u', 'Bob@Example.com', 'UNINITIALIZED', 0, 0)",
-        // Unknown status.
-        "INSERT INTO user (id, email, status, created_at, updated_at) VALUES ('u', 'bob@example.com', 'FOO', 0, 0)",
-        // An active user needs a password hash.
-        "INSERT INTO user (id, email, status, created_at, updated_at) VALUES ('u', 'bob@example.com', 'ACTIVE', 0, 0)",
-        // A password hash must be a PHC argon2id string.
-        "INSERT INTO user (id, email, password_hash, status, created_at, updated_at) VALUES ('u', 'bob@example.com', 'plaintext', 'ACTIVE', 0, 0)",
-        // Email too short.
-        "INSERT INTO user (id, email, status, created_at, updated_at) VALUES ('u', 'a@', 'UNINITIALIZED', 0, 0)",
-        // STRICT: text in an INTEGER column.
-        "INSERT INTO tenant (id, name, created_at, updated_at) VALUES ('t', 'T', 'yesterday', 0)",
-        // Empty tenant name.
-        "INSERT INTO tenant (id, name, created_at, updated_at) VALUES ('t', '', 0, 0)",
-        // Foreign key: membership of a tenant that does not exist.
-        "INSERT INTO membership (tenant_id, user_id, role, joined_at) VALUES ('nope', 'nobody', 'owner', 0)",
-        // Unknown outbox status.
-        "INSERT INTO outbox (id, recipient, subject, body, status, created_at) VALUES ('e', 'a@b.c', 's', 'b', 'lost', 0)",
-        // A token hash must be 32 bytes.
-        "INSERT INTO verification (id, purpose, token_hash, email, code_hash, created_at, expires_at) VALUES ('v', 'register', X'00', 'a@b.c', zeroblob(32), 0, 1)",
-        // A reset token has no code; a code verification must have one.
-        "INSERT INTO verification (id, purpose, token_hash, email, created_at, expires_at) VALUES ('v', 'register', zeroblob(32), 'a@b.c', 0, 1)",
-        // Expiry must come after creation.
-        "INSERT INTO verification (id, purpose, token_hash, email, created_at, expires_at) VALUES ('v', 'reset', zeroblob(32), 'a@b.c', 5, 5)",
-    ])
+    @Test(
+        "the schema refuses rows that break its rules",
+        arguments: [
+            // Upper-case email.
+            "INSERT INTO user (id, email, status, created_at, updated_at) VALUES ('u', 'Bob@Example.com', 'UNINITIALIZED', 0, 0)",
+            // Unknown status.
+            "INSERT INTO user (id, email, status, created_at, updated_at) VALUES ('u', 'bob@example.com', 'FOO', 0, 0)",
+            // An active user needs a password hash.
+            "INSERT INTO user (id, email, status, created_at, updated_at) VALUES ('u', 'bob@example.com', 'ACTIVE', 0, 0)",
+            // A password hash must be a PHC argon2id string.
+            "INSERT INTO user (id, email, password_hash, status, created_at, updated_at) VALUES ('u', 'bob@example.com', 'plaintext', 'ACTIVE', 0, 0)",
+            // Email too short.
+            "INSERT INTO user (id, email, status, created_at, updated_at) VALUES ('u', 'a@', 'UNINITIALIZED', 0, 0)",
+            // STRICT: text in an INTEGER column.
+            "INSERT INTO tenant (id, name, created_at, updated_at) VALUES ('t', 'T', 'yesterday', 0)",
+            // Empty tenant name.
+            "INSERT INTO tenant (id, name, created_at, updated_at) VALUES ('t', '', 0, 0)",
+            // Foreign key: membership of a tenant that does not exist.
+            "INSERT INTO membership (tenant_id, user_id, role, joined_at) VALUES ('nope', 'nobody', 'owner', 0)",
+            // Unknown outbox status.
+            "INSERT INTO outbox (id, recipient, subject, body, status, created_at) VALUES ('e', 'a@b.c', 's', 'b', 'lost', 0)",
+            // A token hash must be 32 bytes.
+            "INSERT INTO verification (id, purpose, token_hash, email, code_hash, created_at, expires_at) VALUES ('v', 'register', X'00', 'a@b.c', zeroblob(32), 0, 1)",
+            // A reset token has no code; a code verification must have one.
+            "INSERT INTO verification (id, purpose, token_hash, email, created_at, expires_at) VALUES ('v', 'register', zeroblob(32), 'a@b.c', 0, 1)",
+            // Expiry must come after creation.
+            "INSERT INTO verification (id, purpose, token_hash, email, created_at, expires_at) VALUES ('v', 'reset', zeroblob(32), 'a@b.c', 5, 5)",
+        ])
     func schemaRefusesBadRows(sql: String) async throws {
         try await withDatabase { database async throws in
             // The writer turns a broken constraint into the caller's error, never a 500.

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import TenantryCore
 
 /// Subscriptions, allowances, the ledger and the timers, against a temp database and a
@@ -292,12 +293,14 @@ struct BillingTests {
     /// The state that matters, without generated ids.
     func snapshot(_ harness: Harness) throws -> [String] {
         try harness.database.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT 'sub ' || plan || ' ' || status || ' ' || start_at || ' ' || coalesce(end_at, '-') || ' ' || coalesce(ended_at, '-') FROM subscription
-                UNION ALL SELECT 'grant ' || category || ' ' || amount || ' ' || used || ' ' || effective_at || ' ' || expires_at || ' ' || source || ' ' || expired FROM credit_grant
-                UNION ALL SELECT 'expiry ' || amount || ' ' || expired_at FROM credit_expiry
-                ORDER BY 1
-                """)
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT 'sub ' || plan || ' ' || status || ' ' || start_at || ' ' || coalesce(end_at, '-') || ' ' || coalesce(ended_at, '-') FROM subscription
+                    UNION ALL SELECT 'grant ' || category || ' ' || amount || ' ' || used || ' ' || effective_at || ' ' || expires_at || ' ' || source || ' ' || expired FROM credit_grant
+                    UNION ALL SELECT 'expiry ' || amount || ' ' || expired_at FROM credit_expiry
+                    ORDER BY 1
+                    """)
         }
     }
 
@@ -332,7 +335,8 @@ struct BillingTests {
         let harness = try Harness()
         let (principal, tenantId) = try await owner(harness)
         let plans = harness.tenantry.plans
-        let variant = try await plans.createVariant(.init(kind: .addon, plan: "", period: "", category: "USAGE_AI_CREDIT", units: 1000, price: "5", currency: "USD", description: "1k credits", active: true), by: .system)
+        let variant = try await plans.createVariant(
+            .init(kind: .addon, plan: "", period: "", category: "USAGE_AI_CREDIT", units: 1000, price: "5", currency: "USD", description: "1k credits", active: true), by: .system)
         await expectDomainError(.alreadyExists("")) {
             try await plans.createVariant(.init(kind: .addon, plan: "", period: "", category: "USAGE_AI_CREDIT", units: 10, price: "1", currency: "USD", description: "", active: true), by: .system)
         }
@@ -385,7 +389,9 @@ struct BillingTests {
         await expectDomainError(.invalidArgument("")) { try await plans.delete(name: "NEW_USER_TRIAL", by: .system) }
         _ = try await plans.create(name: tenantId, draft: .init(config: PlanConfig(), description: "", creditExtensionDays: 0, trialDays: nil), by: .system)
         try await plans.delete(name: tenantId, by: .system)
-        await expectDomainError(.invalidArgument("")) { try await plans.create(name: "ENTERPRISE", draft: .init(config: PlanConfig(), description: "", creditExtensionDays: 0, trialDays: nil), by: .system) }
+        await expectDomainError(.invalidArgument("")) {
+            try await plans.create(name: "ENTERPRISE", draft: .init(config: PlanConfig(), description: "", creditExtensionDays: 0, trialDays: nil), by: .system)
+        }
         var bad = PlanConfig()
         bad.usageConfigs = [.init(category: "USAGE_UNKNOWN", totalAmount: 1)]
         await expectDomainError(.invalidArgument("")) { try await plans.update(name: "FREE", changes: .init(config: bad, description: nil, creditExtensionDays: nil, trialDays: nil), by: .system) }
@@ -398,7 +404,8 @@ struct BillingTests {
         var config = PlanConfig()
         config.usageConfigs = [.init(category: "USAGE_AI_CREDIT", totalAmount: 777)]
         _ = try await harness.tenantry.plans.create(name: tenantId, draft: .init(config: config, description: "ACME deal", creditExtensionDays: 0, trialDays: nil), by: .system)
-        let variant = try await harness.tenantry.plans.createVariant(.init(kind: .plan, plan: "CUSTOM", period: "MONTHLY", category: "", units: 0, price: "999", currency: "EUR", description: "", active: true), by: .system)
+        let variant = try await harness.tenantry.plans.createVariant(
+            .init(kind: .plan, plan: "CUSTOM", period: "MONTHLY", category: "", units: 0, price: "999", currency: "EUR", description: "", active: true), by: .system)
         let url = try await harness.tenantry.subscriptions.create(principal, variantId: variant.id)
         _ = try await harness.tenantry.subscriptions.markPaid(invoiceId: String(url.split(separator: "/").last!), by: .system)
         #expect(try grants(harness, tenantId).first { $0.source == .plan }?.amount == 777)
@@ -412,7 +419,8 @@ struct BillingTests {
         harness.clock.advance(seconds: 15 * Self.day)
         await harness.tenantry.scheduler.runDue()
         #expect(try live(harness, tenantId).plan == "FREE")
-        let results = try await harness.tenants.invite(try harness.principal(try await harness.accounts.login(email: principal.user.email, password: "correct horse", client: "10.0.0.1")), [.init(email: "second@example.com", role: "member")])
+        let results = try await harness.tenants.invite(
+            try harness.principal(try await harness.accounts.login(email: principal.user.email, password: "correct horse", client: "10.0.0.1")), [.init(email: "second@example.com", role: "member")])
         #expect(results.map(\.status) == ["SC_RESOURCE_EXHAUSTED"])
         #expect(results[0].message.contains("1 team members"))
     }

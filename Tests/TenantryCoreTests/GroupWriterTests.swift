@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+
 @testable import TenantryCore
 
 /// The error a test write throws on purpose.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TenantryCore
 
 @Suite("Instant")
@@ -12,26 +13,30 @@ struct InstantTests {
         #expect(Instant(milliseconds: 0).description == "1970-01-01T00:00:00.000Z")
     }
 
-    @Test("formats known instants", arguments: [
-        (Int64(1_709_210_096_789), "2024-02-29T12:34:56.789Z"),  // a leap day
-        (951_782_400_000, "2000-02-29T00:00:00.000Z"),  // leap day of a year divisible by 400
-        (4_107_542_400_000, "2100-03-01T00:00:00.000Z"),  // 2100 is not a leap year
-        (1_795_237_445_123, "2026-11-21T05:04:05.123Z"),
-        (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
-        (1, "1970-01-01T00:00:00.001Z"),
-    ])
+    @Test(
+        "formats known instants",
+        arguments: [
+            (Int64(1_709_210_096_789), "2024-02-29T12:34:56.789Z"),  // a leap day
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"),  // leap day of a year divisible by 400
+            (4_107_542_400_000, "2100-03-01T00:00:00.000Z"),  // 2100 is not a leap year
+            (1_795_237_445_123, "2026-11-21T05:04:05.123Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+            (1, "1970-01-01T00:00:00.001Z"),
+        ])
     func formatsKnownInstants(milliseconds: Int64, expected: String) {
         #expect(Instant(milliseconds: milliseconds).rfc3339 == expected)
     }
 
-    @Test("formats instants before the epoch", arguments: [
-        (Int64(-1), "1969-12-31T23:59:59.999Z"),
-        (-1000, "1969-12-31T23:59:59.000Z"),
-        (-86_400_000, "1969-12-31T00:00:00.000Z"),
-        (-86_400_001, "1969-12-30T23:59:59.999Z"),
-        (-2_208_988_800_000, "1900-01-01T00:00:00.000Z"),
-        (-62_135_596_800_000, "0001-01-01T00:00:00.000Z"),
-    ])
+    @Test(
+        "formats instants before the epoch",
+        arguments: [
+            (Int64(-1), "1969-12-31T23:59:59.999Z"),
+            (-1000, "1969-12-31T23:59:59.000Z"),
+            (-86_400_000, "1969-12-31T00:00:00.000Z"),
+            (-86_400_001, "1969-12-30T23:59:59.999Z"),
+            (-2_208_988_800_000, "1900-01-01T00:00:00.000Z"),
+            (-62_135_596_800_000, "0001-01-01T00:00:00.000Z"),
+        ])
     func formatsNegativeInstants(milliseconds: Int64, expected: String) {
         #expect(Instant(milliseconds: milliseconds).rfc3339 == expected)
     }
@@ -77,15 +82,17 @@ struct InstantTests {
         #expect(shifted != nil && shifted == utc)
     }
 
-    @Test("reads 1 to 3 fractional digits as milliseconds", arguments: [
-        ("1970-01-01T00:00:00.5Z", Int64(500)),
-        ("1970-01-01T00:00:00.05Z", 50),
-        ("1970-01-01T00:00:00.12Z", 120),
-        ("1970-01-01T00:00:00.123Z", 123),
-        ("1970-01-01T00:00:00.007Z", 7),
-        ("1970-01-01T00:00:01.000Z", 1000),
-        ("1970-01-01T02:00:00.250+02:00", 250),
-    ])
+    @Test(
+        "reads 1 to 3 fractional digits as milliseconds",
+        arguments: [
+            ("1970-01-01T00:00:00.5Z", Int64(500)),
+            ("1970-01-01T00:00:00.05Z", 50),
+            ("1970-01-01T00:00:00.12Z", 120),
+            ("1970-01-01T00:00:00.123Z", 123),
+            ("1970-01-01T00:00:00.007Z", 7),
+            ("1970-01-01T00:00:01.000Z", 1000),
+            ("1970-01-01T02:00:00.250+02:00", 250),
+        ])
     func parsesShortFractions(text: String, milliseconds: Int64) {
         #expect(Instant(rfc3339: text)?.milliseconds == milliseconds)
     }
@@ -106,36 +113,38 @@ struct InstantTests {
         #expect(Instant(rfc3339: "2016-12-31T23:59:60Z") == Instant(rfc3339: "2016-12-31T23:59:59Z"))
     }
 
-    @Test("rejects what is not RFC 3339", arguments: [
-        "",
-        "1970-01-01",
-        "1970-13-01T00:00:00Z",  // month 13
-        "1970-00-01T00:00:00Z",  // month 0
-        "2024-02-30T00:00:00Z",  // 30 February
-        "2023-02-29T00:00:00Z",  // 29 February of a common year
-        "1900-02-29T00:00:00Z",  // 1900 is not a leap year
-        "2024-04-31T00:00:00Z",  // April has 30 days
-        "2024-01-00T00:00:00Z",  // day 0
-        "1970-01-01T00:00:00",  // no zone
-        "1970-01-01T00:00:00.123",  // no zone after a fraction
-        "1970-01-01T00:00:00Zjunk",  // trailing junk
-        "1970-01-01T00:00:00Z ",  // trailing space
-        "1970-01-01T00:00:00+02:00x",  // junk after an offset
-        "1970-01-01T00:00:00.Z",  // a dot without digits
-        "1970-01-01T24:00:00Z",  // hour 24
-        "1970-01-01T00:60:00Z",  // minute 60
-        "1970-01-01T00:00:61Z",  // second 61
-        "1970-01-01X00:00:00Z",  // bad separator
-        "1970/01/01T00:00:00Z",
-        "1970-1-01T00:00:00Z",
-        "70-01-01T00:00:00Z",
-        "1970-01-01T00:00:00+0200",  // offset without a colon
-        "1970-01-01T00:00:00+02",  // short offset
-        "1970-01-01T00:00:00+02:0",
-        "1970-01-01T00:00:00 +02:00",
-        "+1970-01-01T00:00:00Z",
-        "abcd-ef-ghTij:kl:mnZ",
-    ])
+    @Test(
+        "rejects what is not RFC 3339",
+        arguments: [
+            "",
+            "1970-01-01",
+            "1970-13-01T00:00:00Z",  // month 13
+            "1970-00-01T00:00:00Z",  // month 0
+            "2024-02-30T00:00:00Z",  // 30 February
+            "2023-02-29T00:00:00Z",  // 29 February of a common year
+            "1900-02-29T00:00:00Z",  // 1900 is not a leap year
+            "2024-04-31T00:00:00Z",  // April has 30 days
+            "2024-01-00T00:00:00Z",  // day 0
+            "1970-01-01T00:00:00",  // no zone
+            "1970-01-01T00:00:00.123",  // no zone after a fraction
+            "1970-01-01T00:00:00Zjunk",  // trailing junk
+            "1970-01-01T00:00:00Z ",  // trailing space
+            "1970-01-01T00:00:00+02:00x",  // junk after an offset
+            "1970-01-01T00:00:00.Z",  // a dot without digits
+            "1970-01-01T24:00:00Z",  // hour 24
+            "1970-01-01T00:60:00Z",  // minute 60
+            "1970-01-01T00:00:61Z",  // second 61
+            "1970-01-01X00:00:00Z",  // bad separator
+            "1970/01/01T00:00:00Z",
+            "1970-1-01T00:00:00Z",
+            "70-01-01T00:00:00Z",
+            "1970-01-01T00:00:00+0200",  // offset without a colon
+            "1970-01-01T00:00:00+02",  // short offset
+            "1970-01-01T00:00:00+02:0",
+            "1970-01-01T00:00:00 +02:00",
+            "+1970-01-01T00:00:00Z",
+            "abcd-ef-ghTij:kl:mnZ",
+        ])
     func rejectsBadInput(text: String) {
         #expect(Instant(rfc3339: text) == nil)
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import TenantryCore
 
 @Suite("Mailer")
@@ -69,8 +70,10 @@ struct MailerTests {
             let clock = ManualClock()
             let mailer = Mailer(clock: clock, logger: quietLogger)
             let (plain, orphan) = try await database.write { db in
-                (try mailer.enqueue(db, to: "a@example.com", Email(subject: "Hello", body: "No secrets here.")),
-                 try mailer.enqueue(db, to: "a@example.com", Self.template))
+                (
+                    try mailer.enqueue(db, to: "a@example.com", Email(subject: "Hello", body: "No secrets here.")),
+                    try mailer.enqueue(db, to: "a@example.com", Self.template)
+                )
             }
             let emails = try database.read { db in try [plain, orphan].map { try #require(try OutboxEmail.fetchOne(db, key: $0)) } }
             #expect(mailer.render(emails[0]) == "No secrets here.")
@@ -104,8 +107,10 @@ struct MailerTests {
             let clock = ManualClock()
             let mailer = Mailer(clock: clock, logger: quietLogger)
             let (short, long) = try await database.write { db in
-                (try mailer.enqueue(db, to: "a@example.com", Self.template, secret: "short", secretExpiresAt: clock.now().adding(seconds: 10)),
-                 try mailer.enqueue(db, to: "a@example.com", Self.template, secret: "long", secretExpiresAt: clock.now().adding(seconds: 100)))
+                (
+                    try mailer.enqueue(db, to: "a@example.com", Self.template, secret: "short", secretExpiresAt: clock.now().adding(seconds: 10)),
+                    try mailer.enqueue(db, to: "a@example.com", Self.template, secret: "long", secretExpiresAt: clock.now().adding(seconds: 100))
+                )
             }
             #expect(mailer.forgetExpiredSecrets() == 0)
             clock.advance(seconds: 10)

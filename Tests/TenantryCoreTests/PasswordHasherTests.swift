@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import TenantryCore
 
 @Suite("PasswordHasher")
@@ -118,9 +119,11 @@ struct PasswordHasherTests {
         #expect(atLeastOne.workers == 1)
     }
 
-    @Test("password policy: 8 to 128 characters", arguments: [
-        (7, false), (8, true), (9, true), (127, true), (128, true), (129, false), (0, false),
-    ])
+    @Test(
+        "password policy: 8 to 128 characters",
+        arguments: [
+            (7, false), (8, true), (9, true), (127, true), (128, true), (129, false), (0, false),
+        ])
     func validateLength(length: Int, accepted: Bool) {
         let password = String(repeating: "a", count: length)
         if accepted {

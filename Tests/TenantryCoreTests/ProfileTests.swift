@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import TenantryCore
 
 @Suite("AccountService: the user's own account")
@@ -112,9 +113,11 @@ struct ProfileTests {
 
     // MARK: avatar
 
-    @Test("updateAvatar accepts PNG, JPEG and WebP by their content", arguments: [
-        (ProfileTests.png, "image/png"), (ProfileTests.jpeg, "image/jpeg"), (ProfileTests.webp, "image/webp"),
-    ])
+    @Test(
+        "updateAvatar accepts PNG, JPEG and WebP by their content",
+        arguments: [
+            (ProfileTests.png, "image/png"), (ProfileTests.jpeg, "image/jpeg"), (ProfileTests.webp, "image/webp"),
+        ])
     func avatarAccepted(bytes: [UInt8], contentType: String) async throws {
         let harness = try Harness()
         let principal = try harness.principal(try await harness.activeUser("alice@example.com"))
@@ -141,15 +144,17 @@ struct ProfileTests {
         #expect(try harness.accounts.avatar(id: String(first.dropFirst("/v1/avatars/".count))) == nil)
     }
 
-    @Test("updateAvatar refuses other content, empty and oversized files", arguments: [
-        Array("GIF89a".utf8) + [0, 0],
-        Array("<svg xmlns='http://www.w3.org/2000/svg'/>".utf8),
-        [0x89, 0x50, 0x4E, 0x47],  // a truncated PNG signature
-        Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WAVE".utf8),
-        Array("RIFFWEBP".utf8),  // too short to be WebP
-        [],
-        ProfileTests.png + Array(repeating: 0, count: (1 << 20) + 1 - ProfileTests.png.count),  // 1 MiB + 1 byte
-    ] as [[UInt8]])
+    @Test(
+        "updateAvatar refuses other content, empty and oversized files",
+        arguments: [
+            Array("GIF89a".utf8) + [0, 0],
+            Array("<svg xmlns='http://www.w3.org/2000/svg'/>".utf8),
+            [0x89, 0x50, 0x4E, 0x47],  // a truncated PNG signature
+            Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WAVE".utf8),
+            Array("RIFFWEBP".utf8),  // too short to be WebP
+            [],
+            ProfileTests.png + Array(repeating: 0, count: (1 << 20) + 1 - ProfileTests.png.count),  // 1 MiB + 1 byte
+        ] as [[UInt8]])
     func avatarRefused(file: [UInt8]) async throws {
         let harness = try Harness()
         let principal = try harness.principal(try await harness.activeUser("alice@example.com"))
@@ -226,7 +231,10 @@ struct ProfileTests {
         #expect(try harness.user("bob@example.com") == nil)
         // Bob's own workspace went with him; Alice's stays, with Alice alone.
         #expect(try harness.count("SELECT count(*) FROM tenant") == 1)
-        #expect(try harness.tenants.members(try harness.principal(try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c"))).map(\.email) == ["alice@example.com"])
+        #expect(
+            try harness.tenants.members(try harness.principal(try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c"))).map(\.email) == [
+                "alice@example.com"
+            ])
     }
 
     // MARK: operators

@@ -3,6 +3,7 @@ import GRDB
 import Logging
 import Synchronization
 import Testing
+
 @testable import TenantryCore
 
 /// A logger that drops everything, so that expected failures do not flood the test output.

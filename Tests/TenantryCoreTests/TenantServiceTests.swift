@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Testing
+
 @testable import TenantryCore
 
 /// Alice owns a workspace; helpers to bring others in.
@@ -42,14 +43,16 @@ struct TenantServiceTests {
     @Test("invite answers one result per address")
     func inviteResults() async throws {
         let team = try await Team()
-        let results = try await team.tenants.invite(try team.alice, [
-            .init(email: "Bob@Example.com", role: "member"),
-            .init(email: "not-an-email", role: "member"),
-            .init(email: "alice@example.com", role: "admin"),
-            .init(email: "carol@example.com", role: "boss"),
-            .init(email: "dave@example.com", role: ""),
-            .init(email: "erin@example.com", role: " Owner "),
-        ])
+        let results = try await team.tenants.invite(
+            try team.alice,
+            [
+                .init(email: "Bob@Example.com", role: "member"),
+                .init(email: "not-an-email", role: "member"),
+                .init(email: "alice@example.com", role: "admin"),
+                .init(email: "carol@example.com", role: "boss"),
+                .init(email: "dave@example.com", role: ""),
+                .init(email: "erin@example.com", role: " Owner "),
+            ])
         #expect(results.map(\.status) == ["SC_OK", "SC_INVALID_ARGUMENT", "SC_ALREADY_EXISTS", "SC_INVALID_ARGUMENT", "SC_OK", "SC_OK"])
         #expect(results[0].email == "bob@example.com")
         #expect(results[0].message == "")
@@ -97,11 +100,13 @@ struct TenantServiceTests {
         let admin = try team.harness.principal(adminToken)
         #expect(admin.role == .admin)
         #expect(admin.tenantId == (try team.alice).tenantId)
-        let results = try await team.tenants.invite(admin, [
-            .init(email: "o@example.com", role: "owner"),
-            .init(email: "a@example.com", role: "admin"),
-            .init(email: "m@example.com", role: "member"),
-        ])
+        let results = try await team.tenants.invite(
+            admin,
+            [
+                .init(email: "o@example.com", role: "owner"),
+                .init(email: "a@example.com", role: "admin"),
+                .init(email: "m@example.com", role: "member"),
+            ])
         #expect(results.map(\.status) == ["SC_PERMISSION_DENIED", "SC_OK", "SC_OK"])
 
         let member = try team.harness.principal(try await team.join("member@example.com", role: "member"))

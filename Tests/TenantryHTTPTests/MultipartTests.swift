@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TenantryHTTP
 
 @Suite("Multipart")
@@ -20,12 +21,14 @@ struct MultipartTests {
         return bytes
     }
 
-    @Test("parses a file part and a text field", arguments: [
-        "multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW",
-        "multipart/form-data; boundary=\"----WebKitFormBoundary7MA4YWxkTrZu0gW\"",
-        "Multipart/Form-Data;boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW",
-        "multipart/form-data; charset=utf-8; BOUNDARY=----WebKitFormBoundary7MA4YWxkTrZu0gW",
-    ])
+    @Test(
+        "parses a file part and a text field",
+        arguments: [
+            "multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW",
+            "multipart/form-data; boundary=\"----WebKitFormBoundary7MA4YWxkTrZu0gW\"",
+            "Multipart/Form-Data;boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW",
+            "multipart/form-data; charset=utf-8; BOUNDARY=----WebKitFormBoundary7MA4YWxkTrZu0gW",
+        ])
     func wellFormed(contentType: String) throws {
         let parts = try Multipart.parse(body: Self.body(boundary: "----WebKitFormBoundary7MA4YWxkTrZu0gW"), contentType: contentType)
         #expect(parts.count == 2)
@@ -64,13 +67,15 @@ struct MultipartTests {
         }
     }
 
-    @Test("refuses a missing, empty or oversized boundary", arguments: [
-        "multipart/form-data",
-        "multipart/form-data; boundary=",
-        "multipart/form-data; boundary=\"\"",
-        "multipart/form-data; name=x",
-        "multipart/form-data; boundary=" + String(repeating: "b", count: 71),
-    ])
+    @Test(
+        "refuses a missing, empty or oversized boundary",
+        arguments: [
+            "multipart/form-data",
+            "multipart/form-data; boundary=",
+            "multipart/form-data; boundary=\"\"",
+            "multipart/form-data; name=x",
+            "multipart/form-data; boundary=" + String(repeating: "b", count: 71),
+        ])
     func missingBoundary(contentType: String) {
         #expect(throws: HTTPError.malformedMultipart("multipart boundary is missing")) {
             try Multipart.parse(body: Self.body(boundary: "x"), contentType: contentType)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import TenantryHTTP
 
 private let ok = Handler.inline { _ in Response() }
@@ -45,8 +46,9 @@ struct RouterTests {
     func parameters() {
         let router = Self.sample()
         #expect(outcome(router, "GET", "/v1/users/usr_42") == .found("/v1/users/{user_id}", ["user_id": "usr_42"]))
-        #expect(outcome(router, "GET", "/v1/tenants/tnt_1/members/bob@example.com")
-            == .found("/v1/tenants/{tenant_id}/members/{email}", ["tenant_id": "tnt_1", "email": "bob@example.com"]))
+        #expect(
+            outcome(router, "GET", "/v1/tenants/tnt_1/members/bob@example.com")
+                == .found("/v1/tenants/{tenant_id}/members/{email}", ["tenant_id": "tnt_1", "email": "bob@example.com"]))
         // A parameter takes exactly one segment.
         #expect(outcome(router, "GET", "/v1/users") == .notFound)
         #expect(outcome(router, "GET", "/v1/users/a/b") == .notFound)
@@ -175,10 +177,12 @@ struct RequestResponseTests {
         #expect(request.body == [1, 2])
     }
 
-    @Test("loopback clients are recognised", arguments: [
-        ("127.0.0.1", true), ("127.1.2.3", true), ("::1", true), ("::ffff:127.0.0.1", true),
-        ("10.0.0.1", false), ("::ffff:10.0.0.1", false), ("1.127.0.0", false), ("", false),
-    ])
+    @Test(
+        "loopback clients are recognised",
+        arguments: [
+            ("127.0.0.1", true), ("127.1.2.3", true), ("::1", true), ("::ffff:127.0.0.1", true),
+            ("10.0.0.1", false), ("::ffff:10.0.0.1", false), ("1.127.0.0", false), ("", false),
+        ])
     func loopback(address: String, expected: Bool) {
         #expect(Request(method: "GET", path: "/", clientAddress: address).isFromLoopback == expected)
     }

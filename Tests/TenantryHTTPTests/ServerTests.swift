@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+
 @testable import TenantryHTTP
 
 /// Echoes what the handler saw, one `key=value` per line.
@@ -27,12 +28,14 @@ struct ServerTests {
     private static func router() -> Router {
         var router = Router()
         router.add("GET", "/inline/{name}", .inline { request in .text(describe(request)) })
-        router.add("GET", "/offloaded/{name}", .offloaded { request in
-            {
-                await Task.yield()
-                return Response(status: 201, headers: [("Content-Type", "text/plain"), ("X-Handler", "offloaded")], body: Array(describe(request).utf8))
-            }
-        })
+        router.add(
+            "GET", "/offloaded/{name}",
+            .offloaded { request in
+                {
+                    await Task.yield()
+                    return Response(status: 201, headers: [("Content-Type", "text/plain"), ("X-Handler", "offloaded")], body: Array(describe(request).utf8))
+                }
+            })
         router.add("POST", "/echo", bodyLimit: 64, .inline { request in .text(describe(request)) })
         router.add("POST", "/echo-async", bodyLimit: 64, .offloaded { request in { .text(describe(request)) } })
         router.add("GET", "/throws", .inline { _ in throw HTTPError.malformedMultipart("handler said no") })
@@ -226,14 +229,16 @@ struct ServerTests {
         let release = Signal()
         let order = Locked<[String]>([])
         var router = Router()
-        router.add("GET", "/slow", .offloaded { _ in
-            {
-                entered.fire()
-                await release.wait()
-                order.withLock { $0.append("handler finished") }
-                return .text("finally")
-            }
-        })
+        router.add(
+            "GET", "/slow",
+            .offloaded { _ in
+                {
+                    entered.fire()
+                    await release.wait()
+                    order.withLock { $0.append("handler finished") }
+                    return .text("finally")
+                }
+            })
         let server = Server(
             configuration: .init(host: "127.0.0.1", port: 0, threadPoolSize: 2, connectionTimeoutSeconds: 10),
             router: router, logger: quietLogger, renderError: testErrorRenderer
@@ -274,14 +279,16 @@ struct ServerTests {
         let release = Signal()
         let finished = Signal()
         var router = Router()
-        router.add("GET", "/stuck", .offloaded { _ in
-            {
-                entered.fire()
-                await release.wait()
-                finished.fire()
-                return .text("too late")
-            }
-        })
+        router.add(
+            "GET", "/stuck",
+            .offloaded { _ in
+                {
+                    entered.fire()
+                    await release.wait()
+                    finished.fire()
+                    return .text("too late")
+                }
+            })
         let server = Server(
             configuration: .init(host: "127.0.0.1", port: 0, threadPoolSize: 2, connectionTimeoutSeconds: 10),
             router: router, logger: quietLogger, renderError: testErrorRenderer

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import TenantryHTTP
 
 /// A temporary folder holding a small site (`root/`) and a secret beside it (`outside/`).
@@ -62,16 +63,18 @@ struct StaticFilesTests {
         #expect(site.files.response(for: "/", ifNoneMatch: nil)?.body == response.body)
     }
 
-    @Test("serves files with their content types", arguments: [
-        ("app.js", "text/javascript; charset=utf-8"),
-        ("app.css", "text/css; charset=utf-8"),
-        ("logo.png", "image/png"),
-        ("data.json", "application/json; charset=utf-8"),
-        ("font.woff2", "font/woff2"),
-        ("notes.unknownext", "application/octet-stream"),
-        ("docs/guide.txt", "text/plain; charset=utf-8"),
-        ("/docs//guide.txt", "text/plain; charset=utf-8"),
-    ])
+    @Test(
+        "serves files with their content types",
+        arguments: [
+            ("app.js", "text/javascript; charset=utf-8"),
+            ("app.css", "text/css; charset=utf-8"),
+            ("logo.png", "image/png"),
+            ("data.json", "application/json; charset=utf-8"),
+            ("font.woff2", "font/woff2"),
+            ("notes.unknownext", "application/octet-stream"),
+            ("docs/guide.txt", "text/plain; charset=utf-8"),
+            ("/docs//guide.txt", "text/plain; charset=utf-8"),
+        ])
     func contentTypes(path: String, contentType: String) throws {
         let site = try Site()
         let response = try #require(site.files.response(for: path, ifNoneMatch: nil))
@@ -123,15 +126,17 @@ struct StaticFilesTests {
         #expect(changed.header("ETag") != etag)
     }
 
-    @Test("never serves paths that climb out of the root", arguments: [
-        "../outside/secret.txt",
-        "docs/../../outside/secret.txt",
-        "..",
-        "./index.html",
-        "docs/./guide.txt",
-        "/../outside/secret.txt",
-        "..%2Foutside%2Fsecret.txt",
-    ])
+    @Test(
+        "never serves paths that climb out of the root",
+        arguments: [
+            "../outside/secret.txt",
+            "docs/../../outside/secret.txt",
+            "..",
+            "./index.html",
+            "docs/./guide.txt",
+            "/../outside/secret.txt",
+            "..%2Foutside%2Fsecret.txt",
+        ])
     func traversal(path: String) throws {
         let site = try Site()
         #expect(site.files.response(for: path, ifNoneMatch: nil) == nil)

@@ -2,10 +2,11 @@ import Foundation
 import Logging
 import Synchronization
 import Testing
+
 @testable import TenantryHTTP
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 let quietLogger = Logger(label: "tenantry.http.tests", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -192,7 +193,7 @@ final class Signal: Sendable {
             defer { state.waiters = [] }
             return state.waiters
         }
-        waiters.forEach { $0.resume() }
+        for waiter in waiters { waiter.resume() }
     }
 
     func wait() async {

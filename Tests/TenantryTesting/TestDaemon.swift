@@ -110,7 +110,7 @@ public final class TestDaemon: Sendable {
     /// The newest 6-digit code emailed to `email`.
     public func latestCode(for email: String) throws -> String {
         guard let body = try app.outbox(recipient: email).first?.body,
-              let range = body.range(of: "[0-9]{6}", options: .regularExpression)
+            let range = body.range(of: "[0-9]{6}", options: .regularExpression)
         else { throw HTTPClientError(description: "no code emailed to \(email)") }
         return String(body[range])
     }
@@ -118,7 +118,7 @@ public final class TestDaemon: Sendable {
     /// The newest invitation link emailed to `email`.
     public func latestInviteToken(for email: String) throws -> String {
         guard let body = try app.outbox(recipient: email).first?.body,
-              let range = body.range(of: "tni_[A-Za-z0-9_-]+", options: .regularExpression)
+            let range = body.range(of: "tni_[A-Za-z0-9_-]+", options: .regularExpression)
         else { throw HTTPClientError(description: "no invitation emailed to \(email)") }
         return String(body[range])
     }
@@ -126,9 +126,11 @@ public final class TestDaemon: Sendable {
     /// Registers, verifies and initializes a user over HTTP; answers their session token.
     public func signUp(_ email: String, password: String = "correct horse battery") async throws -> String {
         let registration = try await ok("POST", "/v1/account/register", json: ["email": .string(email)])
-        let verified = try await ok("POST", "/v1/account/register/verify", json: [
-            "email": .string(email), "code": .string(try latestCode(for: email)), "token": registration["token"]!,
-        ])
+        let verified = try await ok(
+            "POST", "/v1/account/register/verify",
+            json: [
+                "email": .string(email), "code": .string(try latestCode(for: email)), "token": registration["token"]!,
+            ])
         let initialized = try await ok("POST", "/v1/user/initial", json: ["password": .string(password)], token: verified["token"]?.stringValue)
         return initialized["token"]!.stringValue!
     }

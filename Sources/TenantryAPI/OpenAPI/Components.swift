@@ -4,131 +4,188 @@ import TenantryCore
 enum Components {
     static let all: [(String, Schema)] = [
         ("Error", .object([("code", .integer(description: "the seed's error code")), ("message", .string())])),
-        ("SubscriptionInfo", .object([
-            ("plan", .enumeration(Plan.builtIn)),
-            ("period", .cases(of: BillingPeriod.self)),
-            ("status", .cases(of: SubscriptionStatus.self, before: ["NO_SUBSCRIPTION"])),
-            ("start_at", .dateTime(nullable: true)),
-            ("end_at", .dateTime(nullable: true)),
-        ])),
-        ("User", .object([
-            ("id", .string()),
-            ("name", .string()),
-            ("email", .string()),
-            ("thumbnail_url", .string(description: "the avatar's URL path, or empty")),
-            ("status", .cases(of: User.Status.self)),
-            ("subscription_info", .reference("SubscriptionInfo")),
-            ("create_at", .dateTime()),
-            ("update_at", .dateTime()),
-        ])),
-        ("TenantInfo", .object([
-            ("id", .string()),
-            ("name", .string()),
-            ("role", .cases(of: Role.self)),
-            ("is_current", .boolean()),
-            ("created_at", .dateTime()),
-        ])),
-        ("TenantSummary", .object([
-            ("id", .string()), ("name", .string()), ("created_at", .dateTime()), ("members", .int64()),
-            ("subscription", .reference("Subscription")), ("balances", .array(.object([("category", .string()), ("remaining", .int64())]))),
-        ])),
+        (
+            "SubscriptionInfo",
+            .object([
+                ("plan", .enumeration(Plan.builtIn)),
+                ("period", .cases(of: BillingPeriod.self)),
+                ("status", .cases(of: SubscriptionStatus.self, before: ["NO_SUBSCRIPTION"])),
+                ("start_at", .dateTime(nullable: true)),
+                ("end_at", .dateTime(nullable: true)),
+            ])
+        ),
+        (
+            "User",
+            .object([
+                ("id", .string()),
+                ("name", .string()),
+                ("email", .string()),
+                ("thumbnail_url", .string(description: "the avatar's URL path, or empty")),
+                ("status", .cases(of: User.Status.self)),
+                ("subscription_info", .reference("SubscriptionInfo")),
+                ("create_at", .dateTime()),
+                ("update_at", .dateTime()),
+            ])
+        ),
+        (
+            "TenantInfo",
+            .object([
+                ("id", .string()),
+                ("name", .string()),
+                ("role", .cases(of: Role.self)),
+                ("is_current", .boolean()),
+                ("created_at", .dateTime()),
+            ])
+        ),
+        (
+            "TenantSummary",
+            .object([
+                ("id", .string()), ("name", .string()), ("created_at", .dateTime()), ("members", .int64()),
+                ("subscription", .reference("Subscription")), ("balances", .array(.object([("category", .string()), ("remaining", .int64())]))),
+            ])
+        ),
         ("Page", .object([("has_more", .boolean()), ("limit", .int64()), ("page", .int64()), ("total", .int64())])),
-        ("Member", .object([
-            ("email", .string()),
-            ("name", .string()),
-            ("role", .cases(of: Role.self)),
-            ("status", .enumeration(User.Status.allCases.map(\.rawValue) + ["INVITED"])),
-            ("joined_at", .dateTime(description: "when the member joined, or when a pending invitation was sent")),
-        ])),
-        ("InviteResult", .object([
-            ("status", .enumeration(["SC_OK", "SC_INVALID_ARGUMENT", "SC_ALREADY_EXISTS", "SC_PERMISSION_DENIED", "SC_RESOURCE_EXHAUSTED"])),
-            ("email", .string()),
-            ("message", .string()),
-            ("invited_url", .string(description: "the single-use link emailed to the address; empty when refused")),
-        ])),
-        ("OutboxEmail", .object([
-            ("id", .string()),
-            ("to", .string()),
-            ("subject", .string()),
-            ("body", .string(description: "one-time codes and links show while valid, then read [expired]")),
-            ("status", .cases(of: OutboxEmail.Status.self)),
-            ("created_at", .dateTime()),
-        ])),
-        ("Job", .object([
-            ("id", .string()),
-            ("interval_seconds", .int64()),
-            ("last_started_at", .dateTime(nullable: true)),
-            ("last_finished_at", .dateTime(nullable: true)),
-            ("last_result", .cases(of: JobState.Result.self)),
-            ("last_error", .string()),
-            ("items_processed", .int64()),
-            ("next_run_at", .dateTime(nullable: true)),
-        ])),
-        ("Subscription", .object([
-            ("id", .string(description: "empty when the tenant has none")),
-            ("plan", .string(description: "FREE, PRO, BUSINESS, CUSTOM, NEW_USER_TRIAL or BYOA_USER_TRIAL")),
-            ("period", .cases(of: BillingPeriod.self)),
-            ("status", .cases(of: SubscriptionStatus.self, before: ["NO_SUBSCRIPTION"])),
-            ("start_at", .dateTime(nullable: true)),
-            ("end_at", .dateTime(nullable: true, description: "the trial's end or the current period's end; null for FREE")),
-            ("cancel_at_period_end", .boolean()),
-            ("ended_at", .dateTime(nullable: true)),
-        ])),
+        (
+            "Member",
+            .object([
+                ("email", .string()),
+                ("name", .string()),
+                ("role", .cases(of: Role.self)),
+                ("status", .enumeration(User.Status.allCases.map(\.rawValue) + ["INVITED"])),
+                ("joined_at", .dateTime(description: "when the member joined, or when a pending invitation was sent")),
+            ])
+        ),
+        (
+            "InviteResult",
+            .object([
+                ("status", .enumeration(["SC_OK", "SC_INVALID_ARGUMENT", "SC_ALREADY_EXISTS", "SC_PERMISSION_DENIED", "SC_RESOURCE_EXHAUSTED"])),
+                ("email", .string()),
+                ("message", .string()),
+                ("invited_url", .string(description: "the single-use link emailed to the address; empty when refused")),
+            ])
+        ),
+        (
+            "OutboxEmail",
+            .object([
+                ("id", .string()),
+                ("to", .string()),
+                ("subject", .string()),
+                ("body", .string(description: "one-time codes and links show while valid, then read [expired]")),
+                ("status", .cases(of: OutboxEmail.Status.self)),
+                ("created_at", .dateTime()),
+            ])
+        ),
+        (
+            "Job",
+            .object([
+                ("id", .string()),
+                ("interval_seconds", .int64()),
+                ("last_started_at", .dateTime(nullable: true)),
+                ("last_finished_at", .dateTime(nullable: true)),
+                ("last_result", .cases(of: JobState.Result.self)),
+                ("last_error", .string()),
+                ("items_processed", .int64()),
+                ("next_run_at", .dateTime(nullable: true)),
+            ])
+        ),
+        (
+            "Subscription",
+            .object([
+                ("id", .string(description: "empty when the tenant has none")),
+                ("plan", .string(description: "FREE, PRO, BUSINESS, CUSTOM, NEW_USER_TRIAL or BYOA_USER_TRIAL")),
+                ("period", .cases(of: BillingPeriod.self)),
+                ("status", .cases(of: SubscriptionStatus.self, before: ["NO_SUBSCRIPTION"])),
+                ("start_at", .dateTime(nullable: true)),
+                ("end_at", .dateTime(nullable: true, description: "the trial's end or the current period's end; null for FREE")),
+                ("cancel_at_period_end", .boolean()),
+                ("ended_at", .dateTime(nullable: true)),
+            ])
+        ),
         ("PlanConfig", .object(PlanConfigField.schema)),
-        ("Plan", .object([
-            ("plan_name", .string(description: "a built-in name, or the tenant id of a tenant-specific plan")),
-            ("config", .reference("PlanConfig")),
-            ("has_used", .boolean(description: "a subscription has used the plan: it cannot be deleted")),
-            ("description", .string()),
-            ("credit_extension", .integer(description: "days credits stay valid after their period")),
-            ("trial_days", .integer(description: "the trial's length for trial plans, else 0")),
-            ("created_at", .dateTime()),
-            ("updated_at", .dateTime()),
-        ])),
-        ("Variant", .object([
-            ("id", .string()), ("description", .string()), ("period", .cases(of: BillingPeriod.self)),
-            ("plan", .string()), ("price", .number(description: "in the currency's major unit, e.g. 19.99")), ("currency", .string()),
-        ])),
-        ("AddonVariant", .object([
-            ("id", .string()), ("description", .string()), ("period", .cases(of: BillingPeriod.self)),
-            ("plan", .string()), ("price", .number()), ("currency", .string()),
-            ("category", .string(description: "the usage category it adds credits to")), ("units", .int64(description: "credits per quantity")),
-        ])),
-        ("AdminVariant", .object([
-            ("id", .string()), ("kind", .cases(of: Variant.Kind.self)), ("plan", .string()), ("period", .cases(of: BillingPeriod.self)),
-            ("category", .string()), ("units", .int64()), ("price", .number()), ("currency", .string()), ("description", .string()),
-            ("active", .boolean()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
-        ])),
-        ("Invoice", .object([
-            ("id", .string()), ("number", .int64()), ("tenant_id", .string()), ("kind", .cases(of: Invoice.Kind.self)),
-            ("status", .cases(of: Invoice.Status.self)), ("plan", .string()), ("period", .cases(of: BillingPeriod.self)),
-            ("period_start", .dateTime(nullable: true)), ("period_end", .dateTime(nullable: true)),
-            ("lines", .array(.object([("category", .string()), ("quantity", .int64()), ("units", .int64()), ("variant_id", .string())]))),
-            ("currency", .string()), ("total", .number()), ("created_at", .dateTime()), ("due_at", .dateTime()),
-            ("paid_at", .dateTime(nullable: true)), ("paid_by", .string()),
-        ])),
-        ("Grant", .object([
-            ("id", .string()), ("category", .string()), ("amount", .int64()), ("used", .int64()), ("remaining", .int64()),
-            ("effective_at", .dateTime()), ("expires_at", .dateTime()), ("source", .cases(of: CreditGrant.Source.self)),
-            ("priority", .integer(description: "lower burns first")), ("reason", .string()),
-        ])),
-        ("UsageConfig", .object([
-            ("category", .string()), ("used_amount", .int64()), ("total_amount", .int64()), ("expiration_time", .dateTime(nullable: true)),
-        ])),
-        ("ApiKey", .object([
-            ("id", .string()), ("agent_id", .string()), ("name", .string()), ("key_type", .enumeration(["tenant", "operator"])),
-            ("key_prefix", .string(description: "the first 12 characters of the key, not secret")), ("scopes", .array(.string())),
-            ("is_active", .boolean()), ("created_at", .dateTime()), ("last_used_at", .dateTime(nullable: true)),
-            ("expires_at", .dateTime(nullable: true)), ("revoked_at", .dateTime(nullable: true)),
-        ])),
-        ("AdminUser", .object([
-            ("id", .string()), ("email", .string()), ("name", .string()), ("status", .cases(of: User.Status.self)),
-            ("is_operator", .boolean()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
-        ])),
-        ("AuditEntry", .object([
-            ("seq", .int64()), ("at", .dateTime()), ("actor_id", .string()), ("actor_email", .string()), ("action", .string()),
-            ("target_type", .string()), ("target_id", .string()), ("tenant_id", .string()),
-            ("before", .any(description: "the state before, or null")), ("after", .any(description: "the state after, or null")),
-        ])),
+        (
+            "Plan",
+            .object([
+                ("plan_name", .string(description: "a built-in name, or the tenant id of a tenant-specific plan")),
+                ("config", .reference("PlanConfig")),
+                ("has_used", .boolean(description: "a subscription has used the plan: it cannot be deleted")),
+                ("description", .string()),
+                ("credit_extension", .integer(description: "days credits stay valid after their period")),
+                ("trial_days", .integer(description: "the trial's length for trial plans, else 0")),
+                ("created_at", .dateTime()),
+                ("updated_at", .dateTime()),
+            ])
+        ),
+        (
+            "Variant",
+            .object([
+                ("id", .string()), ("description", .string()), ("period", .cases(of: BillingPeriod.self)),
+                ("plan", .string()), ("price", .number(description: "in the currency's major unit, e.g. 19.99")), ("currency", .string()),
+            ])
+        ),
+        (
+            "AddonVariant",
+            .object([
+                ("id", .string()), ("description", .string()), ("period", .cases(of: BillingPeriod.self)),
+                ("plan", .string()), ("price", .number()), ("currency", .string()),
+                ("category", .string(description: "the usage category it adds credits to")), ("units", .int64(description: "credits per quantity")),
+            ])
+        ),
+        (
+            "AdminVariant",
+            .object([
+                ("id", .string()), ("kind", .cases(of: Variant.Kind.self)), ("plan", .string()), ("period", .cases(of: BillingPeriod.self)),
+                ("category", .string()), ("units", .int64()), ("price", .number()), ("currency", .string()), ("description", .string()),
+                ("active", .boolean()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
+            ])
+        ),
+        (
+            "Invoice",
+            .object([
+                ("id", .string()), ("number", .int64()), ("tenant_id", .string()), ("kind", .cases(of: Invoice.Kind.self)),
+                ("status", .cases(of: Invoice.Status.self)), ("plan", .string()), ("period", .cases(of: BillingPeriod.self)),
+                ("period_start", .dateTime(nullable: true)), ("period_end", .dateTime(nullable: true)),
+                ("lines", .array(.object([("category", .string()), ("quantity", .int64()), ("units", .int64()), ("variant_id", .string())]))),
+                ("currency", .string()), ("total", .number()), ("created_at", .dateTime()), ("due_at", .dateTime()),
+                ("paid_at", .dateTime(nullable: true)), ("paid_by", .string()),
+            ])
+        ),
+        (
+            "Grant",
+            .object([
+                ("id", .string()), ("category", .string()), ("amount", .int64()), ("used", .int64()), ("remaining", .int64()),
+                ("effective_at", .dateTime()), ("expires_at", .dateTime()), ("source", .cases(of: CreditGrant.Source.self)),
+                ("priority", .integer(description: "lower burns first")), ("reason", .string()),
+            ])
+        ),
+        (
+            "UsageConfig",
+            .object([
+                ("category", .string()), ("used_amount", .int64()), ("total_amount", .int64()), ("expiration_time", .dateTime(nullable: true)),
+            ])
+        ),
+        (
+            "ApiKey",
+            .object([
+                ("id", .string()), ("agent_id", .string()), ("name", .string()), ("key_type", .enumeration(["tenant", "operator"])),
+                ("key_prefix", .string(description: "the first 12 characters of the key, not secret")), ("scopes", .array(.string())),
+                ("is_active", .boolean()), ("created_at", .dateTime()), ("last_used_at", .dateTime(nullable: true)),
+                ("expires_at", .dateTime(nullable: true)), ("revoked_at", .dateTime(nullable: true)),
+            ])
+        ),
+        (
+            "AdminUser",
+            .object([
+                ("id", .string()), ("email", .string()), ("name", .string()), ("status", .cases(of: User.Status.self)),
+                ("is_operator", .boolean()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
+            ])
+        ),
+        (
+            "AuditEntry",
+            .object([
+                ("seq", .int64()), ("at", .dateTime()), ("actor_id", .string()), ("actor_email", .string()), ("action", .string()),
+                ("target_type", .string()), ("target_id", .string()), ("tenant_id", .string()),
+                ("before", .any(description: "the state before, or null")), ("after", .any(description: "the state after, or null")),
+            ])
+        ),
     ]
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Builds the OpenAPI 3.1 document from the endpoints themselves.
 enum OpenAPIDocument {
     static func build(_ endpoints: [Endpoint], version: String) -> JSON {
@@ -75,5 +77,3 @@ enum OpenAPIDocument {
         return .object(operation)
     }
 }
-
-import Foundation

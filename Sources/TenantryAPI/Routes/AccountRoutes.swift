@@ -115,10 +115,11 @@ extension RouteBuilder {
                 "POST", "/v1/account/invite/accept", operationId: "UserAcceptInvite",
                 summary: "Joins the invitation's tenant (an existing user gives their password; a new one chooses it) and logs in.",
                 access: .everyone,
-                body: .json(.object([
-                    ("email", .string()), ("password", .string()), ("tenant_id", .string()), ("invite_token", .string()),
-                    ("from_link", .string()), ("country", .string()),
-                ])),
+                body: .json(
+                    .object([
+                        ("email", .string()), ("password", .string()), ("tenant_id", .string()), ("invite_token", .string()),
+                        ("from_link", .string()), ("country", .string()),
+                    ])),
                 answer: .json(.object([("token", .string())])),
                 handler: .offloaded { request, caller in
                     let body = try request.jsonBody()

@@ -17,14 +17,15 @@ extension RouteBuilder {
                 "GET", "/v1/admin/overview", operationId: "AdminOverview",
                 summary: "The dashboard: tenants by status, trials ending within 7 days, paid subscriptions by plan, credits consumed per day for 30 days, open invoices, the timers.",
                 access: .operatorOnly,
-                answer: .json(.object([
-                    ("tenants_by_status", .map(.int64())),
-                    ("trials_ending", .array(.object([("tenant_id", .string()), ("name", .string()), ("end_at", .dateTime())]))),
-                    ("paid_by_plan", .array(.object([("plan", .string()), ("period", .string()), ("count", .int64())]))),
-                    ("credits_per_day", .array(.object([("day", .string(description: "YYYY-MM-DD, UTC")), ("amount", .int64())]))),
-                    ("open_invoices", .array(.object([("currency", .string()), ("count", .int64()), ("total", .number())]))),
-                    ("jobs", .array(.reference("Job"))),
-                ])),
+                answer: .json(
+                    .object([
+                        ("tenants_by_status", .map(.int64())),
+                        ("trials_ending", .array(.object([("tenant_id", .string()), ("name", .string()), ("end_at", .dateTime())]))),
+                        ("paid_by_plan", .array(.object([("plan", .string()), ("period", .string()), ("count", .int64())]))),
+                        ("credits_per_day", .array(.object([("day", .string(description: "YYYY-MM-DD, UTC")), ("amount", .int64())]))),
+                        ("open_invoices", .array(.object([("currency", .string()), ("count", .int64()), ("total", .number())]))),
+                        ("jobs", .array(.reference("Job"))),
+                    ])),
                 handler: .offloaded { request, caller in
                     let overview = try await app.admin.overview()
                     return .ok([
@@ -32,7 +33,8 @@ extension RouteBuilder {
                         "trials_ending": .array(overview.trialsEnding.map { ["tenant_id": .string($0.tenant.id), "name": .string($0.tenant.name), "end_at": .date($0.endAt)] }),
                         "paid_by_plan": .array(overview.paidByPlan.map { ["plan": .string($0.plan), "period": .string($0.period), "count": .int64($0.count)] }),
                         "credits_per_day": .array(overview.creditsPerDay.map { ["day": .string($0.day), "amount": .int64($0.amount)] }),
-                        "open_invoices": .array(overview.openInvoices.map { ["currency": .string($0.currency), "count": .int64($0.count), "total": Present.price($0.totalMinor, currency: $0.currency)] }),
+                        "open_invoices": .array(
+                            overview.openInvoices.map { ["currency": .string($0.currency), "count": .int64($0.count), "total": Present.price($0.totalMinor, currency: $0.currency)] }),
                         "jobs": .array(try app.scheduler.statuses().map(Present.job)),
                     ])
                 }
@@ -55,11 +57,12 @@ extension RouteBuilder {
                 "GET", "/v1/admin/tenants/{tenant_id}", operationId: "AdminTenantGet",
                 summary: "A tenant: members, subscription and history, live credit grants with expiries, usage per agent, invoices, API keys.",
                 access: .operatorOnly,
-                answer: .json(.object([
-                    ("tenant", .reference("TenantSummary")), ("members", .array(.reference("Member"))), ("subscriptions", .array(.reference("Subscription"))),
-                    ("grants", .array(.reference("Grant"))), ("agents", .array(.object([("agent_id", .string()), ("used", .int64())]))),
-                    ("invoices", .array(.reference("Invoice"))), ("api_keys", .array(.reference("ApiKey"))),
-                ])),
+                answer: .json(
+                    .object([
+                        ("tenant", .reference("TenantSummary")), ("members", .array(.reference("Member"))), ("subscriptions", .array(.reference("Subscription"))),
+                        ("grants", .array(.reference("Grant"))), ("agents", .array(.object([("agent_id", .string()), ("used", .int64())]))),
+                        ("invoices", .array(.reference("Invoice"))), ("api_keys", .array(.reference("ApiKey"))),
+                    ])),
                 handler: .offloaded { request, caller in
                     let detail = try await app.admin.tenant(id: request.parameter("tenant_id"))
                     let now = app.clock.now()
@@ -205,8 +208,10 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "GET", "/v1/admin/audit", operationId: "AdminAuditList", summary: "Who changed what, newest first, paged.", access: .operatorOnly,
-                query: [("action", "e.g. plan or plan.update"), ("actor", "an email or id"), ("target_type", "plan, variant, subscription, invoice, tenant, api_key, user"),
-                        ("target_id", "one target"), ("tenant_id", "one tenant's")] + page,
+                query: [
+                    ("action", "e.g. plan or plan.update"), ("actor", "an email or id"), ("target_type", "plan, variant, subscription, invoice, tenant, api_key, user"),
+                    ("target_id", "one target"), ("tenant_id", "one tenant's"),
+                ] + page,
                 answer: .json(.object([("entries", .array(.reference("AuditEntry"))), ("page", .reference("Page"))])),
                 handler: .offloaded { request, caller in
                     let found = try await app.admin.audit(
@@ -227,12 +232,15 @@ extension RouteBuilder {
                     guard (1...500).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and 500") }
                     let to = request.query["to"].flatMap { $0.isEmpty ? nil : $0 }
                     let emails = try app.outbox(limit: limit, recipient: to)
-                    return .ok(["emails": .array(emails.map { entry in
-                        [
-                            "id": .string(entry.email.id), "to": .string(entry.email.recipient), "subject": .string(entry.email.subject),
-                            "body": .string(entry.body), "status": .string(entry.email.status.rawValue), "created_at": .date(entry.email.createdAt),
-                        ]
-                    })])
+                    return .ok([
+                        "emails": .array(
+                            emails.map { entry in
+                                [
+                                    "id": .string(entry.email.id), "to": .string(entry.email.recipient), "subject": .string(entry.email.subject),
+                                    "body": .string(entry.body), "status": .string(entry.email.status.rawValue), "created_at": .date(entry.email.createdAt),
+                                ]
+                            })
+                    ])
                 }
             ),
             Endpoint(
@@ -260,7 +268,7 @@ extension RouteBuilder {
                     await app.scheduler.runDue()
                     return .ok(["now": .date(now)])
                 }
-            ),
+            )
         ]
     }
 

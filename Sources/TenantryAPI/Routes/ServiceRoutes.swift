@@ -66,32 +66,31 @@ extension RouteBuilder {
         let writer = app.database.writer.statistics
         let hashing = app.hasher.statistics
         return """
-        # HELP tenantry_db_commits_total Group commits of the database writer.
-        # TYPE tenantry_db_commits_total counter
-        tenantry_db_commits_total \(writer.commits)
-        # HELP tenantry_db_writes_total Writes committed (each in its own savepoint).
-        # TYPE tenantry_db_writes_total counter
-        tenantry_db_writes_total \(writer.writes)
-        # HELP tenantry_db_largest_batch Most writes committed in one transaction.
-        # TYPE tenantry_db_largest_batch gauge
-        tenantry_db_largest_batch \(writer.largestBatch)
-        # HELP tenantry_db_failed_commits_total Commits and writes the storage refused (disk full, I/O errors).
-        # TYPE tenantry_db_failed_commits_total counter
-        tenantry_db_failed_commits_total \(writer.failedCommits)
-        # HELP tenantry_password_hashes_total Password hashes and checks completed.
-        # TYPE tenantry_password_hashes_total counter
-        tenantry_password_hashes_total \(hashing.completed)
-        # HELP tenantry_password_hashes_refused_total Hashes refused because the queue was full.
-        # TYPE tenantry_password_hashes_refused_total counter
-        tenantry_password_hashes_refused_total \(hashing.refused)
-        # HELP tenantry_password_hash_queue Hashes waiting for a worker.
-        # TYPE tenantry_password_hash_queue gauge
-        tenantry_password_hash_queue \(hashing.waiting)
-        # HELP tenantry_password_hash_memory_ceiling_bytes Most memory the hashing pool can hold at once.
-        # TYPE tenantry_password_hash_memory_ceiling_bytes gauge
-        tenantry_password_hash_memory_ceiling_bytes \(app.hasher.memoryCeilingKiB * 1024)
+            # HELP tenantry_db_commits_total Group commits of the database writer.
+            # TYPE tenantry_db_commits_total counter
+            tenantry_db_commits_total \(writer.commits)
+            # HELP tenantry_db_writes_total Writes committed (each in its own savepoint).
+            # TYPE tenantry_db_writes_total counter
+            tenantry_db_writes_total \(writer.writes)
+            # HELP tenantry_db_largest_batch Most writes committed in one transaction.
+            # TYPE tenantry_db_largest_batch gauge
+            tenantry_db_largest_batch \(writer.largestBatch)
+            # HELP tenantry_db_failed_commits_total Commits and writes the storage refused (disk full, I/O errors).
+            # TYPE tenantry_db_failed_commits_total counter
+            tenantry_db_failed_commits_total \(writer.failedCommits)
+            # HELP tenantry_password_hashes_total Password hashes and checks completed.
+            # TYPE tenantry_password_hashes_total counter
+            tenantry_password_hashes_total \(hashing.completed)
+            # HELP tenantry_password_hashes_refused_total Hashes refused because the queue was full.
+            # TYPE tenantry_password_hashes_refused_total counter
+            tenantry_password_hashes_refused_total \(hashing.refused)
+            # HELP tenantry_password_hash_queue Hashes waiting for a worker.
+            # TYPE tenantry_password_hash_queue gauge
+            tenantry_password_hash_queue \(hashing.waiting)
+            # HELP tenantry_password_hash_memory_ceiling_bytes Most memory the hashing pool can hold at once.
+            # TYPE tenantry_password_hash_memory_ceiling_bytes gauge
+            tenantry_password_hash_memory_ceiling_bytes \(app.hasher.memoryCeilingKiB * 1024)
 
-        """
+            """
     }
 }
-

@@ -25,12 +25,15 @@ extension RouteBuilder {
                         TenantService.InviteRequest(email: try $0.string("email"), role: try $0.string("role"))
                     }
                     let results = try await tenants.invite(principal, requests)
-                    return .ok(["rets": .array(results.map { result in
-                        [
-                            "status": .string(result.status), "email": .string(result.email),
-                            "message": .string(result.message), "invited_url": .string(result.invitedURL),
-                        ]
-                    })])
+                    return .ok([
+                        "rets": .array(
+                            results.map { result in
+                                [
+                                    "status": .string(result.status), "email": .string(result.email),
+                                    "message": .string(result.message), "invited_url": .string(result.invitedURL),
+                                ]
+                            })
+                    ])
                 }
             ),
             Endpoint(

@@ -9,9 +9,15 @@ extension RouteBuilder {
             ("plan_name", .string()), ("config", .reference("PlanConfig")), ("description", .string()),
             ("credit_extension", .integer()), ("trial_days", .integer(description: "trial plans only; default 14")),
         ])
-        let usageAnswer: Schema = .object([("config", .object([
-            ("current_plan", .string()), ("usage_configs", .array(.reference("UsageConfig"))), ("dataset_usages", .map(.reference("UsageConfig"))),
-        ] + PlanConfigField.schema.filter { $0.0 != "usage_configs" } + [("updated_at", .dateTime(nullable: true))]))])
+        let usageAnswer: Schema = .object([
+            (
+                "config",
+                .object(
+                    [
+                        ("current_plan", .string()), ("usage_configs", .array(.reference("UsageConfig"))), ("dataset_usages", .map(.reference("UsageConfig"))),
+                    ] + PlanConfigField.schema.filter { $0.0 != "usage_configs" } + [("updated_at", .dateTime(nullable: true))])
+            )
+        ])
         return [
             Endpoint(
                 "POST", "/v1/usage/plans", operationId: "CreateSubscriptionPlan",
@@ -40,7 +46,8 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "PUT", "/v1/usage/plans/{plan_name}", operationId: "UpdateSubscriptionPlan",
-                summary: "Changes a plan: each top-level field sent replaces its value (config as a whole), one left out keeps it; credits already granted keep their amounts and expiries.", access: .operatorOnly,
+                summary: "Changes a plan: each top-level field sent replaces its value (config as a whole), one left out keeps it; credits already granted keep their amounts and expiries.",
+                access: .operatorOnly,
                 body: .json(.object(planBody.properties.filter { $0.0 != "plan_name" })), answer: .json(.object([("plan", .reference("Plan"))])),
                 handler: .offloaded { request, caller in
                     let actor = caller.actor
@@ -72,10 +79,11 @@ extension RouteBuilder {
                     let usage = try await app.credits.currentUsage(tenantId: tenantId)
                     guard case .object(var features) = Present.planConfig(usage.config) else { return .empty }
                     features.removeAll { $0.0 == "usage_configs" }
-                    let config: [(String, JSON)] = [
-                        ("current_plan", .string(usage.plan)), ("usage_configs", .array(usage.categories.map(Present.usage))),
-                        ("dataset_usages", .object(usage.datasets.sorted { $0.key < $1.key }.map { ($0.key, Present.usage($0.value)) })),
-                    ] + features + [("updated_at", .date(usage.updatedAt))]
+                    let config: [(String, JSON)] =
+                        [
+                            ("current_plan", .string(usage.plan)), ("usage_configs", .array(usage.categories.map(Present.usage))),
+                            ("dataset_usages", .object(usage.datasets.sorted { $0.key < $1.key }.map { ($0.key, Present.usage($0.value)) })),
+                        ] + features + [("updated_at", .date(usage.updatedAt))]
                     return .ok(["config": .object(config)])
                 }
             ),
@@ -132,7 +140,8 @@ extension RouteBuilder {
         let app = self.app
         return Endpoint(
             "GET", "/v1/auth/check", operationId: "AuthCheck",
-            summary: "For a reverse proxy: 200 with X-Tenant-Id, X-User-Id (sessions only), X-Plan and X-Credits-Remaining, or 401/403. Optional X-Usage-Category, X-Usage-Amount and X-Idempotency-Key debit as consume does (403 when short).",
+            summary:
+                "For a reverse proxy: 200 with X-Tenant-Id, X-User-Id (sessions only), X-Plan and X-Credits-Remaining, or 401/403. Optional X-Usage-Category, X-Usage-Amount and X-Idempotency-Key debit as consume does (403 when short).",
             access: .anyCredential, answer: .json(.object([("tenant_id", .string()), ("user_id", .string()), ("plan", .string()), ("credits_remaining", .int64())])),
             handler: .offloaded { request, caller in
                 guard let tenantId = caller.tenantId else { throw DomainError.permissionDenied("an operator key has no tenant to check") }
@@ -150,8 +159,9 @@ extension RouteBuilder {
                     }
                     do {
                         remaining = try await app.credits.consume(
-                            .init(tenantId: tenantId, category: category, amount: amount, agentId: request.header("x-agent-id") ?? "",
-                                  datasetId: request.header("x-dataset-id") ?? "", idempotencyKey: key),
+                            .init(
+                                tenantId: tenantId, category: category, amount: amount, agentId: request.header("x-agent-id") ?? "",
+                                datasetId: request.header("x-dataset-id") ?? "", idempotencyKey: key),
                             apiKeyId: caller.keyId
                         ).remaining
                     } catch DomainError.failedPrecondition(let message) {
@@ -183,7 +193,6 @@ extension RouteBuilder {
         )
     }
 }
-
 
 extension Schema {
     /// The properties of an object schema.

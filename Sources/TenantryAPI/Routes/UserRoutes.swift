@@ -83,13 +83,15 @@ extension RouteBuilder {
                     guard let avatar = try accounts.avatar(id: request.parameter("id")) else {
                         throw DomainError.notFound("no avatar \(request.parameter("id"))")
                     }
-                    return Response(status: 200, headers: [
-                        ("Content-Type", avatar.contentType),
-                        // A new upload gets a new id, so an avatar's bytes never change.
-                        ("Cache-Control", "public, max-age=31536000, immutable"),
-                        ("X-Content-Type-Options", "nosniff"),
-                        ("Content-Security-Policy", "default-src 'none'; sandbox"),
-                    ], body: [UInt8](avatar.data))
+                    return Response(
+                        status: 200,
+                        headers: [
+                            ("Content-Type", avatar.contentType),
+                            // A new upload gets a new id, so an avatar's bytes never change.
+                            ("Cache-Control", "public, max-age=31536000, immutable"),
+                            ("X-Content-Type-Options", "nosniff"),
+                            ("Content-Security-Policy", "default-src 'none'; sandbox"),
+                        ], body: [UInt8](avatar.data))
                 }
             ),
             Endpoint(

@@ -61,13 +61,13 @@ public struct AccountService: Sendable {
             try Self.withValidCode(db, token: token, purpose: .register, email: email, code: code, now: now, settings: settings) { verification -> IssuedSession in
                 guard try User.withEmail(email, db) == nil else {
                     throw DomainError.alreadyExists("an account with this email already exists; log in instead")
-            }
-            var user = User.new(email: email, name: EmailAddress.defaultName(email), status: .uninitialized, passwordHash: nil, now: now)
-            user.fromLink = String(fromLink.prefix(2048))
-            user.country = String(country.prefix(64))
-            try user.insert(db)
-            let tenant = try TenantService.createTenant(db, name: "\(user.name)'s workspace", owner: user.id, now: now, settings: settings)
-            return try Self.issueSession(db, userId: user.id, tenantId: tenant.id, client: client, now: now, settings: settings)
+                }
+                var user = User.new(email: email, name: EmailAddress.defaultName(email), status: .uninitialized, passwordHash: nil, now: now)
+                user.fromLink = String(fromLink.prefix(2048))
+                user.country = String(country.prefix(64))
+                try user.insert(db)
+                let tenant = try TenantService.createTenant(db, name: "\(user.name)'s workspace", owner: user.id, now: now, settings: settings)
+                return try Self.issueSession(db, userId: user.id, tenantId: tenant.id, client: client, now: now, settings: settings)
             }
         }
         let issued = try outcome.get(wrongCode: "the verification code is incorrect")
@@ -108,13 +108,16 @@ public struct AccountService: Sendable {
         let now = context.clock.now()
         let idle = settings.sessionIdleSeconds * 1000
         return try database.read { db in
-            guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: """
-                    SELECT session.id AS session_id, session.current_tenant_id, session.last_seen_at, session.expires_at, session.revoked_at, user.*
-                    FROM session JOIN user ON user.id = session.user_id WHERE session.token_hash = ?
-                    """),
-                arguments: [Secrets.sha256(token)]
-            ) else { throw DomainError.unauthenticated("invalid or expired token") }
+            guard
+                let row = try Row.fetchOne(
+                    db.cachedStatement(
+                        sql: """
+                            SELECT session.id AS session_id, session.current_tenant_id, session.last_seen_at, session.expires_at, session.revoked_at, user.*
+                            FROM session JOIN user ON user.id = session.user_id WHERE session.token_hash = ?
+                            """),
+                    arguments: [Secrets.sha256(token)]
+                )
+            else { throw DomainError.unauthenticated("invalid or expired token") }
             let lastSeen: Int64 = row["last_seen_at"]
             let expiresAt: Int64 = row["expires_at"]
             guard row["revoked_at"] as Int64? == nil, now.milliseconds < min(expiresAt, lastSeen + idle) else {
@@ -153,9 +156,9 @@ public struct AccountService: Sendable {
         let settings = self.settings
         return try await database.write { db in
             guard let session = try Session.filter(Session.Columns.tokenHash == Secrets.sha256(token)).fetchOne(db),
-                  session.revokedAt == nil,
-                  now < session.endsAt(idleSeconds: settings.sessionIdleSeconds).adding(seconds: settings.sessionRefreshWindowSeconds),
-                  let user = try User.fetchOne(db, key: session.userId), user.status != .disabled
+                session.revokedAt == nil,
+                now < session.endsAt(idleSeconds: settings.sessionIdleSeconds).adding(seconds: settings.sessionRefreshWindowSeconds),
+                let user = try User.fetchOne(db, key: session.userId), user.status != .disabled
             else { throw DomainError.unauthenticated("this token cannot be refreshed; log in again") }
             try db.execute(sql: "UPDATE session SET revoked_at = ? WHERE id = ?", arguments: [now, session.id])
             return try Self.issueSession(db, userId: session.userId, tenantId: session.currentTenantId, client: client, now: now, settings: settings).token
@@ -230,7 +233,7 @@ public struct AccountService: Sendable {
         let now = context.clock.now()
         let unusable = DomainError.invalidArgument("the reset token is invalid or has expired; request a new code")
         guard let pending = try database.read({ try Verification.withToken(token, purpose: .reset, $0) }),
-              pending.consumedAt == nil, pending.expiresAt > now
+            pending.consumedAt == nil, pending.expiresAt > now
         else { throw unusable }
         let hash = try await context.hasher.hash(newPassword)
         let mailer = context.mailer
@@ -435,13 +438,16 @@ public struct AccountService: Sendable {
 
     /// The membership a session works in: the one it chose if it still holds, else the oldest.
     static func currentMembership(_ db: Database, userId: String, preferred: String?) throws -> Membership? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: """
-                SELECT tenant_id, role, joined_at FROM membership WHERE user_id = ?
-                ORDER BY tenant_id IS ? DESC, joined_at, tenant_id LIMIT 1
-                """),
-            arguments: [userId, preferred]
-        ) else { return nil }
+        guard
+            let row = try Row.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        SELECT tenant_id, role, joined_at FROM membership WHERE user_id = ?
+                        ORDER BY tenant_id IS ? DESC, joined_at, tenant_id LIMIT 1
+                        """),
+                arguments: [userId, preferred]
+            )
+        else { return nil }
         return Membership(tenantId: row["tenant_id"], userId: userId, role: Role(rawValue: row["role"]) ?? .member, joinedAt: row["joined_at"])
     }
 
@@ -486,7 +492,7 @@ public struct AccountService: Sendable {
 
     static func checkCode(_ db: Database, token: String, purpose: Verification.Purpose, email: String, code: String, now: Instant, settings: Settings) throws -> CodeCheck<Verification> {
         guard var verification = try Verification.withToken(token, purpose: purpose, db), verification.email == email,
-              verification.consumedAt == nil, verification.expiresAt > now
+            verification.consumedAt == nil, verification.expiresAt > now
         else { return .unusable("the code is invalid or has expired; request a new one") }
         guard verification.attempts < settings.codeAttempts else {
             return .unusable("too many wrong codes; request a new one")

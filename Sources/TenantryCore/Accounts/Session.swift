@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// A logged-in session. The bearer token itself is never stored, only its SHA-256.
@@ -26,8 +27,6 @@ public struct IssuedSession: Sendable {
     public let token: String
     public let session: Session
 }
-
-import Foundation
 
 extension Session {
     /// The table's columns, for the query interface.

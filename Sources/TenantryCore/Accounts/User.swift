@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// A person who can log in.
@@ -62,8 +63,8 @@ public enum EmailAddress {
         guard !email.isEmpty else { throw DomainError.invalidArgument("\(field) is required") }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[0].utf8.count <= 64,
-              parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), !parts[1].contains(".."),
-              !email.contains(where: { $0.isWhitespace || $0.isNewline || "<>()[],;:\\\"".contains($0) })
+            parts[1].contains("."), !parts[1].hasPrefix("."), !parts[1].hasSuffix("."), !parts[1].contains(".."),
+            !email.contains(where: { $0.isWhitespace || $0.isNewline || "<>()[],;:\\\"".contains($0) })
         else { throw DomainError.invalidArgument("\(field) is not a valid email address") }
         return email
     }
@@ -73,8 +74,6 @@ public enum EmailAddress {
         String(email.split(separator: "@").first ?? "").prefix(100).description
     }
 }
-
-import Foundation
 
 extension User {
     /// The table's columns, for the query interface.

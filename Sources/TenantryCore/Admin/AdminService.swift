@@ -20,28 +20,40 @@ public struct AdminService: Sendable {
         let now = context.clock.now()
         return try await database.report { db in
             var byStatus = Dictionary(uniqueKeysWithValues: (["NO_SUBSCRIPTION"] + SubscriptionStatus.allCases.map(\.rawValue)).map { ($0, 0) })
-            for row in try Row.fetchAll(db, sql: """
-                SELECT coalesce(s.status, 'NO_SUBSCRIPTION') AS status, count(*) AS n FROM tenant t
-                LEFT JOIN subscription s ON s.tenant_id = t.id AND s.ended_at IS NULL GROUP BY 1
-                """) {
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT coalesce(s.status, 'NO_SUBSCRIPTION') AS status, count(*) AS n FROM tenant t
+                    LEFT JOIN subscription s ON s.tenant_id = t.id AND s.ended_at IS NULL GROUP BY 1
+                    """)
+            {
                 byStatus[row["status"]] = row["n"]
             }
             let order = ["TRIALING", "ACTIVE", "PAST_DUE", "CANCELED", "EXPIRED", "NO_SUBSCRIPTION"]
-            let trials = try Row.fetchAll(db, sql: """
-                SELECT t.*, s.end_at AS trial_end FROM subscription s JOIN tenant t ON t.id = s.tenant_id
-                WHERE s.ended_at IS NULL AND s.status = 'TRIALING' AND s.end_at <= ? ORDER BY s.end_at LIMIT 200
-                """, arguments: [now.adding(days: 7)]).map { (try Tenant(row: $0), $0["trial_end"] as Instant) }
-            let paid = try Row.fetchAll(db, sql: """
-                SELECT plan, period, count(*) AS n FROM subscription WHERE ended_at IS NULL AND period != 'NOT_DEFINE' GROUP BY plan, period ORDER BY plan, period
-                """).map { ($0["plan"] as String, $0["period"] as String, $0["n"] as Int) }
+            let trials = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT t.*, s.end_at AS trial_end FROM subscription s JOIN tenant t ON t.id = s.tenant_id
+                    WHERE s.ended_at IS NULL AND s.status = 'TRIALING' AND s.end_at <= ? ORDER BY s.end_at LIMIT 200
+                    """, arguments: [now.adding(days: 7)]
+            ).map { (try Tenant(row: $0), $0["trial_end"] as Instant) }
+            let paid = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT plan, period, count(*) AS n FROM subscription WHERE ended_at IS NULL AND period != 'NOT_DEFINE' GROUP BY plan, period ORDER BY plan, period
+                    """
+            ).map { ($0["plan"] as String, $0["period"] as String, $0["n"] as Int) }
             // Thirty UTC days, today included, with zeros for quiet days.
             let dayMs: Int64 = 86_400_000
             let today = now.milliseconds - now.milliseconds % dayMs
             let first = today - 29 * dayMs
             var perDay = [Int64: Int64]()
-            for row in try Row.fetchAll(db, sql: """
-                SELECT (created_at - created_at % 86400000) AS day, sum(amount) AS total FROM credit_debit WHERE created_at >= ? GROUP BY 1
-                """, arguments: [first]) {
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT (created_at - created_at % 86400000) AS day, sum(amount) AS total FROM credit_debit WHERE created_at >= ? GROUP BY 1
+                    """, arguments: [first])
+            {
                 perDay[row["day"]] = row["total"]
             }
             let days = (0..<30).map { index -> (String, Int64) in
@@ -74,7 +86,8 @@ public struct AdminService: Sendable {
             let text = query.trimmingCharacters(in: .whitespaces).lowercased()
             if !text.isEmpty {
                 let pattern = "%" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_") + "%"
-                conditions.append("""
+                conditions.append(
+                    """
                     (lower(t.name) LIKE ? ESCAPE '\\' OR t.id = ? OR EXISTS (SELECT 1 FROM membership m JOIN user u ON u.id = m.user_id
                      WHERE m.tenant_id = t.id AND u.email LIKE ? ESCAPE '\\'))
                     """)
@@ -124,15 +137,21 @@ public struct AdminService: Sendable {
         let now = context.clock.now()
         return try await database.report { db in
             let summary = try summary(db, tenantId: id, now: now)
-            let members = try Row.fetchAll(db, sql: """
-                SELECT user.email, user.name, user.status, membership.role, membership.joined_at FROM membership JOIN user ON user.id = membership.user_id
-                WHERE membership.tenant_id = ? ORDER BY membership.joined_at
-                """, arguments: [id]).map {
+            let members = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT user.email, user.name, user.status, membership.role, membership.joined_at FROM membership JOIN user ON user.id = membership.user_id
+                    WHERE membership.tenant_id = ? ORDER BY membership.joined_at
+                    """, arguments: [id]
+            ).map {
                 TenantService.MemberView(email: $0["email"], name: $0["name"], role: Role(rawValue: $0["role"]) ?? .member, status: $0["status"], joinedAt: $0["joined_at"])
             }
-            let agents = try Row.fetchAll(db, sql: """
-                SELECT subject, sum(amount) AS used FROM usage_total WHERE tenant_id = ? AND dimension = 'agent' GROUP BY subject ORDER BY used DESC, subject LIMIT 100
-                """, arguments: [id]).map { ($0["subject"] as String, $0["used"] as Int64) }
+            let agents = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT subject, sum(amount) AS used FROM usage_total WHERE tenant_id = ? AND dimension = 'agent' GROUP BY subject ORDER BY used DESC, subject LIMIT 100
+                    """, arguments: [id]
+            ).map { ($0["subject"] as String, $0["used"] as Int64) }
             return TenantDetail(
                 summary: summary, members: members,
                 subscriptions: try Subscription.filter(Subscription.Columns.tenantId == id).order(Subscription.Columns.startAt.desc, Subscription.Columns.createdAt.desc).fetchAll(db),

@@ -59,7 +59,7 @@ public enum Money {
         }
         fraction += String(repeating: "0", count: exponent - fraction.count)
         guard let whole = Int64(parts[0]), let cents = Int64(fraction.isEmpty ? "0" : fraction),
-              whole < 1_000_000_000_000
+            whole < 1_000_000_000_000
         else { throw DomainError.invalidArgument("\(field) is too large") }
         var scale: Int64 = 1
         for _ in 0..<exponent { scale *= 10 }

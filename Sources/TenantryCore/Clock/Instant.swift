@@ -61,11 +61,11 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, DatabaseValueCon
             return value
         }
         guard chars.count >= 20,
-              let year = number(0, 4), chars[4] == 45, let month = number(5, 2), chars[7] == 45, let day = number(8, 2),
-              chars[10] == 84 || chars[10] == 116 || chars[10] == 32,
-              let hour = number(11, 2), chars[13] == 58, let minute = number(14, 2), chars[16] == 58, let second = number(17, 2),
-              (1...12).contains(month), (1...Months.daysIn(month: month, year: year)).contains(day),
-              hour < 24, minute < 60, second < 61
+            let year = number(0, 4), chars[4] == 45, let month = number(5, 2), chars[7] == 45, let day = number(8, 2),
+            chars[10] == 84 || chars[10] == 116 || chars[10] == 32,
+            let hour = number(11, 2), chars[13] == 58, let minute = number(14, 2), chars[16] == 58, let second = number(17, 2),
+            (1...12).contains(month), (1...Months.daysIn(month: month, year: year)).contains(day),
+            hour < 24, minute < 60, second < 61
         else { return nil }
         var index = 19
         var fraction: Int64 = 0
@@ -87,7 +87,7 @@ public struct Instant: Hashable, Comparable, Sendable, Codable, DatabaseValueCon
             index += 1
         } else if chars[index] == 43 || chars[index] == 45 {
             guard let oh = number(index + 1, 2), chars.count > index + 3, chars[index + 3] == 58, let om = number(index + 4, 2),
-                  oh < 24, om < 60
+                oh < 24, om < 60
             else { return nil }
             offsetMinutes = (oh * 60 + om) * (chars[index] == 45 ? -1 : 1)
             index += 6

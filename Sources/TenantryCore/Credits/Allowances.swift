@@ -36,14 +36,16 @@ enum Allowances {
                         effectiveAt: monthStart, expiresAt: expiresAt, source: entitlement.kind == .trial ? .trial : .plan,
                         entitlementId: entitlement.id, monthStart: monthStart, now: now
                     )
-                    try db.cachedStatement(sql: """
-                        INSERT OR IGNORE INTO credit_grant (id, tenant_id, category, amount, used, effective_at, expires_at, source, priority,
-                            entitlement_id, month_start, reason, created_at, expired)
-                        VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, '', ?, 0)
-                        """).execute(arguments: [
-                            grant.id, grant.tenantId, grant.category, grant.amount, grant.effectiveAt, grant.expiresAt,
-                            grant.source.rawValue, grant.priority, grant.entitlementId, grant.monthStart, now,
-                        ])
+                    try db.cachedStatement(
+                        sql: """
+                            INSERT OR IGNORE INTO credit_grant (id, tenant_id, category, amount, used, effective_at, expires_at, source, priority,
+                                entitlement_id, month_start, reason, created_at, expired)
+                            VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, '', ?, 0)
+                            """
+                    ).execute(arguments: [
+                        grant.id, grant.tenantId, grant.category, grant.amount, grant.effectiveAt, grant.expiresAt,
+                        grant.source.rawValue, grant.priority, grant.entitlementId, grant.monthStart, now,
+                    ])
                     made += db.changesCount
                 }
             }

@@ -35,7 +35,6 @@ public struct CreditGrant: TenantryRecord, Equatable {
 
     public var remaining: Int64 { amount - used }
 
-
     static func new(
         tenantId: String, category: String, amount: Int64, effectiveAt: Instant, expiresAt: Instant, source: Source,
         entitlementId: String? = nil, monthStart: Instant? = nil, invoiceId: String? = nil, reason: String = "", createdBy: String? = nil, now: Instant

@@ -85,7 +85,8 @@ public struct CreditService: Sendable {
         return try await database.write { db in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
             _ = try Amount.sum(try Ledger.balance(db, tenantId: tenantId, category: category, at: now), amount, field: "the \(category) balance")
-            let grant = CreditGrant.new(tenantId: tenantId, category: category, amount: amount, effectiveAt: now, expiresAt: expiresAt, source: .operator, reason: reason, createdBy: actor.email, now: now)
+            let grant = CreditGrant.new(
+                tenantId: tenantId, category: category, amount: amount, effectiveAt: now, expiresAt: expiresAt, source: .operator, reason: reason, createdBy: actor.email, now: now)
             try grant.insert(db)
             try AuditLog.record(db, actor: actor, action: "credits.grant", targetType: "tenant", targetId: tenantId, tenantId: tenantId, before: AuditLog.nothing, after: grant, at: now)
             return grant

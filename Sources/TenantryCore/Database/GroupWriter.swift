@@ -179,10 +179,11 @@ public final class GroupWriter: Sendable {
             }
         } catch {
             let failure = classify(error)
-            if case .unavailable = failure as? DomainError {} else {
+            if case .unavailable = failure as? DomainError {
+            } else {
                 logger.error("group commit failed", metadata: ["writes": "\(batch.count)", "error": "\(error)"])
             }
-            batch.forEach { $0.fail(failure) }
+            for item in batch { item.fail(failure) }
             return
         }
         state.withLock {
@@ -191,6 +192,6 @@ public final class GroupWriter: Sendable {
             $0.writes += batch.count
             $0.largestBatch = max($0.largestBatch, batch.count)
         }
-        answers.forEach { $0() }
+        for answer in answers { answer() }
     }
 }

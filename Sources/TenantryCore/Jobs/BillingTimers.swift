@@ -1,3 +1,5 @@
+import GRDB
+
 /// The timers of subscriptions and credits. Each works in batches, one transaction a batch,
 /// so a run killed half-way has committed whole batches only, and the next run picks up
 /// what is still due by the stored timestamps.
@@ -18,20 +20,24 @@ enum BillingTimers {
             }
         }
         return [
-            ClosureJob(id: "expireTrials", intervalSeconds: 60, body: batched { db, now in
-                try Subscriptions.expireTrials(db, at: now, limit: batchSize)
-            }),
-            ClosureJob(id: "renewPeriods", intervalSeconds: 60, body: batched { db, now in
-                try Subscriptions.advancePaid(db, at: now, settings: settings, limit: batchSize)
-            }),
-            ClosureJob(id: "grantAllowances", intervalSeconds: 60, body: batched { db, now in
-                try Allowances.grantAllDue(db, at: now, limit: batchSize).entitlements
-            }),
+            ClosureJob(
+                id: "expireTrials", intervalSeconds: 60,
+                body: batched { db, now in
+                    try Subscriptions.expireTrials(db, at: now, limit: batchSize)
+                }),
+            ClosureJob(
+                id: "renewPeriods", intervalSeconds: 60,
+                body: batched { db, now in
+                    try Subscriptions.advancePaid(db, at: now, settings: settings, limit: batchSize)
+                }),
+            ClosureJob(
+                id: "grantAllowances", intervalSeconds: 60,
+                body: batched { db, now in
+                    try Allowances.grantAllDue(db, at: now, limit: batchSize).entitlements
+                }),
             ClosureJob(id: "expireGrants", intervalSeconds: 60) { now in
                 try await database.write { try Ledger.expireGrants($0, at: now) }
             },
         ]
     }
 }
-
-import GRDB

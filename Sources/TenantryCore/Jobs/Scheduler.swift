@@ -50,7 +50,10 @@ public final class Scheduler: Sendable {
 
     /// Stops the timer loop and waits for a run in progress to finish.
     public func stop() async {
-        let task = loop.withLock { task -> Task<Void, Never>? in defer { task = nil }; return task }
+        let task = loop.withLock { task -> Task<Void, Never>? in
+            defer { task = nil }
+            return task
+        }
         task?.cancel()
         await task?.value
     }

@@ -4,10 +4,10 @@ enum Emails {
         Email(
             subject: "Your Tenantry verification code",
             body: """
-            Your verification code is \(Mailer.secretPlaceholder).
+                Your verification code is \(Mailer.secretPlaceholder).
 
-            It is valid for \(minutes) minutes. If you did not ask to sign up, ignore this email.
-            """
+                It is valid for \(minutes) minutes. If you did not ask to sign up, ignore this email.
+                """
         )
     }
 
@@ -15,10 +15,10 @@ enum Emails {
         Email(
             subject: "You already have a Tenantry account",
             body: """
-            Someone (hopefully you) tried to sign up with this email address, but it already has an account.
+                Someone (hopefully you) tried to sign up with this email address, but it already has an account.
 
-            Log in at \(loginURL), or reset your password there if you forgot it. If this was not you, ignore this email.
-            """
+                Log in at \(loginURL), or reset your password there if you forgot it. If this was not you, ignore this email.
+                """
         )
     }
 
@@ -26,10 +26,10 @@ enum Emails {
         Email(
             subject: "Your Tenantry password reset code",
             body: """
-            Your password reset code is \(Mailer.secretPlaceholder).
+                Your password reset code is \(Mailer.secretPlaceholder).
 
-            It is valid for \(minutes) minutes. If you did not ask to reset your password, ignore this email: your password stays as it is.
-            """
+                It is valid for \(minutes) minutes. If you did not ask to reset your password, ignore this email: your password stays as it is.
+                """
         )
     }
 
@@ -37,10 +37,10 @@ enum Emails {
         Email(
             subject: "Your Tenantry password was changed",
             body: """
-            The password of your Tenantry account was just changed, and your other sessions were logged out.
+                The password of your Tenantry account was just changed, and your other sessions were logged out.
 
-            If this was not you, reset your password now and contact your administrator.
-            """
+                If this was not you, reset your password now and contact your administrator.
+                """
         )
     }
 
@@ -48,12 +48,12 @@ enum Emails {
         Email(
             subject: "\(inviterName) invited you to \(tenantName) on Tenantry",
             body: """
-            \(inviterName) invited you to join \(tenantName) as \(role).
+                \(inviterName) invited you to join \(tenantName) as \(role).
 
-            Accept the invitation here: \(Mailer.secretPlaceholder)
+                Accept the invitation here: \(Mailer.secretPlaceholder)
 
-            The link works once and expires in \(days) days.
-            """
+                The link works once and expires in \(days) days.
+                """
         )
     }
 }

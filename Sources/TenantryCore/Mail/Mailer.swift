@@ -8,7 +8,10 @@ import Synchronization
 public final class Mailer: Sendable {
     public static let secretPlaceholder = "{{secret}}"
 
-    private struct HeldSecret { let value: String; let expiresAt: Instant }
+    private struct HeldSecret {
+        let value: String
+        let expiresAt: Instant
+    }
     private let secrets = Mutex([String: HeldSecret]())
     private let clock: any TimeSource
     private let logger: Logger
@@ -63,4 +66,3 @@ public final class Mailer: Sendable {
         return queued.count
     }
 }
-

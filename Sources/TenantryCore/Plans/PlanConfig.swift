@@ -59,7 +59,7 @@ public struct PlanConfig: Codable, Sendable, Equatable {
     static func validateEnumValue(_ value: String, prefix: String, field: String) throws {
         let suffix = value.dropFirst(prefix.count)
         guard value.hasPrefix(prefix), !suffix.isEmpty, value.count <= 64,
-              suffix.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
+            suffix.allSatisfy({ ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" })
         else { throw DomainError.invalidArgument("\(field) must look like \(prefix)NAME (capitals, digits, _), not \"\(value)\"") }
         guard value != prefix + "UNKNOWN" else { throw DomainError.invalidArgument("\(field) must not be \(value), the unset value") }
     }

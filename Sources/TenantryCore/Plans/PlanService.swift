@@ -50,7 +50,8 @@ public struct PlanService: Sendable {
                 firstUsedAt: nil, createdAt: now, updatedAt: now
             )
             try plan.insert(db)
-            try AuditLog.record(db, actor: actor, action: "plan.create", targetType: "plan", targetId: name, tenantId: Plan.builtIn.contains(name) ? nil : name, before: AuditLog.nothing, after: plan, at: now)
+            try AuditLog.record(
+                db, actor: actor, action: "plan.create", targetType: "plan", targetId: name, tenantId: Plan.builtIn.contains(name) ? nil : name, before: AuditLog.nothing, after: plan, at: now)
             return plan
         }
     }
@@ -171,7 +172,8 @@ public struct PlanService: Sendable {
         let now = context.clock.now()
         try await database.write { db in
             guard let variant = try Variant.fetchOne(db, key: id) else { throw DomainError.notFound("no variant \(id)") }
-            let sold = try Invoice.filter(Invoice.Columns.variantId == id).fetchCount(db) + Subscription.filter(Subscription.Columns.variantId == id).fetchCount(db)
+            let sold =
+                try Invoice.filter(Invoice.Columns.variantId == id).fetchCount(db) + Subscription.filter(Subscription.Columns.variantId == id).fetchCount(db)
                 + (try Int.fetchOne(db, sql: "SELECT count(*) FROM invoice, json_each(invoice.lines) WHERE json_each.value ->> 'variant_id' = ?", arguments: [id]) ?? 0)
             guard sold == 0 else { throw DomainError.invalidArgument("variant \(id) has been sold: deactivate it (active: false) instead") }
             try variant.delete(db)
@@ -213,16 +215,20 @@ public struct PlanService: Sendable {
             guard !plan.isTrial, plan.name != Subscriptions.freePlan else {
                 throw DomainError.invalidArgument("\(plan.name) cannot be sold: trials and FREE have no price")
             }
-            return Variant(id: id, kind: .plan, plan: plan.name, period: period, category: "", units: 0, priceMinor: price, currency: currency,
-                           description: draft.description, active: draft.active, createdAt: createdAt, updatedAt: now)
+            return Variant(
+                id: id, kind: .plan, plan: plan.name, period: period, category: "", units: 0, priceMinor: price, currency: currency,
+                description: draft.description, active: draft.active, createdAt: createdAt, updatedAt: now)
         case .addon:
             try PlanConfig.validateCategory(draft.category)
             _ = try Amount.positive(draft.units, field: "units (the credits one add-on buys)")
-            if draft.active, try Variant.filter(Variant.Columns.kind == "addon" && Variant.Columns.category == draft.category && Variant.Columns.active == true && Variant.Columns.id != id).fetchCount(db) > 0 {
+            if draft.active,
+                try Variant.filter(Variant.Columns.kind == "addon" && Variant.Columns.category == draft.category && Variant.Columns.active == true && Variant.Columns.id != id).fetchCount(db) > 0
+            {
                 throw DomainError.alreadyExists("an active add-on for \(draft.category) exists: deactivate it first")
             }
-            return Variant(id: id, kind: .addon, plan: "", period: .notDefined, category: draft.category, units: draft.units, priceMinor: price,
-                           currency: currency, description: draft.description, active: draft.active, createdAt: createdAt, updatedAt: now)
+            return Variant(
+                id: id, kind: .addon, plan: "", period: .notDefined, category: draft.category, units: draft.units, priceMinor: price,
+                currency: currency, description: draft.description, active: draft.active, createdAt: createdAt, updatedAt: now)
         }
     }
 }

@@ -36,7 +36,10 @@ public final class RateLimiter: Sendable {
             events[key] = recent
             // Sweep idle keys now and then so memory follows the active keys only.
             if events.count > 10_000 {
-                events = events.compactMapValues { let kept = Self.recent($0, now: now, window: windowSeconds); return kept.isEmpty ? nil : kept }
+                events = events.compactMapValues {
+                    let kept = Self.recent($0, now: now, window: windowSeconds)
+                    return kept.isEmpty ? nil : kept
+                }
             }
         }
     }

@@ -15,7 +15,8 @@ public enum Secrets {
 
     /// A bearer secret such as `tns_…` (256 random bits, base64url).
     public static func token(_ prefix: String) -> String {
-        prefix + "_" + Data(randomBytes(32)).base64EncodedString()
+        prefix + "_"
+            + Data(randomBytes(32)).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-")
             .replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")

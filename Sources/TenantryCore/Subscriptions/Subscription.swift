@@ -94,10 +94,12 @@ extension Entitlement {
     }
 
     func insert(_ db: Database) throws {
-        try db.cachedStatement(sql: """
-            INSERT INTO entitlement (id, subscription_id, tenant_id, plan, kind, start_at, end_at, invoice_id, paid, next_grant_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """).execute(arguments: [id, subscriptionId, tenantId, plan, kind.rawValue, startAt, endAt, invoiceId, paid, nextGrantAt])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO entitlement (id, subscription_id, tenant_id, plan, kind, start_at, end_at, invoice_id, paid, next_grant_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+        ).execute(arguments: [id, subscriptionId, tenantId, plan, kind.rawValue, startAt, endAt, invoiceId, paid, nextGrantAt])
     }
 }
 

@@ -51,8 +51,9 @@ public struct SubscriptionService: Sendable {
                 db, tenantId: tenantId, kind: .subscription, subscriptionId: nil, variant: variant, plan: variant.plan, period: variant.period,
                 periodStart: nil, periodEnd: nil, lines: [], dueAt: now.adding(days: 7), at: now
             )
-            try AuditLog.record(db, actor: actor, action: isUpdate ? "subscription.update" : "subscription.create", targetType: "invoice", targetId: invoice.id,
-                                tenantId: tenantId, before: live, after: invoice, at: now)
+            try AuditLog.record(
+                db, actor: actor, action: isUpdate ? "subscription.update" : "subscription.create", targetType: "invoice", targetId: invoice.id,
+                tenantId: tenantId, before: live, after: invoice, at: now)
             return invoice
         }
         return checkoutURL(invoice)
@@ -62,7 +63,8 @@ public struct SubscriptionService: Sendable {
     func checkoutURL(_ invoice: Invoice) -> String {
         let template = context.settings.checkoutURL
         guard !template.isEmpty else { return context.url("/#/invoices/\(invoice.id)") }
-        return template
+        return
+            template
             .replacingOccurrences(of: "{invoice_id}", with: invoice.id)
             .replacingOccurrences(of: "{tenant_id}", with: invoice.tenantId)
             .replacingOccurrences(of: "{amount}", with: Money.decimal(invoice.totalMinor, currency: invoice.currency))
@@ -162,10 +164,11 @@ public struct SubscriptionService: Sendable {
             try live.update(db)
             let extensionDays = try Plan.effective(db, planName: live.plan, tenantId: tenantId)?.creditExtensionDays ?? 0
             try db.execute(sql: "UPDATE entitlement SET end_at = ? WHERE subscription_id = ? AND kind = 'trial'", arguments: [newEnd, live.id])
-            try db.execute(sql: """
-                UPDATE credit_grant SET expires_at = max(effective_at + 1, ?) WHERE source = 'trial' AND expired = 0
-                AND entitlement_id IN (SELECT id FROM entitlement WHERE subscription_id = ?)
-                """, arguments: [newEnd.adding(days: Int64(extensionDays)), live.id])
+            try db.execute(
+                sql: """
+                    UPDATE credit_grant SET expires_at = max(effective_at + 1, ?) WHERE source = 'trial' AND expired = 0
+                    AND entitlement_id IN (SELECT id FROM entitlement WHERE subscription_id = ?)
+                    """, arguments: [newEnd.adding(days: Int64(extensionDays)), live.id])
             try AuditLog.record(db, actor: actor, action: "subscription.trial_end", targetType: "subscription", targetId: live.id, tenantId: tenantId, before: before, after: live, at: now)
             return live
         }

@@ -44,8 +44,8 @@ public enum Subscriptions {
     /// The most members (and pending invites) the tenant's plan allows; nil means no limit.
     static func teamMemberLimit(_ db: Database, tenantId: String) throws -> Int? {
         guard let live = try Subscription.live(db, tenantId: tenantId),
-              let plan = try Plan.effective(db, planName: live.plan, tenantId: tenantId),
-              plan.config.teamMembers > 0
+            let plan = try Plan.effective(db, planName: live.plan, tenantId: tenantId),
+            plan.config.teamMembers > 0
         else { return nil }
         return plan.config.teamMembers
     }
@@ -61,10 +61,12 @@ public enum Subscriptions {
             id: Secrets.identifier("sub"), tenantId: tenantId, plan: plan, period: period, status: status, variantId: variantId,
             startAt: start, endAt: end, cancelAtPeriodEnd: false, endedAt: nil, createdAt: now, updatedAt: now
         )
-        try db.cachedStatement(sql: """
-            INSERT INTO subscription (id, tenant_id, plan, period, status, variant_id, start_at, end_at, cancel_at_period_end, ended_at, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)
-            """).execute(arguments: [subscription.id, tenantId, plan, period.rawValue, status.rawValue, variantId, start, end, now, now])
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO subscription (id, tenant_id, plan, period, status, variant_id, start_at, end_at, cancel_at_period_end, ended_at, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, NULL, ?, ?)
+                """
+        ).execute(arguments: [subscription.id, tenantId, plan, period.rawValue, status.rawValue, variantId, start, end, now, now])
         try plans.markUsed(db, name: plan, at: now)
         if plan == "CUSTOM" { try plans.markUsed(db, name: tenantId, at: now) }
         return subscription
@@ -113,14 +115,16 @@ public enum Subscriptions {
     /// downtime is caught up period by period. Answers how many subscriptions moved.
     static func advancePaid(_ db: Database, at now: Instant, settings: Settings, limit: Int) throws -> Int {
         let pastDueMs = settings.pastDueDays * 86_400_000
-        let due = try Subscription.fetchAll(db, sql: """
-            SELECT * FROM subscription s
-            WHERE s.ended_at IS NULL AND s.period != 'NOT_DEFINE' AND (
-                s.end_at <= ?1
-                OR EXISTS (SELECT 1 FROM invoice i WHERE i.subscription_id = s.id AND i.kind = 'renewal' AND i.status = 'open'
-                           AND ((s.status = 'ACTIVE' AND i.due_at <= ?1) OR (s.status = 'PAST_DUE' AND i.due_at + ?2 <= ?1))))
-            ORDER BY s.end_at LIMIT ?3
-            """, arguments: [now, pastDueMs, limit])
+        let due = try Subscription.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM subscription s
+                WHERE s.ended_at IS NULL AND s.period != 'NOT_DEFINE' AND (
+                    s.end_at <= ?1
+                    OR EXISTS (SELECT 1 FROM invoice i WHERE i.subscription_id = s.id AND i.kind = 'renewal' AND i.status = 'open'
+                               AND ((s.status = 'ACTIVE' AND i.due_at <= ?1) OR (s.status = 'PAST_DUE' AND i.due_at + ?2 <= ?1))))
+                ORDER BY s.end_at LIMIT ?3
+                """, arguments: [now, pastDueMs, limit])
         for var subscription in due {
             try advance(db, &subscription, at: now, settings: settings)
         }
@@ -129,8 +133,10 @@ public enum Subscriptions {
 
     private static func advance(_ db: Database, _ subscription: inout Subscription, at now: Instant, settings: Settings) throws {
         while subscription.endedAt == nil {
-            let overdue = try Invoice.filter(Invoice.Columns.subscriptionId == subscription.id && Invoice.Columns.kind == Invoice.Kind.renewal.rawValue && Invoice.Columns.status == Invoice.Status.open.rawValue)
-                .order(Invoice.Columns.dueAt).fetchOne(db)
+            let overdue = try Invoice.filter(
+                Invoice.Columns.subscriptionId == subscription.id && Invoice.Columns.kind == Invoice.Kind.renewal.rawValue && Invoice.Columns.status == Invoice.Status.open.rawValue
+            )
+            .order(Invoice.Columns.dueAt).fetchOne(db)
             let periodEnd = subscription.endAt ?? now
             if let overdue {
                 let expiry = overdue.dueAt.adding(days: settings.pastDueDays)

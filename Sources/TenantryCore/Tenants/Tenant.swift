@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// A workspace: the unit that holds members, a subscription and credits.
@@ -58,8 +59,6 @@ struct Invite: TenantryRecord {
     var acceptedAt: Instant?
     var revokedAt: Instant?
 }
-
-import Foundation
 
 extension Membership {
     /// The table's columns, for the query interface.

@@ -41,10 +41,12 @@ public struct TenantService: Sendable {
         let paging = try Paging(page: page, limit: limit)
         return try database.read { db in
             let total = try Membership.filter(Membership.Columns.userId == principal.user.id).fetchCount(db)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT tenant.*, membership.role FROM membership JOIN tenant ON tenant.id = membership.tenant_id
-                WHERE membership.user_id = ? ORDER BY membership.joined_at, tenant.id LIMIT ? OFFSET ?
-                """, arguments: [principal.user.id, limit, paging.offset])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT tenant.*, membership.role FROM membership JOIN tenant ON tenant.id = membership.tenant_id
+                    WHERE membership.user_id = ? ORDER BY membership.joined_at, tenant.id LIMIT ? OFFSET ?
+                    """, arguments: [principal.user.id, limit, paging.offset])
             let items = try rows.map { row in
                 let tenant = try Tenant(row: row)
                 return TenantView(id: tenant.id, name: tenant.name, role: Role(rawValue: row["role"]) ?? .member, isCurrent: tenant.id == principal.tenantId, createdAt: tenant.createdAt)
@@ -71,7 +73,7 @@ public struct TenantService: Sendable {
         guard !tenantId.isEmpty else { throw DomainError.invalidArgument("tenant_id is required") }
         return try await database.write { db in
             guard let membership = try Membership.fetchOne(db, key: ["tenant_id": tenantId, "user_id": principal.user.id]),
-                  let tenant = try Tenant.fetchOne(db, key: tenantId)
+                let tenant = try Tenant.fetchOne(db, key: tenantId)
             else { throw DomainError.notFound("tenant \(tenantId) not found among your tenants") }
             try db.execute(sql: "UPDATE session SET current_tenant_id = ? WHERE id = ?", arguments: [tenantId, principal.sessionId])
             return TenantView(id: tenant.id, name: tenant.name, role: membership.role, isCurrent: true, createdAt: tenant.createdAt)
@@ -94,11 +96,14 @@ public struct TenantService: Sendable {
         let tenantId = try principal.tenant(atLeast: .member)
         let now = context.clock.now()
         return try database.read { db in
-            let members = try Row.fetchAll(db, sql: """
-                SELECT user.email, user.name, user.status, membership.role, membership.joined_at
-                FROM membership JOIN user ON user.id = membership.user_id
-                WHERE membership.tenant_id = ? ORDER BY membership.joined_at, user.email
-                """, arguments: [tenantId]).map { row in
+            let members = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT user.email, user.name, user.status, membership.role, membership.joined_at
+                    FROM membership JOIN user ON user.id = membership.user_id
+                    WHERE membership.tenant_id = ? ORDER BY membership.joined_at, user.email
+                    """, arguments: [tenantId]
+            ).map { row in
                 MemberView(email: row["email"], name: row["name"], role: Role(rawValue: row["role"]) ?? .member, status: row["status"], joinedAt: row["joined_at"])
             }
             let invited = try Self.pendingInvites(db, tenantId: tenantId, now: now).map {
@@ -284,7 +289,7 @@ public struct TenantService: Sendable {
             )
             let withdrewInvite = db.changesCount > 0
             guard let user = try User.withEmail(email, db),
-                  let membership = try Membership.fetchOne(db, key: ["tenant_id": tenantId, "user_id": user.id])
+                let membership = try Membership.fetchOne(db, key: ["tenant_id": tenantId, "user_id": user.id])
             else {
                 if withdrewInvite { return }
                 throw DomainError.notFound("\(email) is not a member of this tenant")
@@ -305,7 +310,7 @@ public struct TenantService: Sendable {
         let actorRole = principal.role ?? .member
         try await database.write { db in
             guard let user = try User.withEmail(email, db),
-                  var membership = try Membership.fetchOne(db, key: ["tenant_id": tenantId, "user_id": user.id])
+                var membership = try Membership.fetchOne(db, key: ["tenant_id": tenantId, "user_id": user.id])
             else { throw DomainError.notFound("\(email) is not a member of this tenant") }
             guard membership.role != role else { return }
             if (role == .owner || membership.role == .owner) && actorRole != .owner {
@@ -333,7 +338,7 @@ public struct TenantService: Sendable {
 
     private static func usableInvite(_ db: Database, token: String, now: Instant) throws -> Invite {
         guard let invite = try Invite.filter(Invite.Columns.tokenHash == Secrets.sha256(token)).fetchOne(db),
-              invite.acceptedAt == nil, invite.revokedAt == nil, invite.expiresAt > now
+            invite.acceptedAt == nil, invite.revokedAt == nil, invite.expiresAt > now
         else { throw DomainError.notFound("this invitation is invalid, used or expired") }
         return invite
     }

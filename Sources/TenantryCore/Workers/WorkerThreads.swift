@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Threads of Tenantry's own, outside Swift's executor, for work that blocks: the writer's
@@ -66,8 +66,8 @@ final class WorkerThreads: Sendable {
 
     private static func lowerPriority(by niceness: Int32) {
         #if canImport(Glibc)
-        // On Linux the nice value is per thread: "who = 0" is the calling thread alone.
-        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
+            // On Linux the nice value is per thread: "who = 0" is the calling thread alone.
+            _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness)
         #endif
     }
 }
