@@ -4,11 +4,10 @@ import GRDB
 /// so a run killed half-way has committed whole batches only, and the next run picks up
 /// what is still due by the stored timestamps.
 enum BillingTimers {
-    static let batchSize = 2000
-
     static func jobs(_ context: ServiceContext) -> [any Job] {
         let database = context.database
         let settings = context.settings
+        let batchSize = settings.timerBatchSize
         func batched(_ step: @escaping @Sendable (Database, Instant) throws -> Int) -> @Sendable (Instant) async throws -> Int {
             { now in
                 var total = 0
