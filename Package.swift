@@ -5,7 +5,7 @@ let package = Package(
     name: "Tenantry",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "tenantryd", targets: ["tenantryd"]),
+        .executable(name: "tenantryd", targets: ["tenantryd"])
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),

@@ -20,6 +20,8 @@
 #                after the measured run; the summary shows the difference (e.g. debits
 #                made, against the responses counted).
 #   TAG          a label the summary picks scenarios by (consume-full, consume-normal).
+#   SETTLE       0 = do not wait for the password-hash queue to empty after the warm-up and
+#                the measured run (runs under the login flood, whose queue never empties).
 #
 # The credit consumption scenario (the hot path) runs twice: on the daemon as started
 # (synchronous=full by default), then on the same database after a restart with
@@ -27,10 +29,21 @@
 # own daemon) runs at the end unless BENCH_TIMERS=0; its summary joins this one. With it
 # the whole bench takes about 4 minutes (most of it the timers' trial expiry).
 #
+# The login flood (unless BENCH_FLOOD=0; under a minute with the default duration): a second
+# wrk, in the background, with 300 connections POSTing /v1/account/login with a wrong
+# password, over 256 emails (the first 4 registered accounts, the rest unknown: the daemon
+# checks those against a decoy hash, the same argon2id work) and a new X-Forwarded-For
+# 10.x.y.z on every request (loopback is a trusted proxy by default), so the per-client and
+# per-account throttles do not turn it into 429s and the hashing workers stay busy. While it
+# runs, GET /v1/user (session), GET /v1/auth/check and POST consume (API key) are measured
+# again, as the runs without the flood were; the summary gives each one's ratio flood/alone
+# against the aim (>= 0.7), and the wrong passwords hashed per second during each run.
+#
 # Environment: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (32),
 # BENCH_WRK_THREADS (1), BENCH_TIMEOUT (10s, wrk's per-request timeout),
 # TENANTRYD (.build/release/tenantryd), BENCH_TIMERS (1; 0 skips bench/timers.sh, whose
-# own settings are TIMERS_*). Extra daemon flags: BENCH_DAEMON_ARGS, e.g.
+# own settings are TIMERS_*), BENCH_FLOOD (1; 0 skips the login flood), BENCH_FLOOD_CONNECTIONS
+# (300, the flood's connections). Extra daemon flags: BENCH_DAEMON_ARGS, e.g.
 # BENCH_DAEMON_ARGS="--synchronous normal" (the consume scenario then runs once).
 #
 # wrk and the daemon share the machine's cores: the CPU columns say who used what
@@ -50,11 +63,18 @@ WRK_THREADS=${BENCH_WRK_THREADS:-1}
 WRK_TIMEOUT=${BENCH_TIMEOUT:-10s}
 read -r -a DAEMON_ARGS <<<"${BENCH_DAEMON_ARGS:-}"
 RUN_TIMERS=${BENCH_TIMERS:-1}
+RUN_FLOOD=${BENCH_FLOOD:-1}
+FLOOD_CONNS=${BENCH_FLOOD_CONNECTIONS:-300}
 
 OPS_EMAIL=ops@bench.test
 OPS_PASSWORD=pw-for-bench-1
 USER_EMAIL=user@bench.test
 USER_PASSWORD=bench-user-password-1
+# The login flood's targets: flood-0@ ... flood-255@bench.test, the first 4 registered.
+FLOOD_EMAILS=256
+FLOOD_ACCOUNTS=4
+FLOOD_PASSWORD=flood-account-password-1
+FLOOD_WRONG_PASSWORD=not-the-password-1
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -67,11 +87,14 @@ WORK=$(mktemp -d -t tenantry-bench.XXXXXX)
 DB=$WORK/tenantry.sqlite
 DAEMON_LOG=$WORK/daemon.log
 DAEMON_PID=
+FLOOD_PID=
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cleanup() {
   local rc=$?
   trap - EXIT
+  # The login flood's wrk, if the bench stopped while it ran.
+  if [ -n "$FLOOD_PID" ]; then kill -TERM "$FLOOD_PID" 2>/dev/null || true; wait "$FLOOD_PID" 2>/dev/null || true; fi
   stop_daemon
   rm -rf "$WORK"
   exit "$rc"
@@ -125,23 +148,28 @@ metric() { awk -v n="$1" '$1 == n { print $2; found=1 } END { if (!found) print 
 
 # ---------------------------------------------------------------- a user to log in as
 OPS_TOKEN=$(api POST /v1/account/login "{\"email\":\"$OPS_EMAIL\",\"password\":\"$OPS_PASSWORD\"}" | json token)
-REG_TOKEN=$(api POST /v1/account/register "{\"email\":\"$USER_EMAIL\"}" | json token)
-CODE=
-for _ in $(seq 50); do
-  CODE=$(api GET "/v1/admin/outbox?to=$USER_EMAIL" "" "$OPS_TOKEN" | python3 -c '
+# create_user EMAIL PASSWORD: registers EMAIL through the API (the code read from the
+# operator's outbox), sets its password; prints the session token.
+create_user() {
+  local email=$1 password=$2 reg_token code= verify_token
+  reg_token=$(api POST /v1/account/register "{\"email\":\"$email\"}" | json token)
+  for _ in $(seq 50); do
+    code=$(api GET "/v1/admin/outbox?to=$email" "" "$OPS_TOKEN" | python3 -c '
 import json, re, sys
 for e in json.load(sys.stdin)["emails"]:
     m = re.search(r"\b(\d{6})\b", e["body"])
     if m:
         print(m.group(1))
         break')
-  [ -n "$CODE" ] && break
-  sleep 0.1
-done
-[ -n "$CODE" ] || die "no verification code in the outbox for $USER_EMAIL"
-VERIFY_TOKEN=$(api POST /v1/account/register/verify \
-  "{\"email\":\"$USER_EMAIL\",\"code\":\"$CODE\",\"token\":\"$REG_TOKEN\"}" | json token)
-SESSION=$(api POST /v1/user/initial "{\"password\":\"$USER_PASSWORD\"}" "$VERIFY_TOKEN" | json token)
+    [ -n "$code" ] && break
+    sleep 0.1
+  done
+  [ -n "$code" ] || die "no verification code in the outbox for $email"
+  verify_token=$(api POST /v1/account/register/verify \
+    "{\"email\":\"$email\",\"code\":\"$code\",\"token\":\"$reg_token\"}" | json token)
+  api POST /v1/user/initial "{\"password\":\"$password\"}" "$verify_token" | json token
+}
+SESSION=$(create_user "$USER_EMAIL" "$USER_PASSWORD")
 api GET /v1/user "" "$SESSION" >/dev/null
 
 # ---------------------------------------------------------------- an API key and credits
@@ -172,6 +200,8 @@ RESULT_FILES=()
 # Busy jiffies of the whole machine (all cores), and of the daemon.
 machine_busy() { awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 daemon_cpu() { sed 's/.*) //' "/proc/$DAEMON_PID/stat" | awk '{ print $12 + $13 }'; }
+# User+system jiffies of a process (the flood's wrk), 0 once it is gone.
+proc_cpu() { { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null || echo; } | awk '{ print $12 + $13 }'; }
 daemon_hwm_kib() { awk '$1 == "VmHWM:" { print $2 }' "/proc/$DAEMON_PID/status"; }
 # The running daemon's synchronous setting, from its start-up line.
 daemon_synchronous() { grep -o 'synchronous=[a-z]*' "$DAEMON_LOG" | tail -n 1 | cut -d= -f2; }
@@ -208,6 +238,7 @@ run_wrk() {
 scenario() {
   local name=$1 method=$2 path=$3 body=${4:-} token=${5:-}
   local conns=${CONNS:-$CONNS_DEFAULT} codes=${CODES:-0} request_lua=${REQUEST_LUA:-} count_sql=${COUNT_SQL:-} tag=${TAG:-}
+  local do_settle=${SETTLE:-1}
   N_SCENARIOS=$((N_SCENARIOS + 1))
   local id
   id=$(printf '%02d' "$N_SCENARIOS")
@@ -232,15 +263,17 @@ scenario() {
   } >"$lua"
 
   run_wrk "$lua" "$WORK/warmup-$id.txt" "$WARMUP" "$conns" "$BASE$path"
-  settle
+  [ "$do_settle" = 0 ] || settle
   check_alive "after the warm-up of $name"
 
-  local busy0 daemon0 busy1 daemon1 rows0= rows1=
+  local busy0 daemon0 busy1 daemon1 flood0=0 flood1=0 rows0= rows1=
   [ -z "$count_sql" ] || rows0=$(db_count "$count_sql")
   metrics_snapshot "$WORK/before-$id.prom"
   busy0=$(machine_busy); daemon0=$(daemon_cpu)
+  [ -z "$FLOOD_PID" ] || flood0=$(proc_cpu "$FLOOD_PID")
   run_wrk "$lua" "$out" "$DURATION" "$conns" "$BASE$path"
   busy1=$(machine_busy); daemon1=$(daemon_cpu)
+  [ -z "$FLOOD_PID" ] || { flood1=$(proc_cpu "$FLOOD_PID"); flood_alive "during $name"; }
   check_alive "during $name"
   metrics_snapshot "$WORK/after-$id.prom"
   # Requests wrk abandoned when it stopped may still commit: wait for the writer to be idle.
@@ -258,6 +291,9 @@ scenario() {
     echo "machine_cpu_s=$(awk -v a="$busy0" -v b="$busy1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
     echo "daemon_cpu_s=$(awk -v a="$daemon0" -v b="$daemon1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
     echo "wrk_cpu_s=$(awk '{ printf "%.3f", $1 + $2 }' "$out.time")"
+    # The login flood's wrk, when it ran alongside (counted apart from "other").
+    echo "under_flood=$([ -n "$FLOOD_PID" ] && echo 1 || echo 0)"
+    echo "flood_wrk_cpu_s=$(awk -v a="$flood0" -v b="$flood1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
     echo "daemon_hwm_kib=$(daemon_hwm_kib)"
     for m in tenantry_password_hashes_total tenantry_password_hashes_refused_total \
       tenantry_db_writes_total tenantry_db_commits_total; do
@@ -268,7 +304,7 @@ scenario() {
     echo "largest_batch=$(metric tenantry_db_largest_batch "$WORK/after-$id.prom")"
   } >>"$out"
   RESULT_FILES+=("$out")
-  settle
+  [ "$do_settle" = 0 ] || settle
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -283,6 +319,116 @@ CODES=1 scenario "POST /v1/account/login" POST /v1/account/login "$LOGIN_BODY"
 # More connections than hashing workers + queue (64 by default): the overflow must be
 # refused quickly (429) rather than time out.
 CONNS=128 CODES=1 scenario "POST /v1/account/login (overload)" POST /v1/account/login "$LOGIN_BODY"
+
+# ---------------------------------------------------------------- the login flood
+# A second wrk in the background (FLOOD_PID) sends wrong passwords while scenarios run as
+# usual beside it (SETTLE=0: its hash queue never empties); its figures go to flood.txt.
+FLOOD_OUT=$WORK/flood.txt
+: >"$FLOOD_OUT"
+flood_state() { { sed 's/.*) //' "/proc/$FLOOD_PID/stat" 2>/dev/null || echo gone; } | awk '{ print $1 }'; }
+flood_alive() {
+  case $(flood_state) in
+    gone | Z | X) cat "$FLOOD_OUT.err" "$FLOOD_OUT.wrk" >&2; die "the login flood's wrk ended early ($*)" ;;
+  esac
+}
+# The daemon's hashing threads (named argon2-N) and their nice values: "argon2-0:10 argon2-1:10".
+hash_thread_nice() {
+  local t out=
+  for t in /proc/"$DAEMON_PID"/task/*; do
+    case $(cat "$t/comm" 2>/dev/null) in
+      argon2*) out+="$(cat "$t/comm"):$(sed 's/.*) //' "$t/stat" | awk '{ print $17 }') " ;;
+    esac
+  done
+  echo "${out% }"
+}
+flood_login_body() { printf '{"email":"flood-%s@bench.test","password":"%s"}' "$1" "$FLOOD_WRONG_PASSWORD"; }
+
+flood_start() {
+  local lua=$WORK/flood.lua code
+  # One wrong password first: it must be refused as such (401), not throttled or let in.
+  code=$(curl -sS -o "$WORK/api.out" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -H 'X-Forwarded-For: 10.255.255.255' --data-binary "$(flood_login_body 0)" "$BASE/v1/account/login") ||
+    die "POST /v1/account/login (wrong password): curl failed"
+  [ "$code" = 401 ] || { echo "response: $(cat "$WORK/api.out")" >&2; die "a wrong password answered $code, not 401"; }
+  cat >"$lua" <<EOF
+-- the login flood (generated by bench/run.sh)
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+count_statuses = true
+dofile("$BENCH_DIR/wrk-common.lua")
+local n = 0
+function request()
+  n = n + 1
+  -- A new client address each request (10.0.0.0/8, 2^22 a thread before they repeat): the
+  -- per-client (30) and per-account-and-client (5) limits never apply; spread over
+  -- $FLOOD_EMAILS emails, the per-account one (100 in 15 min) neither.
+  local c = ((thread_id or 1) * 4194304 + n) % 16777216
+  wrk.headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(c / 65536), math.floor(c / 256) % 256, c % 256)
+  return wrk.format(nil, nil, nil, string.format([[{"email":"flood-%d@bench.test","password":"$FLOOD_WRONG_PASSWORD"}]], n % $FLOOD_EMAILS))
+end
+EOF
+  echo "bench: the login flood starts: POST /v1/account/login, wrong passwords, $FLOOD_CONNS connections" >&2
+  metrics_snapshot "$WORK/flood-before.prom"
+  FLOOD_BUSY0=$(machine_busy); FLOOD_DAEMON0=$(daemon_cpu)
+  # Until flood_stop (SIGINT: wrk then stops and writes its figures); 1 h is only a bound.
+  BENCH_OUT=$FLOOD_OUT BENCH_RUN=flood wrk -t"$WRK_THREADS" -c"$FLOOD_CONNS" -d3600s --timeout "$WRK_TIMEOUT" \
+    --latency -s "$lua" "$BASE/v1/account/login" >"$FLOOD_OUT.wrk" 2>"$FLOOD_OUT.err" &
+  FLOOD_PID=$!
+  # The flood is under way once hashes wait for a worker (at most 2 s; the first scenario's
+  # warm-up follows anyway).
+  for _ in $(seq 20); do
+    sleep 0.1
+    metrics_snapshot "$WORK/flood-ramp.prom"
+    [ "$(metric tenantry_password_hash_queue "$WORK/flood-ramp.prom")" = 0 ] || break
+  done
+  flood_alive "at its start"
+}
+
+flood_stop() {
+  flood_alive "before its end"
+  local cpu busy1 daemon1
+  # Its CPU while it still exists; the rest once it has stopped, so that the metrics cover
+  # the responses it counted (its duration is wrk's own).
+  cpu=$(proc_cpu "$FLOOD_PID")
+  kill -INT "$FLOOD_PID"
+  if ! wait "$FLOOD_PID"; then FLOOD_PID=; cat "$FLOOD_OUT.err" "$FLOOD_OUT.wrk" >&2; die "the login flood's wrk failed"; fi
+  FLOOD_PID=
+  busy1=$(machine_busy); daemon1=$(daemon_cpu)
+  metrics_snapshot "$WORK/flood-after.prom"
+  [ -s "$FLOOD_OUT" ] || { cat "$FLOOD_OUT.err" "$FLOOD_OUT.wrk" >&2; die "the login flood's wrk wrote no figures"; }
+  check_alive "during the login flood"
+  local m
+  {
+    echo "name=login flood"
+    echo "conns=$FLOOD_CONNS"
+    echo "threads=$WRK_THREADS"
+    echo "hash_thread_nice=$(hash_thread_nice)"
+    echo "emails=$FLOOD_EMAILS"
+    echo "accounts=$FLOOD_ACCOUNTS"
+    echo "wrk_cpu_s=$(awk -v c="$cpu" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", c / t }')"
+    echo "machine_cpu_s=$(awk -v a="$FLOOD_BUSY0" -v b="$busy1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
+    echo "daemon_cpu_s=$(awk -v a="$FLOOD_DAEMON0" -v b="$daemon1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
+    for m in tenantry_password_hashes_total tenantry_password_hashes_refused_total; do
+      echo "delta_$m=$(awk -v a="$(metric "$m" "$WORK/flood-before.prom")" -v b="$(metric "$m" "$WORK/flood-after.prom")" \
+        'BEGIN { printf "%d", b - a }')"
+    done
+  } >>"$FLOOD_OUT"
+  settle
+}
+
+if [ "$RUN_FLOOD" != 0 ]; then
+  echo "bench: the login flood: registering $FLOOD_ACCOUNTS of its $FLOOD_EMAILS emails" >&2
+  for i in $(seq 0 $((FLOOD_ACCOUNTS - 1))); do create_user "flood-$i@bench.test" "$FLOOD_PASSWORD" >/dev/null; done
+  settle
+  # Alone: GET /v1/user and POST consume were measured above, the same way; this one not yet.
+  scenario "GET /v1/auth/check" GET /v1/auth/check "" "$API_KEY"
+  flood_start
+  SETTLE=0 scenario "GET /v1/user (login flood)" GET /v1/user "" "$SESSION"
+  SETTLE=0 scenario "GET /v1/auth/check (login flood)" GET /v1/auth/check "" "$API_KEY"
+  SETTLE=0 CODES=1 REQUEST_LUA=$CONSUME_LUA TAG=flood \
+    scenario "POST consume (login flood)" POST "$CONSUME_PATH" "$(consume_body probe-flood)" "$API_KEY"
+  flood_stop
+fi
 
 # ---------------------------------------------------------------- report
 metrics_snapshot "$WORK/final.prom"
@@ -331,7 +477,7 @@ echo "timers_rc=$TIMERS_RC" >>"$WORK/meta.txt"
 
 mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
+python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "$FLOOD_OUT" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
 import sys
 
 def read_kv(path):
@@ -348,7 +494,8 @@ with open(sys.argv[2]) as f:
     problems = [l.rstrip("\n") for l in f if l.strip()]
 with open(sys.argv[3]) as f:
     timers = f.read().rstrip("\n")
-runs = [read_kv(p) for p in sys.argv[4:]]
+flood = read_kv(sys.argv[4])
+runs = [read_kv(p) for p in sys.argv[5:]]
 
 def ms(us):
     us = float(us)
@@ -367,9 +514,10 @@ for r in runs:
     r["rps"] = int(r["requests"]) / secs
     r["ok_rps"] = (int(r["requests"]) - int(r["non2xx"])) / secs
     r["sockerr"] = sum(int(r[k]) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
-    for k in ("machine_cpu_s", "daemon_cpu_s", "wrk_cpu_s"):
+    for k in ("machine_cpu_s", "daemon_cpu_s", "wrk_cpu_s", "flood_wrk_cpu_s"):
         r[k] = float(r[k])
-    r["other_cpu_s"] = max(0.0, r["machine_cpu_s"] - r["daemon_cpu_s"] - r["wrk_cpu_s"])
+    r["flooded"] = r["under_flood"] == "1"
+    r["other_cpu_s"] = max(0.0, r["machine_cpu_s"] - r["daemon_cpu_s"] - r["wrk_cpu_s"] - r["flood_wrk_cpu_s"])
 
 out = []
 p = out.append
@@ -380,13 +528,16 @@ p(f"  machine   {meta['cores']} cores ({meta['cpu_model']}), shared by wrk and t
   f"load avg before {meta['load_before']}, after {meta['load_after']}")
 p(f"  client    {meta['wrk']}")
 p("")
-hdr = ("scenario", "conns", "req/s", "p50", "p99", "max", "non-2xx", "sock err", "cpu daemon", "wrk", "other")
+any_flood = any(r["flooded"] for r in runs)
+hdr = ("scenario", "conns", "req/s", "p50", "p99", "max", "non-2xx", "sock err", "cpu daemon", "wrk") + \
+    (("flood wrk",) if any_flood else ()) + ("other",)
 rows = []
 for r in runs:
     rows.append((r["name"], r["conns"], rate(r["rps"]), ms(r["lat_p50"]), ms(r["lat_p99"]), ms(r["lat_max"]),
                  f"{int(r['non2xx']):,}", f"{r['sockerr']:,}",
-                 f"{r['daemon_cpu_s'] / r['secs']:.2f}", f"{r['wrk_cpu_s'] / r['secs']:.2f}",
-                 f"{r['other_cpu_s'] / r['secs']:.2f}"))
+                 f"{r['daemon_cpu_s'] / r['secs']:.2f}", f"{r['wrk_cpu_s'] / r['secs']:.2f}") +
+                ((f"{r['flood_wrk_cpu_s'] / r['secs']:.2f}" if r["flooded"] else "-",) if any_flood else ()) +
+                (f"{r['other_cpu_s'] / r['secs']:.2f}",))
 widths = [max(len(str(x)) for x in col) for col in zip(hdr, *rows)]
 def line(cells):
     return "  " + "  ".join(str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
@@ -394,7 +545,8 @@ p(line(hdr))
 p("  " + "  ".join("-" * w for w in widths))
 for row in rows:
     p(line(row))
-p("  (latencies from wrk, of completed requests; CPU in cores used over the run: 1.00 = one core busy throughout)")
+p("  (latencies from wrk, of completed requests; CPU in cores used over the run: 1.00 = one core busy throughout"
+  + ("; flood wrk: the login flood's wrk, running beside the scenario's" if any_flood else "") + ")")
 noisy = [r["name"] for r in runs if r["other_cpu_s"] / r["secs"] > 0.25]
 if noisy:
     p(f"  NOTE: other processes took more than a quarter of a core during {', '.join(noisy)}: those figures are noisy.")
@@ -402,6 +554,8 @@ p("")
 base = runs[0]
 p(f"Against {base['name']} ({rate(base['ok_rps'])} req/s), successful (2xx) requests per second:")
 for r in runs[1:]:
+    if r["flooded"]:
+        continue  # in the login flood's own section
     p(f"  {r['name']}: {rate(r['ok_rps'])} req/s = {r['ok_rps'] / base['ok_rps']:.3g} × {base['path']}")
 consume = [r for r in runs if r.get("tag", "").startswith("consume")]
 if consume:
@@ -421,6 +575,63 @@ if consume:
           f"{debits:,} debits for {oks:,} 2xx responses; daemon {r['daemon_cpu_s'] / r['secs']:.2f} cores{replay}")
     if len(consume) > 1:
         p(f"  (the synchronous=normal row: the same database after a restart; ratio against the first daemon's {base['path']})")
+if flood:
+    # Each route under the flood against its run alone: the first run without the flood of
+    # the same request, connections and synchronous setting.
+    def alone_of(r):
+        for a in runs:
+            if not a["flooded"] and all(a[k] == r[k] for k in ("method", "path", "conns", "synchronous")):
+                return a
+        return None
+    fsecs = int(flood["duration_us"]) / 1e6
+    freq = int(flood["requests"])
+    fh = int(flood["delta_tenantry_password_hashes_total"]); fref = int(flood["delta_tenantry_password_hashes_refused_total"])
+    codes = dict((int(c), int(n)) for c, n in (x.split(":") for x in flood["status_codes"].split(",") if x))
+    f429 = codes.get(429, 0)
+    ferr = sum(int(flood[k]) for k in ("err_connect", "err_read", "err_write", "err_timeout"))
+    p("")
+    p(f"Login flood: a second wrk (-t{flood['threads']}, {flood['conns']} connections) POSTing /v1/account/login with a wrong password "
+      f"over {int(flood['emails']):,} emails ({flood['accounts']} of them registered accounts, the rest unknown: checked against a decoy hash), "
+      f"a new X-Forwarded-For 10.x.y.z each request, beside each route's warm-up and measured run:")
+    p(f"  {freq:,} requests in {fsecs:.1f} s ({rate(freq / fsecs)}/s): 401 (wrong password, hashed) {codes.get(401, 0):,}; "
+      f"429 {f429:,} (the daemon refused {fref:,} with its hash queue full, some to requests wrk abandoned when it stopped; "
+      f"throttled about {max(0, f429 - fref):,}); "
+      + (f"other {', '.join(f'{c}: {n:,}' for c, n in sorted(codes.items()) if c not in (401, 429))}; " if set(codes) - {401, 429} else "")
+      + f"2xx {freq - sum(codes.values()):,}; socket errors {ferr:,}")
+    p(f"  hashing threads (name:nice): {flood['hash_thread_nice'] or 'none found'}")
+    p(f"  password hashes completed {fh:,} = {fh / fsecs:.1f}/s; flood wrk {float(flood['wrk_cpu_s']) / fsecs:.2f} cores, "
+      f"daemon {float(flood['daemon_cpu_s']) / fsecs:.2f}, machine {float(flood['machine_cpu_s']) / fsecs:.2f} of {meta['cores']}")
+    cap = [r for r in runs if not r["flooded"] and r["path"] == "/v1/account/login" and int(r["delta_tenantry_password_hashes_total"])]
+    if cap:
+        c = max(cap, key=lambda r: int(r["delta_tenantry_password_hashes_total"]) / r["secs"])
+        p(f"  (the hashing workers alone, in {c['name']}: {int(c['delta_tenantry_password_hashes_total']) / c['secs']:.1f} hashes/s)")
+    p("Each route alone and during the flood, successful (2xx) requests per second; aim: flood/alone >= 0.7.")
+    p("hashed/s and refused/s: logins hashed, and refused with the hash queue full, during the route's measured run")
+    p("(refusals mean the queue stayed full: the hashing workers never lacked work, whatever CPU they were given).")
+    fhdr = ("route", "alone", "flood", "ratio", "aim", "", "p99 alone", "p99 flood", "non-2xx", "hashed/s", "refused/s")
+    frows = []
+    for r in runs:
+        if not r["flooded"]:
+            continue
+        a = alone_of(r)
+        ratio = r["ok_rps"] / a["ok_rps"] if a and a["ok_rps"] else float("nan")
+        frows.append((r["name"].replace(" (login flood)", ""), rate(a["ok_rps"]) if a else "?", rate(r["ok_rps"]),
+                      f"{ratio:.2f}", ">= 0.7", "met" if ratio >= 0.7 else "NOT MET",
+                      ms(a["lat_p99"]) if a else "?", ms(r["lat_p99"]),
+                      f"{int(r['non2xx']):,}" + (f" ({r['status_codes']})" if r["status_codes"] else ""),
+                      f"{int(r['delta_tenantry_password_hashes_total']) / r['secs']:.1f}",
+                      f"{int(r['delta_tenantry_password_hashes_refused_total']) / r['secs']:,.0f}"))
+    fw = [max(len(str(x)) for x in col) for col in zip(fhdr, *frows)]
+    def fline(cells):
+        return "  " + "  ".join(str(c).ljust(w) if i in (0, 5) else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, fw)))
+    p(fline(fhdr))
+    p("  " + "  ".join("-" * w for w in fw))
+    for row in frows:
+        p(fline(row))
+    p("  (alone: the same route's run above without the flood, on the same daemon)")
+    if any(int(r["delta_tenantry_password_hashes_total"]) == 0 for r in runs if r["flooded"]):
+        p("  NOTE: no password was hashed during some run under the flood: it was not a flood there.")
+    p("")
 p(f"After the runs: {int(meta['debits_total']):,} debits in the database; tenantryd check "
   f"{'ok' if meta['check_rc'] == '0' else 'FAILED (exit ' + meta['check_rc'] + ')'}: {meta['check_out']}")
 p("")
@@ -460,6 +671,8 @@ if meta["timers_rc"] not in ("0", "skipped"):
 elif meta["timers_rc"] == "skipped":
     p("")
     p("Timers: skipped (BENCH_TIMERS=0).")
+if not flood:
+    p("Login flood: skipped (BENCH_FLOOD=0).")
 print("\n".join(out))
 PY
 echo "bench: summary kept in bench/results/latest.txt and bench/results/$STAMP.txt" >&2

@@ -319,13 +319,14 @@ struct BillingTests {
         // FREE subscription it starts, after the first batch of two has committed.
         let crashed = try await world()
         try await crashed.database.write { db in
-            try db.execute(sql: """
-                CREATE TEMP TABLE started (n INTEGER NOT NULL);
-                INSERT INTO started VALUES (0);
-                CREATE TEMP TRIGGER count_free AFTER INSERT ON main.subscription WHEN NEW.plan = 'FREE' BEGIN UPDATE started SET n = n + 1; END;
-                CREATE TEMP TRIGGER die_third BEFORE INSERT ON main.subscription WHEN NEW.plan = 'FREE' AND (SELECT n FROM started) >= 2
-                BEGIN SELECT RAISE(ABORT, 'killed'); END;
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TEMP TABLE started (n INTEGER NOT NULL);
+                    INSERT INTO started VALUES (0);
+                    CREATE TEMP TRIGGER count_free AFTER INSERT ON main.subscription WHEN NEW.plan = 'FREE' BEGIN UPDATE started SET n = n + 1; END;
+                    CREATE TEMP TRIGGER die_third BEFORE INSERT ON main.subscription WHEN NEW.plan = 'FREE' AND (SELECT n FROM started) >= 2
+                    BEGIN SELECT RAISE(ABORT, 'killed'); END;
+                    """)
         }
         await crashed.tenantry.scheduler.runDue()
         let states = try crashed.tenantry.scheduler.statuses()
