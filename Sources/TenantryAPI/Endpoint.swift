@@ -54,6 +54,8 @@ public struct Endpoint: Sendable {
     public let body: Body
     public let answer: Answer
     public let bodyLimit: Int?
+    /// The route hashes or checks a password: it is refused at once while the hashing queue is full.
+    public let hashesPassword: Bool
     let handler: Action
 
     /// What an endpoint runs, given the caller its access resolved.
@@ -66,8 +68,10 @@ public struct Endpoint: Sendable {
 
     init(
         _ method: String, _ path: String, operationId: String, summary: String, access: Access,
-        query: [(name: String, description: String)] = [], body: Body = .none, answer: Answer, bodyLimit: Int? = nil, handler: Action
+        query: [(name: String, description: String)] = [], body: Body = .none, answer: Answer, bodyLimit: Int? = nil, hashesPassword: Bool = false,
+        handler: Action
     ) {
+        self.hashesPassword = hashesPassword
         self.method = method
         self.path = path
         self.operationId = operationId
@@ -78,6 +82,7 @@ public struct Endpoint: Sendable {
         self.answer = answer
         self.bodyLimit = bodyLimit
         self.handler = handler
+        if case .inline = handler { precondition(!hashesPassword, "\(method) \(path): a route that hashes must be offloaded") }
     }
 }
 
@@ -90,8 +95,10 @@ extension Endpoint {
         case .inline(let run):
             return .inline { request in try run(request, try gate.resolve(access, request)) }
         case .offloaded(let run):
+            let hashesPassword = self.hashesPassword
             return .offloaded { request in
                 let caller = try gate.resolve(access, request)
+                if hashesPassword { try gate.app.hasher.admit() }
                 return { try await run(request, caller) }
             }
         }

@@ -173,6 +173,19 @@ struct HardeningTests {
         let problems = try daemon.app.database.integrityProblems()
         #expect(problems.count == 1 && problems[0].contains("agent b"), "\(problems)")
     }
+
+    @Test("routes that hash refuse at once with 429 while the hashing queue is full, before their request is suspended")
+    func hashingAdmission() async throws {
+        let daemon = try TestDaemon { $0.hashingQueueLimit = 0 }
+        defer { daemon.stop() }
+        let login = try await daemon.call("POST", "/v1/account/login", json: ["email": "nobody@example.com", "password": "wrong password"])
+        expectError(login, code: 8, containing: "password checks")
+        #expect(login.header("retry-after") == "1")
+        #expect(daemon.app.hasher.statistics.refused >= 1)
+        #expect(daemon.app.hasher.statistics.completed == 0)
+        let hashing = daemon.api.endpoints.filter(\.hashesPassword).map { "\($0.method) \($0.path)" }.sorted()
+        #expect(hashing == ["POST /v1/account/invite/accept", "POST /v1/account/login", "POST /v1/account/password/forgot/reset", "POST /v1/user/initial", "POST /v1/user/password"])
+    }
 }
 
 /// A value behind a lock, for flags set on another thread.

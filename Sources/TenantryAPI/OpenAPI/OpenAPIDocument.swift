@@ -40,7 +40,10 @@ enum OpenAPIDocument {
         var operation: [(String, JSON)] = [
             ("operationId", .string(endpoint.operationId)),
             ("summary", .string(endpoint.summary)),
-            ("description", .string("Credentials: \(endpoint.access.description).")),
+            (
+                "description",
+                .string("Credentials: \(endpoint.access.description)." + (endpoint.hashesPassword ? " While the password-hashing queue is full it answers 429 (code 8, Retry-After) at once." : ""))
+            ),
         ]
         if endpoint.access != .everyone {
             operation.append(("security", [["bearer": []]]))

@@ -37,6 +37,7 @@ extension RouteBuilder {
                 summary: "Logs in with email and password.", access: .everyone,
                 body: .json(.object([("email", .string()), ("password", .string())])),
                 answer: .json(.object([("token", .string())])),
+                hashesPassword: true,
                 handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let token = try await accounts.login(email: try body.string("email"), password: try body.string("password"), client: request.clientAddress)
@@ -93,6 +94,7 @@ extension RouteBuilder {
                 summary: "Sets a new password with the reset token; ends every session of the user.", access: .everyone,
                 body: .json(.object([("token", .string()), ("new_password", .string()), ("password_confirm", .string())])),
                 answer: .json(.empty),
+                hashesPassword: true,
                 handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     try await accounts.resetPassword(
@@ -121,6 +123,7 @@ extension RouteBuilder {
                         ("from_link", .string()), ("country", .string()),
                     ])),
                 answer: .json(.object([("token", .string())])),
+                hashesPassword: true,
                 handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let token = try await tenants.acceptInvite(

@@ -30,6 +30,7 @@ extension RouteBuilder {
                 summary: "Sets the first password of a newly registered user; answers a fresh session token.", access: .user,
                 body: .json(.object([("password", .string()), ("timezone", .string(description: "an IANA time zone, optional"))])),
                 answer: .json(.object([("token", .string())])),
+                hashesPassword: true,
                 handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     let token = try await accounts.initialize(
@@ -51,6 +52,7 @@ extension RouteBuilder {
                 "POST", "/v1/user/password", operationId: "UserUpdatePassword",
                 summary: "Changes the password; the caller's other sessions end.", access: .user,
                 body: .json(.object([("old_password", .string()), ("new_password", .string())])), answer: .json(.empty),
+                hashesPassword: true,
                 handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
                     try await accounts.updatePassword(

@@ -79,6 +79,20 @@ public final class PasswordHasher: Sendable {
         }
     }
 
+    /// Refuses at once (code 8) while the queue is full: routes that hash check this before
+    /// their request is suspended, so a flood of logins costs a quick 429 on the polling
+    /// thread, not a task that competes with everything else for the executor.
+    public func admit() throws {
+        let full = jobs.withLock { jobs -> Bool in
+            guard jobs.waiting.count >= queueLimit else { return false }
+            jobs.refused += 1
+            return true
+        }
+        if full { throw Self.busy }
+    }
+
+    private static let busy = DomainError.resourceExhausted("too many password checks in progress; retry shortly", retryAfterSeconds: 1)
+
     /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password`.
     public func hash(_ password: String) async throws -> String {
         let parameters = self.parameters
@@ -111,7 +125,7 @@ public final class PasswordHasher: Sendable {
             if accepted {
                 threads.wake()
             } else {
-                continuation.resume(throwing: DomainError.resourceExhausted("too many password checks in progress; retry shortly", retryAfterSeconds: 1))
+                continuation.resume(throwing: Self.busy)
             }
         }
     }
