@@ -7,7 +7,7 @@ LISTEN ?= 127.0.0.1:8080
 OPERATOR_EMAIL ?= admin@tenantry.local
 
 # Debian packages: to build, to run the test suites, to benchmark.
-BUILD_PACKAGES := libmicrohttpd-dev libargon2-dev libsqlite3-dev pkg-config
+BUILD_PACKAGES := libmicrohttpd-dev libargon2-dev libsqlite3-dev libcurl4-openssl-dev pkg-config
 TEST_PACKAGES := nginx-light systemd curl chromium chromium-driver
 BENCH_PACKAGES := wrk
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -54,7 +54,8 @@ public struct Endpoint: Sendable {
     public let body: Body
     public let answer: Answer
     public let bodyLimit: Int?
-    /// The route hashes or checks a password: it is refused at once while the hashing queue is full.
+    /// The route hashes or checks a password: while the hashing queue is full it is refused
+    /// (429), the answer held for its Retry-After.
     public let hashesPassword: Bool
     let handler: Action
 
@@ -98,7 +99,15 @@ extension Endpoint {
             let hashesPassword = self.hashesPassword
             return .offloaded { request in
                 let caller = try gate.resolve(access, request)
-                if hashesPassword { try gate.app.hasher.admit() }
+                if hashesPassword, let refusal = gate.app.hasher.refusal() {
+                    // A full hashing queue means a flood: its 429 waits out its Retry-After on a
+                    // suspended connection, which costs no CPU, instead of inviting the next
+                    // attempt at once and taking the polling threads from every other route.
+                    return {
+                        try await Task.sleep(for: .seconds(PasswordHasher.retryAfterSeconds))
+                        throw refusal
+                    }
+                }
                 return { try await run(request, caller) }
             }
         }

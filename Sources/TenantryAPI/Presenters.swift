@@ -152,4 +152,12 @@ enum Present {
             "is_current": .bool(view.isCurrent), "created_at": .date(view.createdAt),
         ]
     }
+
+    static func outboxEmail(_ email: OutboxEmail, body: String) -> JSON {
+        [
+            "id": .string(email.id), "to": .string(email.recipient), "subject": .string(email.subject), "body": .string(body),
+            "status": .string(email.status.rawValue), "attempts": .int64(email.attempts), "last_error": .string(email.lastError ?? ""),
+            "next_attempt_at": .date(email.nextAttemptAt), "created_at": .date(email.createdAt), "sent_at": .date(email.sentAt),
+        ]
+    }
 }

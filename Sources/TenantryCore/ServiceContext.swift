@@ -16,7 +16,7 @@ public struct ServiceContext: Sendable {
         self.clock = clock
         self.settings = settings
         self.hasher = hasher
-        self.mailer = Mailer(clock: clock, logger: logger)
+        self.mailer = Mailer(settings: settings.mail, clock: clock, logger: logger)
         self.loginThrottle = LoginThrottle(settings: settings, clock: clock)
         self.emailThrottle = EmailThrottle(settings: settings, clock: clock)
         self.logger = logger

@@ -33,6 +33,8 @@ public struct Settings: Sendable {
     public var pastDueDays: Int64 = 7
     /// How long bought add-on credits stay valid.
     public var addonValidityDays: Int64 = 365
+    /// How email leaves the machine, and from whom.
+    public var mail = MailSettings()
     /// How many items a timer handles in one transaction.
     public var timerBatchSize = 2000
     /// Where a payer goes to pay an invoice: `{invoice_id}`, `{tenant_id}`, `{amount}` and

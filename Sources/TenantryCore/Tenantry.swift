@@ -43,6 +43,7 @@ public final class Tenantry: Sendable {
     /// Lets queued hashes and writes finish, ends their threads and closes the database.
     public func close() throws {
         hasher.stop()
+        mailer.stop()
         try database.close()
     }
 

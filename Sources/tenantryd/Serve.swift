@@ -10,6 +10,7 @@ struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Runs the daemon: the JSON API, the console and the timers.")
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var mail: MailOptions
 
     @Option(name: .long, help: "Address and port to listen on, e.g. 127.0.0.1:8080 or [::1]:8080 (TENANTRY_LISTEN).")
     var listen: String = Environment.string("listen", "127.0.0.1:8080")
@@ -91,6 +92,7 @@ struct Serve: AsyncParsableCommand {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         var settings = Settings()
         settings.publicURL = publicURL.isEmpty ? "http://\(listen)" : publicURL
+        settings.mail = try mail.settings()
         settings.passwordHashing = .init(memoryKiB: UInt32(argon2MemoryKib), iterations: UInt32(argon2Iterations), parallelism: UInt32(argon2Parallelism))
         settings.hashingWorkers = hashingWorkers == 0 ? cores : hashingWorkers
         settings.hashingQueueLimit = hashingQueue

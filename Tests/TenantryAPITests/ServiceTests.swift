@@ -120,7 +120,11 @@ struct ServiceTests {
         #expect(outbox["emails"]?[0]?["to"] == "ned@example.com")
         #expect(outbox["emails"]?[0]?["status"] == "queued")
         await daemon.app.scheduler.runDue()
-        #expect(try await daemon.ok("GET", "/v1/admin/outbox?limit=1", token: op)["emails"]?[0]?["status"] == "sent")
+        #expect(await eventually { daemon.app.mailer.statistics.sent == 1 })
+        let sent = try await daemon.ok("GET", "/v1/admin/outbox?limit=1", token: op)["emails"]?[0]
+        #expect(sent?["status"] == "sent")
+        #expect(sent?["attempts"] == "1")
+        #expect(sent?["next_attempt_at"] == .null)
         expectError(try await daemon.call("GET", "/v1/admin/outbox?limit=0", token: op), code: 3)
         let jobs = try await daemon.ok("GET", "/v1/admin/jobs", token: op)["jobs"]!.arrayValue!
         #expect(jobs.map { $0["id"]!.string } == ["expireTrials", "renewPeriods", "grantAllowances", "expireGrants", "deliverMail", "purgeExpired", "checkpointWAL"])

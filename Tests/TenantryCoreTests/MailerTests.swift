@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TenantryTesting
 import Testing
 
 @testable import TenantryCore
@@ -122,20 +123,56 @@ struct MailerTests {
         }
     }
 
-    @Test("deliverQueued marks queued emails sent, once")
+    @Test("dispatchDue hands queued emails to the delivery threads once; each is recorded sent")
     func deliver() async throws {
         try await withDatabase { database async throws in
             let clock = ManualClock()
             let mailer = Mailer(clock: clock, logger: quietLogger)
+            defer { mailer.stop() }
             try await database.write { db in
-                for index in 0..<3 { try mailer.enqueue(db, to: "u\(index)@example.com", Self.template) }
+                for index in 0..<3 { try mailer.enqueue(db, to: "u\(index)@example.com", Email(subject: "Hello", body: "No secret in here.")) }
             }
             clock.advance(seconds: 5)
-            #expect(try await database.write { try mailer.deliverQueued($0) } == 3)
-            #expect(try await database.write { try mailer.deliverQueued($0) } == 0)
+            #expect(try await mailer.dispatchDue(database) == 3)
+            #expect(try await eventually { try database.read { try OutboxEmail.filter(OutboxEmail.Columns.status == "sent").fetchCount($0) } == 3 })
+            #expect(try await mailer.dispatchDue(database) == 0)
             let emails = try database.read { try OutboxEmail.fetchAll($0) }
-            #expect(emails.allSatisfy { $0.status == .sent && $0.attempts == 1 && $0.sentAt == clock.now() })
+            #expect(emails.allSatisfy { $0.status == .sent && $0.attempts == 1 && $0.sentAt == clock.now() && $0.nextAttemptAt == nil })
+            #expect(mailer.statistics.sent == 3)
         }
+    }
+
+    @Test("an email whose code is no longer held fails visibly and is never sent blank")
+    func lostSecret() async throws {
+        try await withDatabase { database async throws in
+            let clock = ManualClock()
+            let before = Mailer(clock: clock, logger: quietLogger)
+            let id = try await database.write {
+                try before.enqueue(
+                    $0, to: "a@example.com", Email(subject: "Code", body: "Your code is \(Mailer.secretPlaceholder)."), secret: "123456", secretExpiresAt: clock.now().adding(seconds: 600))
+            }
+            before.stop()
+            // A new process: the code lived only in the old one's memory.
+            let after = Mailer(clock: clock, logger: quietLogger)
+            defer { after.stop() }
+            #expect(try await after.dispatchDue(database) == 1)
+            let email = try #require(try database.read { try OutboxEmail.fetchOne($0, key: id) })
+            #expect(email.status == .failed)
+            #expect(email.attempts == 0)
+            #expect(email.lastError?.contains("not sent blank") == true)
+            #expect(after.statistics.failed == 1)
+        }
+    }
+
+    @Test("retries follow one policy: doubling from the first delay, held at the maximum, with jitter, until the maximum age")
+    func retryPolicy() {
+        let policy = RetryPolicy(firstDelaySeconds: 30, maximumDelaySeconds: 3600, maximumAgeSeconds: 86_400)
+        let queued = Instant(milliseconds: 1_800_000_000_000)
+        #expect(policy.nextAttempt(afterAttempt: 1, queuedAt: queued, now: queued, jitter: 1) == queued.adding(seconds: 30))
+        #expect(policy.nextAttempt(afterAttempt: 3, queuedAt: queued, now: queued, jitter: 1) == queued.adding(seconds: 120))
+        #expect(policy.nextAttempt(afterAttempt: 40, queuedAt: queued, now: queued, jitter: 1) == queued.adding(seconds: 3600))
+        #expect(policy.nextAttempt(afterAttempt: 1, queuedAt: queued, now: queued, jitter: 0.8) == queued.adding(seconds: 24))
+        #expect(policy.nextAttempt(afterAttempt: 1, queuedAt: queued, now: queued.adding(seconds: 86_390), jitter: 1) == nil)
     }
 
     @Test("Tenantry.outbox filters by recipient (case-insensitively) and lists newest first")

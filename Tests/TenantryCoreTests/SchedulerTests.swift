@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TenantryTesting
 import Testing
 
 @testable import TenantryCore
@@ -182,6 +183,7 @@ struct SchedulerTests {
         // The first run catches up on every job, in their declared order.
         #expect(await scheduler.runDue() == ids)
         #expect(try scheduler.statuses().allSatisfy { $0.state.lastResult == .ok })
+        #expect(try await eventually { try harness.mails(to: "alice@example.com").allSatisfy { $0.email.status == .sent } })
         let delivered = try harness.mails(to: "alice@example.com")
         #expect(!delivered.isEmpty)
         #expect(delivered.allSatisfy { $0.email.status == .sent && $0.email.attempts == 1 && $0.email.sentAt == harness.clock.now() })

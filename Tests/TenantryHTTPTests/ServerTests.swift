@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TenantryTesting
 import Testing
 
 @testable import TenantryHTTP

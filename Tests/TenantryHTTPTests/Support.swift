@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TenantryTesting
 import Testing
 
 @testable import TenantryHTTP
@@ -225,15 +226,6 @@ func onThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
         Thread { continuation.resume(returning: work()) }.start()
     }
-}
-
-/// Polls `condition` (bounded) until it holds; for effects that land just after a response.
-func eventually(_ condition: () -> Bool) async -> Bool {
-    for _ in 0..<500 {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(10))
-    }
-    return condition()
 }
 
 /// The error renderer tests give the server: a status per error, the error in the body.

@@ -72,7 +72,11 @@ enum Components {
                 ("subject", .string()),
                 ("body", .string(description: "one-time codes and links show while valid, then read [expired]")),
                 ("status", .cases(of: OutboxEmail.Status.self)),
+                ("attempts", .int64(description: "delivery attempts made")),
+                ("last_error", .string(description: "why the last attempt failed, or empty")),
+                ("next_attempt_at", .dateTime(nullable: true)),
                 ("created_at", .dateTime()),
+                ("sent_at", .dateTime(nullable: true)),
             ])
         ),
         (

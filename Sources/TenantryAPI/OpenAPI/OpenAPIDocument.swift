@@ -42,7 +42,9 @@ enum OpenAPIDocument {
             ("summary", .string(endpoint.summary)),
             (
                 "description",
-                .string("Credentials: \(endpoint.access.description)." + (endpoint.hashesPassword ? " While the password-hashing queue is full it answers 429 (code 8, Retry-After) at once." : ""))
+                .string(
+                    "Credentials: \(endpoint.access.description)."
+                        + (endpoint.hashesPassword ? " While the password-hashing queue is full it answers 429 (code 8), after the Retry-After it names." : ""))
             ),
         ]
         if endpoint.access != .everyone {

@@ -224,7 +224,8 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "GET", "/v1/admin/outbox", operationId: "AdminOutboxList",
-                summary: "Queued and sent emails, newest first (the log transport's inbox).", access: .operatorOnly,
+                summary: "Emails, newest first, with their delivery: queued (with the next attempt), sent or failed, attempts and the last error. With the log transport, the inbox.",
+                access: .operatorOnly,
                 query: [("to", "only emails to this address"), ("limit", "how many, 1 to 500 (default 100)")],
                 answer: .json(.object([("emails", .array(.reference("OutboxEmail")))])),
                 handler: .inline { request, caller in
@@ -232,15 +233,7 @@ extension RouteBuilder {
                     guard (1...500).contains(limit) else { throw DomainError.invalidArgument("limit must be between 1 and 500") }
                     let to = request.query["to"].flatMap { $0.isEmpty ? nil : $0 }
                     let emails = try app.outbox(limit: limit, recipient: to)
-                    return .ok([
-                        "emails": .array(
-                            emails.map { entry in
-                                [
-                                    "id": .string(entry.email.id), "to": .string(entry.email.recipient), "subject": .string(entry.email.subject),
-                                    "body": .string(entry.body), "status": .string(entry.email.status.rawValue), "created_at": .date(entry.email.createdAt),
-                                ]
-                            })
-                    ])
+                    return .ok(["emails": .array(emails.map { Present.outboxEmail($0.email, body: $0.body) })])
                 }
             ),
             Endpoint(

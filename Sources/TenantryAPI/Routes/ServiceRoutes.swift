@@ -65,6 +65,7 @@ extension RouteBuilder {
     static func domainMetrics(_ app: Tenantry) -> String {
         let writer = app.database.writer.statistics
         let hashing = app.hasher.statistics
+        let mail = app.mailer.statistics
         return """
             # HELP tenantry_db_commits_total Group commits of the database writer.
             # TYPE tenantry_db_commits_total counter
@@ -78,6 +79,18 @@ extension RouteBuilder {
             # HELP tenantry_db_failed_commits_total Commits and writes the storage refused (disk full, I/O errors).
             # TYPE tenantry_db_failed_commits_total counter
             tenantry_db_failed_commits_total \(writer.failedCommits)
+            # HELP tenantry_mail_sent_total Emails delivered.
+            # TYPE tenantry_mail_sent_total counter
+            tenantry_mail_sent_total \(mail.sent)
+            # HELP tenantry_mail_failed_total Emails given up on: a permanent refusal, too old to retry, or a lost code.
+            # TYPE tenantry_mail_failed_total counter
+            tenantry_mail_failed_total \(mail.failed)
+            # HELP tenantry_mail_retries_total Delivery attempts that failed and were scheduled again.
+            # TYPE tenantry_mail_retries_total counter
+            tenantry_mail_retries_total \(mail.retried)
+            # HELP tenantry_mail_in_flight Emails being sent now.
+            # TYPE tenantry_mail_in_flight gauge
+            tenantry_mail_in_flight \(mail.inFlight)
             # HELP tenantry_password_hashes_total Password hashes and checks completed.
             # TYPE tenantry_password_hashes_total counter
             tenantry_password_hashes_total \(hashing.completed)

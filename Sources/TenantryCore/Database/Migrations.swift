@@ -128,6 +128,14 @@ enum Migrations {
         migrator.registerMigration("v3_usage_totals") { db in
             try db.execute(sql: BillingSchema.v3)
         }
+        migrator.registerMigration("v4_mail_delivery") { db in
+            try db.execute(
+                sql: """
+                    ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER;
+                    UPDATE outbox SET next_attempt_at = created_at WHERE status = 'queued';
+                    CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'queued';
+                    """)
+        }
         return migrator
     }
 }

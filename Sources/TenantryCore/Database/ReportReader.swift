@@ -1,5 +1,4 @@
 import GRDB
-import Synchronization
 
 /// Reads that may take longer than a polling thread should wait (usage reports, the
 /// operator's lists and aggregates) run here, on threads of their own: a slow one holds
@@ -9,36 +8,19 @@ public final class ReportReader: Sendable {
     public static let queueLimit = 256
 
     private let pool: DatabasePool
-    private let threads: WorkerThreads
-    private let waiting = Mutex<[@Sendable () -> Void]>([])
+    private let queue: WorkQueue
 
-    init(pool: DatabasePool, threads count: Int) {
+    init(pool: DatabasePool, threads: Int) {
         self.pool = pool
-        threads = WorkerThreads(name: "tenantry-report", count: count)
-        threads.start { [self] in runNext() }
-    }
-
-    private func runNext() -> Bool {
-        guard let next = waiting.withLock({ $0.isEmpty ? nil : $0.removeFirst() }) else { return false }
-        next()
-        return true
+        queue = WorkQueue(name: "tenantry-report", threads: threads, limit: Self.queueLimit)
     }
 
     public func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let pool = self.pool
-            let accepted = waiting.withLock { waiting -> Bool in
-                guard waiting.count < Self.queueLimit else { return false }
-                waiting.append { continuation.resume(with: Result { try pool.read(body) }) }
-                return true
-            }
-            if accepted {
-                threads.wake()
-            } else {
-                continuation.resume(throwing: DomainError.resourceExhausted("too many reports in progress; retry shortly", retryAfterSeconds: 1))
-            }
+        let pool = self.pool
+        return try await queue.run(refusal: DomainError.resourceExhausted("too many reports in progress; retry shortly", retryAfterSeconds: 1)) {
+            try pool.read(body)
         }
     }
 
-    func stop() { threads.stop() }
+    func stop() { queue.stop() }
 }

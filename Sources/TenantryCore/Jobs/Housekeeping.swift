@@ -9,7 +9,7 @@ enum Housekeeping {
         let settings = context.settings
         return [
             ClosureJob(id: "deliverMail", intervalSeconds: 5) { _ in
-                try await database.write { try mailer.deliverQueued($0) }
+                try await mailer.dispatchDue(database)
             },
             ClosureJob(id: "purgeExpired", intervalSeconds: 3600) { now in
                 let forgotten = mailer.forgetExpiredSecrets()

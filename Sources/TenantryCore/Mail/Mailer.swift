@@ -3,22 +3,55 @@ import GRDB
 import Logging
 import Synchronization
 
-/// Queues emails in the outbox table. A one-time secret in an email (a code, an invite
-/// link) is kept in memory only, until it expires: the stored body has a placeholder.
+/// Queues emails in the outbox and delivers them. A one-time secret in an email (a code,
+/// an invite link) is kept in memory only, until it expires: the stored body has a
+/// placeholder. An email whose secret is gone before it could be sent (it expired, or the
+/// daemon restarted) fails visibly; it is never sent blank.
 public final class Mailer: Sendable {
     public static let secretPlaceholder = "{{secret}}"
+    /// Emails handed to the delivery threads per run of `deliverMail`.
+    static let dispatchBatch = 100
+
+    public struct Statistics: Sendable {
+        public let sent: Int
+        public let failed: Int
+        public let retried: Int
+        public let inFlight: Int
+    }
 
     private struct HeldSecret {
         let value: String
         let expiresAt: Instant
     }
+
+    private struct Counts {
+        var sent = 0
+        var failed = 0
+        var retried = 0
+        var inFlight: Set<String> = []
+    }
+
     private let secrets = Mutex([String: HeldSecret]())
+    private let counts = Mutex(Counts())
     private let clock: any TimeSource
     private let logger: Logger
+    private let settings: MailSettings
+    private let transport: any MailTransport
+    private let deliveries: WorkQueue
 
-    public init(clock: any TimeSource, logger: Logger) {
+    public init(settings: MailSettings = MailSettings(), clock: any TimeSource, logger: Logger) {
+        self.settings = settings
         self.clock = clock
         self.logger = logger
+        switch settings.transport {
+        case .log: transport = LogTransport(logger: logger)
+        case .smtp(let smtp): transport = SMTPTransport(settings: smtp)
+        }
+        deliveries = WorkQueue(name: "tenantry-mail", threads: settings.concurrency, limit: Self.dispatchBatch * 2)
+    }
+
+    public var statistics: Statistics {
+        counts.withLock { Statistics(sent: $0.sent, failed: $0.failed, retried: $0.retried, inFlight: $0.inFlight.count) }
     }
 
     /// Adds an email to the outbox, within the caller's write.
@@ -26,19 +59,27 @@ public final class Mailer: Sendable {
     public func enqueue(_ db: Database, to recipient: String, _ email: Email, secret: String? = nil, secretExpiresAt: Instant? = nil) throws -> String {
         let id = Secrets.identifier("eml")
         let now = clock.now()
-        try OutboxEmail(id: id, recipient: recipient, subject: email.subject, body: email.body, status: .queued, attempts: 0, createdAt: now, sentAt: nil, lastError: nil).insert(db)
+        try OutboxEmail(
+            id: id, recipient: recipient, subject: email.subject, body: email.body, status: .queued, attempts: 0, createdAt: now, sentAt: nil,
+            lastError: nil, nextAttemptAt: now
+        ).insert(db)
         if let secret, let secretExpiresAt {
             secrets.withLock { $0[id] = HeldSecret(value: secret, expiresAt: secretExpiresAt) }
         }
         return id
     }
 
-    /// The body as sent: the placeholder filled while the secret is valid.
+    /// The body as the outbox shows it: the placeholder filled while the secret is valid.
     public func render(_ email: OutboxEmail) -> String {
+        deliverableBody(email) ?? email.body.replacingOccurrences(of: Self.secretPlaceholder, with: "[expired]")
+    }
+
+    /// The body to send, or nil when it needs a secret that is no longer held.
+    private func deliverableBody(_ email: OutboxEmail) -> String? {
         guard email.body.contains(Self.secretPlaceholder) else { return email.body }
         let now = clock.now()
-        let secret = secrets.withLock { $0[email.id] }.flatMap { $0.expiresAt > now ? $0.value : nil }
-        return email.body.replacingOccurrences(of: Self.secretPlaceholder, with: secret ?? "[expired]")
+        guard let secret = secrets.withLock({ $0[email.id] }), secret.expiresAt > now else { return nil }
+        return email.body.replacingOccurrences(of: Self.secretPlaceholder, with: secret.value)
     }
 
     /// Forgets secrets past their expiry; returns how many were dropped.
@@ -51,18 +92,93 @@ public final class Mailer: Sendable {
         }
     }
 
-    /// Delivers queued emails with the `log` transport: each is logged (never its body,
-    /// which may hold a secret) and marked sent; the outbox is the inbox.
-    func deliverQueued(_ db: Database) throws -> Int {
-        let queued = try OutboxEmail.filter(OutboxEmail.Columns.status == OutboxEmail.Status.queued.rawValue).order(OutboxEmail.Columns.createdAt).fetchAll(db)
+    /// Hands the emails that are due to the delivery threads and returns without waiting
+    /// for them: a slow or stalled server holds back no other job. Each outcome is written
+    /// when it comes. Answers how many were handed over or failed here.
+    func dispatchDue(_ database: AppDatabase) async throws -> Int {
         let now = clock.now()
-        for var email in queued {
-            email.status = .sent
-            email.attempts += 1
-            email.sentAt = now
-            try email.update(db)
-            logger.info("email sent (log transport)", metadata: ["id": "\(email.id)", "to": "\(email.recipient)", "subject": "\(email.subject)"])
+        let inFlight = counts.withLock { $0.inFlight }
+        let due = try database.read { db in
+            try OutboxEmail.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?"),
+                arguments: [now, Self.dispatchBatch + inFlight.count]
+            ).filter { !inFlight.contains($0.id) }
         }
-        return queued.count
+        var handled = 0
+        var lost: [OutboxEmail] = []
+        for email in due.prefix(Self.dispatchBatch) {
+            guard let body = deliverableBody(email) else {
+                lost.append(email)
+                continue
+            }
+            let message = MailMessage(from: settings.from, to: email.recipient, subject: email.subject, text: body, date: now.date, id: email.id)
+            guard counts.withLock({ $0.inFlight.insert(email.id).inserted }) else { continue }
+            let transport = self.transport
+            let accepted = deliveries.submit { [self] in
+                let outcome = transport.send(message)
+                Task { await self.record(outcome, of: email.id, database: database) }
+            }
+            if accepted { handled += 1 } else { _ = counts.withLock { $0.inFlight.remove(email.id) } }
+        }
+        if !lost.isEmpty {
+            let gone = lost
+            try await database.write { db in
+                for var email in gone {
+                    email.status = .failed
+                    email.nextAttemptAt = nil
+                    email.lastError =
+                        "its one-time code or link was held in memory only and is gone (the daemon restarted, or it expired before it could be sent); it was not sent blank: ask for a new one"
+                    try email.update(db)
+                }
+            }
+            counts.withLock { $0.failed += lost.count }
+        }
+        return handled + lost.count
     }
+
+    private func record(_ outcome: DeliveryOutcome, of id: String, database: AppDatabase) async {
+        let now = clock.now()
+        let policy = settings.retry
+        do {
+            let status = try await database.write { db -> OutboxEmail.Status? in
+                guard var email = try OutboxEmail.fetchOne(db, key: id), email.status == .queued else { return nil }
+                email.attempts += 1
+                switch outcome {
+                case .delivered:
+                    email.status = .sent
+                    email.sentAt = now
+                    email.nextAttemptAt = nil
+                    email.lastError = nil
+                case .permanent(let error):
+                    email.status = .failed
+                    email.nextAttemptAt = nil
+                    email.lastError = error
+                case .transient(let error):
+                    email.nextAttemptAt = policy.nextAttempt(afterAttempt: email.attempts, queuedAt: email.createdAt, now: now)
+                    email.status = email.nextAttemptAt == nil ? .failed : .queued
+                    email.lastError = email.nextAttemptAt == nil ? "gave up after \(email.attempts) attempts: \(error)" : error
+                }
+                try email.update(db)
+                return email.status
+            }
+            counts.withLock { counts in
+                counts.inFlight.remove(id)
+                switch status {
+                case .sent?: counts.sent += 1
+                case .failed?: counts.failed += 1
+                case .queued?: counts.retried += 1
+                case nil: break
+                }
+            }
+            if case .failed? = status { logger.warning("email failed", metadata: ["id": "\(id)", "outcome": "\(outcome)"]) }
+        } catch {
+            // Not written (the database refused): the email is still queued and due, so the
+            // next run tries it again.
+            _ = counts.withLock { $0.inFlight.remove(id) }
+            logger.error("could not record an email's delivery", metadata: ["id": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    /// Lets the sends under way finish; ends the delivery threads.
+    func stop() { deliveries.stop() }
 }

@@ -15,6 +15,8 @@ public struct OutboxEmail: TenantryRecord {
     public var createdAt: Instant
     public var sentAt: Instant?
     public var lastError: String?
+    /// When a queued email is next tried; nil once it is sent or failed.
+    public var nextAttemptAt: Instant?
 }
 
 /// A subject and a plain-text body; `Mailer.secretPlaceholder` marks where a secret goes.
@@ -35,6 +37,7 @@ extension OutboxEmail {
         public static let createdAt = Column("created_at")
         public static let sentAt = Column("sent_at")
         public static let lastError = Column("last_error")
+        public static let nextAttemptAt = Column("next_attempt_at")
         public static let rowid = Column("rowid")
     }
 }

@@ -1,6 +1,5 @@
 import CArgon2
 import Foundation
-import Synchronization
 
 /// argon2id on a bounded pool: at most `workers` hashes run at once (so memory stays under
 /// `workers × memoryKiB`), at most `queueLimit` wait, and the rest are refused at once.
@@ -25,19 +24,11 @@ public final class PasswordHasher: Sendable {
 
     public let parameters: Parameters
     public let workers: Int
-    public let queueLimit: Int
-    private let jobs = Mutex(Jobs())
-    private let threads: WorkerThreads
+    public var queueLimit: Int { queue.limit }
+    private let queue: WorkQueue
     /// A hash of a random password, checked when the account does not exist so that
     /// a login for an unknown email costs as much as one for a known email.
     private let decoy: String
-
-    private struct Jobs {
-        var waiting: [@Sendable () -> Void] = []
-        var running = 0
-        var refused = 0
-        var completed = 0
-    }
 
     public struct Statistics: Sendable {
         public let waiting: Int
@@ -49,23 +40,22 @@ public final class PasswordHasher: Sendable {
     public init(parameters: Parameters = .owasp, workers: Int = ProcessInfo.processInfo.activeProcessorCount, queueLimit: Int = 64) throws {
         self.parameters = parameters
         self.workers = max(1, workers)
-        self.queueLimit = queueLimit
         // Below the HTTP threads: a flood of wrong passwords must not starve the API.
-        threads = WorkerThreads(name: "argon2", count: self.workers, niceness: 10)
+        queue = WorkQueue(name: "argon2", threads: self.workers, limit: queueLimit, niceness: 10)
         decoy = try Self.hashNow(Secrets.token("decoy"), parameters: parameters)
-        threads.start { [self] in runNext() }
     }
 
     /// Ends the hashing threads once the hashes queued have run.
     public func stop() {
-        threads.stop()
+        queue.stop()
     }
 
     /// The most memory the pool's hashes can hold at once.
     public var memoryCeilingKiB: Int { workers * Int(parameters.memoryKiB) }
 
     public var statistics: Statistics {
-        jobs.withLock { Statistics(waiting: $0.waiting.count, running: $0.running, refused: $0.refused, completed: $0.completed) }
+        let queued = queue.statistics
+        return Statistics(waiting: queued.waiting, running: queued.running, refused: queued.refused, completed: queued.completed)
     }
 
     /// Checks the policy on passwords: 8 to 128 characters.
@@ -79,19 +69,15 @@ public final class PasswordHasher: Sendable {
         }
     }
 
-    /// Refuses at once (code 8) while the queue is full: routes that hash check this before
-    /// their request is suspended, so a flood of logins costs a quick 429 on the polling
-    /// thread, not a task that competes with everything else for the executor.
-    public func admit() throws {
-        let full = jobs.withLock { jobs -> Bool in
-            guard jobs.waiting.count >= queueLimit else { return false }
-            jobs.refused += 1
-            return true
-        }
-        if full { throw Self.busy }
+    /// The refusal (code 8) while the queue is full, else nil: routes that hash ask before
+    /// their work is queued, so a flood of logins never queues work behind the hashes.
+    public func refusal() -> DomainError? {
+        queue.refusesNewWork() ? Self.busy : nil
     }
 
-    private static let busy = DomainError.resourceExhausted("too many password checks in progress; retry shortly", retryAfterSeconds: 1)
+    /// The Retry-After of a refused hash.
+    public static let retryAfterSeconds = 1
+    private static let busy = DomainError.resourceExhausted("too many password checks in progress; retry shortly", retryAfterSeconds: retryAfterSeconds)
 
     /// A PHC string (`$argon2id$v=19$m=…,t=…,p=…$salt$hash`) for `password`.
     public func hash(_ password: String) async throws -> String {
@@ -113,37 +99,7 @@ public final class PasswordHasher: Sendable {
     }
 
     private func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let accepted = jobs.withLock { jobs -> Bool in
-                guard jobs.waiting.count < queueLimit else {
-                    jobs.refused += 1
-                    return false
-                }
-                jobs.waiting.append { continuation.resume(with: Result { try body() }) }
-                return true
-            }
-            if accepted {
-                threads.wake()
-            } else {
-                continuation.resume(throwing: Self.busy)
-            }
-        }
-    }
-
-    /// Runs one waiting hash; false when none waits.
-    private func runNext() -> Bool {
-        let job = jobs.withLock { jobs -> (@Sendable () -> Void)? in
-            guard !jobs.waiting.isEmpty else { return nil }
-            jobs.running += 1
-            return jobs.waiting.removeFirst()
-        }
-        guard let job else { return false }
-        job()
-        jobs.withLock {
-            $0.running -= 1
-            $0.completed += 1
-        }
-        return true
+        try await queue.run(refusal: Self.busy, body)
     }
 
     private static func hashNow(_ password: String, parameters: Parameters) throws -> String {
