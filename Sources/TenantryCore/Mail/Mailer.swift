@@ -28,7 +28,6 @@ public final class Mailer: Sendable {
         var sent = 0
         var failed = 0
         var retried = 0
-        var inFlight: Set<String> = []
     }
 
     private let secrets = Mutex([String: HeldSecret]())
@@ -37,7 +36,7 @@ public final class Mailer: Sendable {
     private let logger: Logger
     private let settings: MailSettings
     private let transport: any MailTransport
-    private let deliveries: WorkQueue
+    private let engine: DeliveryEngine
 
     public init(settings: MailSettings = MailSettings(), clock: any TimeSource, logger: Logger) {
         self.settings = settings
@@ -47,11 +46,12 @@ public final class Mailer: Sendable {
         case .log: transport = LogTransport(logger: logger)
         case .smtp(let smtp): transport = SMTPTransport(settings: smtp)
         }
-        deliveries = WorkQueue(name: "tenantry-mail", threads: settings.concurrency, limit: Self.dispatchBatch * 2)
+        engine = DeliveryEngine(name: "tenantry-mail", concurrency: settings.concurrency, queueLimit: Self.dispatchBatch * 2)
     }
 
     public var statistics: Statistics {
-        counts.withLock { Statistics(sent: $0.sent, failed: $0.failed, retried: $0.retried, inFlight: $0.inFlight.count) }
+        let inFlight = engine.busy.count
+        return counts.withLock { Statistics(sent: $0.sent, failed: $0.failed, retried: $0.retried, inFlight: inFlight) }
     }
 
     /// Adds an email to the outbox, within the caller's write.
@@ -97,14 +97,14 @@ public final class Mailer: Sendable {
     /// when it comes. Answers how many were handed over or failed here.
     func dispatchDue(_ database: AppDatabase) async throws -> Int {
         let now = clock.now()
-        let inFlight = counts.withLock { $0.inFlight }
+        let inFlight = engine.busy
         let due = try database.read { db in
             try OutboxEmail.fetchAll(
                 db.cachedStatement(sql: "SELECT * FROM outbox WHERE status = 'queued' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?"),
                 arguments: [now, Self.dispatchBatch + inFlight.count]
             ).filter { !inFlight.contains($0.id) }
         }
-        var handled = 0
+        var items: [DeliveryEngine.Item] = []
         var lost: [OutboxEmail] = []
         for email in due.prefix(Self.dispatchBatch) {
             guard let body = deliverableBody(email) else {
@@ -112,14 +112,10 @@ public final class Mailer: Sendable {
                 continue
             }
             let message = MailMessage(from: settings.from, to: email.recipient, subject: email.subject, text: body, date: now.date, id: email.id)
-            guard counts.withLock({ $0.inFlight.insert(email.id).inserted }) else { continue }
             let transport = self.transport
-            let accepted = deliveries.submit { [self] in
-                let outcome = transport.send(message)
-                Task { await self.record(outcome, of: email.id, database: database) }
-            }
-            if accepted { handled += 1 } else { _ = counts.withLock { $0.inFlight.remove(email.id) } }
+            items.append(DeliveryEngine.Item(id: email.id) { transport.send(message) })
         }
+        let handled = engine.dispatch(items) { [self] id, outcome in await record(outcome, of: id, database: database) }
         if !lost.isEmpty {
             let gone = lost
             try await database.write { db in
@@ -162,7 +158,6 @@ public final class Mailer: Sendable {
                 return email.status
             }
             counts.withLock { counts in
-                counts.inFlight.remove(id)
                 switch status {
                 case .sent?: counts.sent += 1
                 case .failed?: counts.failed += 1
@@ -174,11 +169,10 @@ public final class Mailer: Sendable {
         } catch {
             // Not written (the database refused): the email is still queued and due, so the
             // next run tries it again.
-            _ = counts.withLock { $0.inFlight.remove(id) }
             logger.error("could not record an email's delivery", metadata: ["id": "\(id)", "error": "\(error)"])
         }
     }
 
     /// Lets the sends under way finish; ends the delivery threads.
-    func stop() { deliveries.stop() }
+    func stop() { engine.stop() }
 }

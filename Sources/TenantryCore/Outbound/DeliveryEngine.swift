@@ -1,0 +1,43 @@
+import Synchronization
+
+/// The one engine outbound deliveries (emails, webhooks) run on: due items are handed to
+/// delivery threads of their own (bounded in number and queue), never waited for by the
+/// scheduler, the writer or a polling thread; each outcome is recorded when it comes.
+/// An item is never handed over twice while an attempt is under way.
+final class DeliveryEngine: Sendable {
+    struct Item: Sendable {
+        let id: String
+        /// Runs on a delivery thread and may block (network I/O).
+        let attempt: @Sendable () -> DeliveryOutcome
+    }
+
+    private let queue: WorkQueue
+    private let inFlight = Mutex<Set<String>>([])
+
+    init(name: String, concurrency: Int, queueLimit: Int) {
+        queue = WorkQueue(name: name, threads: concurrency, limit: queueLimit)
+    }
+
+    /// The ids being attempted now.
+    var busy: Set<String> { inFlight.withLock { $0 } }
+
+    /// Hands `items` over; `record` runs (as a task) with each outcome. Answers how many were taken.
+    func dispatch(_ items: [Item], record: @escaping @Sendable (String, DeliveryOutcome) async -> Void) -> Int {
+        var taken = 0
+        for item in items {
+            guard inFlight.withLock({ $0.insert(item.id).inserted }) else { continue }
+            let accepted = queue.submit { [self] in
+                let outcome = item.attempt()
+                Task {
+                    await record(item.id, outcome)
+                    _ = self.inFlight.withLock { $0.remove(item.id) }
+                }
+            }
+            if accepted { taken += 1 } else { _ = inFlight.withLock { $0.remove(item.id) } }
+        }
+        return taken
+    }
+
+    /// Lets the attempts under way finish; ends the delivery threads.
+    func stop() { queue.stop() }
+}
