@@ -160,4 +160,40 @@ enum Present {
             "next_attempt_at": .date(email.nextAttemptAt), "created_at": .date(email.createdAt), "sent_at": .date(email.sentAt),
         ]
     }
+
+    static func webhook(_ webhook: Webhook) -> JSON {
+        [
+            "id": .string(webhook.id), "name": .string(webhook.name), "url": .string(webhook.url), "events": .array(webhook.events.map(JSON.string)),
+            "is_active": .bool(webhook.isActive), "consecutive_failures": .int64(webhook.consecutiveFailures), "failing_since": .date(webhook.failingSince),
+            "previous_secret_expires_at": .date(webhook.previousSecret == nil ? nil : webhook.previousSecretExpiresAt),
+            "created_by": .string(webhook.createdBy), "created_at": .date(webhook.createdAt), "updated_at": .date(webhook.updatedAt),
+            "last_triggered_at": .date(webhook.lastTriggeredAt), "last_success_at": .date(webhook.lastSuccessAt),
+        ]
+    }
+
+    static func webhookDelivery(_ delivery: WebhookDelivery, attempts: [WebhookAttempt]) -> JSON {
+        [
+            "id": .string(delivery.id), "webhook_id": .string(delivery.webhookId), "message_id": .string(delivery.messageId), "event_type": .string(delivery.eventType),
+            "payload": .string(delivery.payload), "status": .string(delivery.status.rawValue), "attempt": .int64(delivery.attempt),
+            "created_at": .date(delivery.createdAt), "http_status": .int64(delivery.httpStatus ?? 0), "response_body": .string(delivery.responseBody ?? ""),
+            "error_message": .string(delivery.errorMessage ?? ""), "next_retry_at": .date(delivery.nextRetryAt), "completed_at": .date(delivery.completedAt),
+            "attempts": .array(
+                attempts.map { attempt in
+                    [
+                        "attempt": .int64(attempt.attempt), "attempted_at": .date(attempt.attemptedAt), "http_status": .int64(attempt.httpStatus ?? 0),
+                        "response_body": .string(attempt.responseBody ?? ""), "error_message": .string(attempt.errorMessage ?? ""), "next_retry_at": .date(attempt.nextRetryAt),
+                    ]
+                }),
+        ]
+    }
+
+    static func webhookEventType(_ kind: WebhookEvents.Kind) -> JSON {
+        [
+            "name": .string(kind.name), "description": .string(kind.description),
+            "example": [
+                "type": .string(kind.name), "timestamp": "2026-12-02T10:00:00.000Z", "version": .integer(WebhookEvents.payloadVersion),
+                "data": .object(kind.example.map { ($0.0, JSON.string($0.1)) }),
+            ],
+        ]
+    }
 }

@@ -33,6 +33,8 @@ public struct Settings: Sendable {
     public var pastDueDays: Int64 = 7
     /// How long bought add-on credits stay valid.
     public var addonValidityDays: Int64 = 365
+    /// How webhooks are delivered.
+    public var webhooks = WebhookSettings()
     /// How email leaves the machine, and from whom.
     public var mail = MailSettings()
     /// How many items a timer handles in one transaction.

@@ -11,6 +11,7 @@ public final class Tenantry: Sendable {
     public let credits: CreditService
     public let apiKeys: ApiKeyService
     public let admin: AdminService
+    public let webhooks: WebhookService
     public let scheduler: Scheduler
 
     public var database: AppDatabase { context.database }
@@ -29,9 +30,10 @@ public final class Tenantry: Sendable {
         credits = CreditService(context: context)
         apiKeys = ApiKeyService(context: context)
         admin = AdminService(context: context)
+        webhooks = WebhookService(context: context)
         // Order matters when catching up: a trial ends before FREE's allowances are granted,
         // and grants are made before the expiry sweep looks at them.
-        scheduler = Scheduler(jobs: BillingTimers.jobs(context) + Housekeeping.jobs(context), database: database, clock: clock, logger: logger)
+        scheduler = Scheduler(jobs: BillingTimers.jobs(context) + Housekeeping.jobs(context, webhooks: webhooks), database: database, clock: clock, logger: logger)
     }
 
     /// Stops the timers, then closes.
@@ -44,6 +46,7 @@ public final class Tenantry: Sendable {
     public func close() throws {
         hasher.stop()
         mailer.stop()
+        webhooks.stop()
         try database.close()
     }
 

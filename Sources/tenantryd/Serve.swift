@@ -24,6 +24,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Test mode: POST /v1/admin/clock/advance moves the daemon's clock forward, durably (TENANTRY_TEST_CLOCK=1).")
     var testClock = Environment.bool("test-clock")
 
+    @Flag(name: .long, help: "Let webhooks reach loopback, private and link-local addresses; for tests and on-box receivers only (TENANTRY_WEBHOOKS_ALLOW_PRIVATE=1).")
+    var webhooksAllowPrivate = Environment.bool("webhooks-allow-private")
+
     @Option(name: .long, help: "The plan new tenants start on (TENANTRY_NEW_TENANT_PLAN).")
     var newTenantPlan: String = Environment.string("new-tenant-plan", "NEW_USER_TRIAL")
 
@@ -93,6 +96,7 @@ struct Serve: AsyncParsableCommand {
         var settings = Settings()
         settings.publicURL = publicURL.isEmpty ? "http://\(listen)" : publicURL
         settings.mail = try mail.settings()
+        settings.webhooks.allowPrivate = webhooksAllowPrivate
         settings.passwordHashing = .init(memoryKiB: UInt32(argon2MemoryKib), iterations: UInt32(argon2Iterations), parallelism: UInt32(argon2Parallelism))
         settings.hashingWorkers = hashingWorkers == 0 ? cores : hashingWorkers
         settings.hashingQueueLimit = hashingQueue

@@ -592,6 +592,13 @@ class _RecordingSMTP(SMTP):
             self.record.transcript.append("S: " + (text if not text.startswith("334 ") else "334 (challenge)"))
         await super().push(status)
 
+    async def handle_exception(self, error):
+        # Into the transcript rather than aiosmtpd's log (a failed TLS handshake is expected in
+        # some tests); the connection is closed by aiosmtpd for a TLS failure, else gets a 500.
+        cause = error.__cause__ or error
+        self.record.transcript.append(f"   (exception: {type(cause).__name__}: {cause})")
+        return f"500 Error: ({type(error).__name__}) {error}"
+
     def _note(self, verb, arg):
         self.record.commands.append(verb)
         if verb == "AUTH":

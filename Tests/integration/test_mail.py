@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("aiosmtpd", reason="the mail tests need aiosmtpd: python3 -m pip install aiosmtpd")
+import aiosmtpd  # noqa: E402,F401  (make test-deps installs it)
 
 from conftest import BINARY, Daemon, free_port, operator  # noqa: E402
 from smtp_server import Certificates, SMTPServer  # noqa: E402

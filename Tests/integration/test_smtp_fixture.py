@@ -14,7 +14,7 @@ from email.message import EmailMessage
 
 import pytest
 
-pytest.importorskip("aiosmtpd", reason="the mail tests need aiosmtpd: python3 -m pip install aiosmtpd")
+import aiosmtpd  # noqa: E402,F401  (make test-deps installs it)
 
 from smtp_server import Certificates, SMTPServer  # noqa: E402
 

@@ -191,5 +191,40 @@ enum Components {
                 ("before", .any(description: "the state before, or null")), ("after", .any(description: "the state after, or null")),
             ])
         ),
+        (
+            "Webhook",
+            .object([
+                ("id", .string()), ("name", .string()), ("url", .string()), ("events", .array(.string())), ("is_active", .boolean()),
+                ("consecutive_failures", .int64()), ("failing_since", .dateTime(nullable: true)),
+                ("previous_secret_expires_at", .dateTime(nullable: true, description: "until when the secret before the last rotation still signs")),
+                ("created_by", .string()), ("created_at", .dateTime()), ("updated_at", .dateTime()),
+                ("last_triggered_at", .dateTime(nullable: true)), ("last_success_at", .dateTime(nullable: true)),
+            ])
+        ),
+        (
+            "WebhookDelivery",
+            .object([
+                ("id", .string()), ("webhook_id", .string()), ("message_id", .string(description: "the webhook-id header, the same on every attempt")),
+                ("event_type", .string()), ("payload", .string(description: "the JSON body sent")), ("status", .cases(of: WebhookDelivery.Status.self)),
+                ("attempt", .int64()), ("created_at", .dateTime()), ("http_status", .int64(description: "0 when no answer came")),
+                ("response_body", .string(description: "the start of the answer")), ("error_message", .string()),
+                ("next_retry_at", .dateTime(nullable: true)), ("completed_at", .dateTime(nullable: true)),
+                (
+                    "attempts",
+                    .array(
+                        .object([
+                            ("attempt", .int64()), ("attempted_at", .dateTime()), ("http_status", .int64()), ("response_body", .string()),
+                            ("error_message", .string()), ("next_retry_at", .dateTime(nullable: true)),
+                        ]))
+                ),
+            ])
+        ),
+        (
+            "WebhookEventType",
+            .object([
+                ("name", .string()), ("description", .string()),
+                ("example", .object([("type", .string()), ("timestamp", .dateTime()), ("version", .integer()), ("data", .map(.string()))])),
+            ])
+        ),
     ]
 }

@@ -16,6 +16,7 @@ enum Billing {
             createdAt: now, dueAt: dueAt, paidAt: nil, paidBy: nil, voidedAt: nil
         )
         try invoice.insert(db)
+        try WebhookEvents.emit(db, "invoice.created", WebhookEvents.invoice(invoice), at: now)
         return invoice
     }
 
@@ -34,13 +35,16 @@ enum Billing {
         switch invoice.kind {
         case .subscription:
             guard let months = invoice.period.months else { throw DomainError.internalError("invoice \(invoice.id) has no period") }
+            var wasPaid = false
             if var live = try Subscription.live(db, tenantId: invoice.tenantId) {
-                try Subscriptions.end(db, &live, status: live.isPaid ? .canceled : .expired, at: now, now: now)
+                wasPaid = live.isPaid
+                try Subscriptions.end(db, &live, status: live.isPaid ? .canceled : .expired, at: now, now: now, announce: false)
             }
             let subscription = try Subscriptions.begin(
                 db, tenantId: invoice.tenantId, plan: invoice.plan, period: invoice.period, status: .active, start: now,
                 end: Months.add(months, to: now), variantId: invoice.variantId, at: now
             )
+            try WebhookEvents.emit(db, wasPaid ? "subscription.changed" : "subscription.activated", WebhookEvents.subscription(subscription), at: now)
             invoice.subscriptionId = subscription.id
             invoice.periodStart = now
             invoice.periodEnd = subscription.endAt
@@ -54,14 +58,17 @@ enum Billing {
             try db.execute(sql: "UPDATE subscription SET status = 'ACTIVE', updated_at = ? WHERE id = ? AND status = 'PAST_DUE'", arguments: [now, invoice.subscriptionId])
         case .addon:
             for line in invoice.lines {
-                try CreditGrant.new(
+                let grant = CreditGrant.new(
                     tenantId: invoice.tenantId, category: line.category, amount: try Amount.product(line.quantity, line.units, field: "the add-on's credits"), effectiveAt: now,
                     expiresAt: now.adding(days: settings.addonValidityDays), source: .addon, invoiceId: invoice.id,
                     reason: "add-on invoice \(invoice.number)", now: now
-                ).insert(db)
+                )
+                try grant.insert(db)
+                try WebhookEvents.emit(db, "credits.granted", WebhookEvents.grant(grant), at: now)
             }
         }
         try invoice.update(db)
+        try WebhookEvents.emit(db, "invoice.paid", WebhookEvents.invoice(invoice), at: now)
         return invoice
     }
 }

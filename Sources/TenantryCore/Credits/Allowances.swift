@@ -46,7 +46,10 @@ enum Allowances {
                         grant.id, grant.tenantId, grant.category, grant.amount, grant.effectiveAt, grant.expiresAt,
                         grant.source.rawValue, grant.priority, grant.entitlementId, grant.monthStart, now,
                     ])
-                    made += db.changesCount
+                    if db.changesCount > 0 {
+                        made += 1
+                        try WebhookEvents.emit(db, "credits.granted", WebhookEvents.grant(grant), at: now)
+                    }
                 }
             }
             entitlement.nextGrantAt = next

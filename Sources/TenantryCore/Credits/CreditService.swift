@@ -88,6 +88,7 @@ public struct CreditService: Sendable {
             let grant = CreditGrant.new(
                 tenantId: tenantId, category: category, amount: amount, effectiveAt: now, expiresAt: expiresAt, source: .operator, reason: reason, createdBy: actor.email, now: now)
             try grant.insert(db)
+            try WebhookEvents.emit(db, "credits.granted", WebhookEvents.grant(grant), at: now)
             try AuditLog.record(db, actor: actor, action: "credits.grant", targetType: "tenant", targetId: tenantId, tenantId: tenantId, before: AuditLog.nothing, after: grant, at: now)
             return grant
         }

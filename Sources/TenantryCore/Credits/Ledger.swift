@@ -125,6 +125,17 @@ enum Ledger {
 
     /// Records what was left of every grant that has expired by `now`; answers how many.
     static func expireGrants(_ db: Database, at now: Instant) throws -> Int {
+        if try WebhookEvents.anyEndpoint(db, for: "credits.expired") {
+            for row in try Row.fetchAll(db, sql: "SELECT id, tenant_id, category, amount - used AS left, expires_at FROM credit_grant WHERE expired = 0 AND expires_at <= ?", arguments: [now]) {
+                try WebhookEvents.emit(
+                    db, "credits.expired",
+                    [
+                        ("tenant_id", row["tenant_id"]), ("grant_id", row["id"]), ("category", row["category"]), ("amount", String(row["left"] as Int64)),
+                        ("expired_at", (row["expires_at"] as Instant).rfc3339),
+                    ],
+                    at: now)
+            }
+        }
         try db.execute(
             sql: """
                 INSERT INTO credit_expiry (grant_seq, tenant_id, category, amount, expired_at)

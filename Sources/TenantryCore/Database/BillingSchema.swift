@@ -248,4 +248,62 @@ enum BillingSchema {
             FROM credit_debit d WHERE d.dataset_id != '')
         GROUP BY tenant_id, window_start, dataset_id, category;
         """
+
+    /// Outgoing webhooks: endpoints, the deliveries an event fans out to (written in the
+    /// transaction of the change that caused it), and every attempt.
+    static let v5 = """
+        CREATE TABLE webhook (
+            id TEXT PRIMARY KEY NOT NULL,
+            name TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+            url TEXT NOT NULL CHECK (length(url) BETWEEN 8 AND 2000),
+            secret TEXT NOT NULL CHECK (secret LIKE 'whsec_%'),
+            previous_secret TEXT,
+            previous_secret_expires_at INTEGER,
+            events TEXT NOT NULL,
+            is_active INTEGER NOT NULL CHECK (is_active IN (0, 1)),
+            consecutive_failures INTEGER NOT NULL DEFAULT 0 CHECK (consecutive_failures >= 0),
+            failing_since INTEGER,
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            last_triggered_at INTEGER,
+            last_success_at INTEGER
+        ) STRICT;
+
+        CREATE TABLE webhook_delivery (
+            id TEXT PRIMARY KEY NOT NULL,
+            webhook_id TEXT NOT NULL REFERENCES webhook(id) ON DELETE CASCADE,
+            message_id TEXT NOT NULL,
+            event_type TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempt INTEGER NOT NULL DEFAULT 0 CHECK (attempt >= 0),
+            created_at INTEGER NOT NULL,
+            http_status INTEGER,
+            response_body TEXT,
+            error_message TEXT,
+            next_retry_at INTEGER,
+            completed_at INTEGER
+        ) STRICT;
+        CREATE INDEX webhook_delivery_due ON webhook_delivery(next_retry_at) WHERE status = 'pending';
+        CREATE INDEX webhook_delivery_by_webhook ON webhook_delivery(webhook_id, created_at);
+        CREATE INDEX webhook_delivery_by_age ON webhook_delivery(created_at);
+
+        CREATE TABLE webhook_attempt (
+            delivery_id TEXT NOT NULL REFERENCES webhook_delivery(id) ON DELETE CASCADE,
+            attempt INTEGER NOT NULL,
+            attempted_at INTEGER NOT NULL,
+            http_status INTEGER,
+            response_body TEXT,
+            error_message TEXT,
+            next_retry_at INTEGER,
+            PRIMARY KEY (delivery_id, attempt)
+        ) STRICT, WITHOUT ROWID;
+
+        -- Trials warned 3 days before their end, once each.
+        CREATE TABLE trial_warning (
+            subscription_id TEXT PRIMARY KEY NOT NULL REFERENCES subscription(id) ON DELETE CASCADE,
+            warned_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """
 }

@@ -136,6 +136,9 @@ enum Migrations {
                     CREATE INDEX outbox_due ON outbox(next_attempt_at) WHERE status = 'queued';
                     """)
         }
+        migrator.registerMigration("v5_webhooks") { db in
+            try db.execute(sql: BillingSchema.v5)
+        }
         return migrator
     }
 }

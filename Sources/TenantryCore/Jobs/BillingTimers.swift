@@ -37,6 +37,11 @@ enum BillingTimers {
             ClosureJob(id: "expireGrants", intervalSeconds: 60) { now in
                 try await database.write { try Ledger.expireGrants($0, at: now) }
             },
+            ClosureJob(
+                id: "warnTrials", intervalSeconds: 60,
+                body: batched { db, now in
+                    try Subscriptions.warnEndingTrials(db, at: now, limit: batchSize)
+                }),
         ]
     }
 }

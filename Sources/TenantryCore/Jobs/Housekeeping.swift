@@ -3,13 +3,16 @@ import GRDB
 /// The daemon's own upkeep: delivering mail, dropping what has expired, and keeping the
 /// WAL short.
 enum Housekeeping {
-    static func jobs(_ context: ServiceContext) -> [any Job] {
+    static func jobs(_ context: ServiceContext, webhooks: WebhookService) -> [any Job] {
         let database = context.database
         let mailer = context.mailer
         let settings = context.settings
         return [
             ClosureJob(id: "deliverMail", intervalSeconds: 5) { _ in
                 try await mailer.dispatchDue(database)
+            },
+            ClosureJob(id: "deliverWebhooks", intervalSeconds: 2) { _ in
+                try await webhooks.dispatchDue()
             },
             ClosureJob(id: "purgeExpired", intervalSeconds: 3600) { now in
                 let forgotten = mailer.forgetExpiredSecrets()
@@ -26,7 +29,7 @@ enum Housekeeping {
                     try db.execute(sql: "DELETE FROM outbox WHERE status = 'sent' AND created_at < ?", arguments: [now.adding(days: -30)])
                     return count + db.changesCount
                 }
-                return forgotten + deleted
+                return forgotten + deleted + (try await webhooks.purge(at: now))
             },
             ClosureJob(id: "checkpointWAL", intervalSeconds: 300) { _ in
                 try database.checkpoint()

@@ -56,4 +56,17 @@ enum Emails {
                 """
         )
     }
+
+    static func webhookDisabled(name: String, url: String, error: String) -> Email {
+        Email(
+            subject: "Tenantry disabled the webhook \(name)",
+            body: """
+                The webhook \(name) (\(url)) has failed for five days without a single success, so Tenantry stopped sending to it.
+
+                The last error was: \(error)
+
+                Its deliveries are kept: fix the endpoint, turn the webhook back on in the console, and redeliver what it missed.
+                """
+        )
+    }
 }

@@ -88,7 +88,8 @@ struct SMTPTransport: MailTransport {
 
     static func classify(_ failure: CurlTransfer.Failure) -> DeliveryOutcome {
         let reply = failure.responseCode
-        let described = reply > 0 ? "SMTP \(reply): \(failure)" : "\(failure)"
+        // Only a refusal's code says anything; a 220 is merely the last greeting before a TLS error.
+        let described = reply >= 400 ? "SMTP \(reply): \(failure)" : "\(failure)"
         if failure.code == CURLE_USE_SSL_FAILED {
             return .transient("the server offers no STARTTLS and --smtp-starttls is required: \(failure)")
         }

@@ -104,7 +104,7 @@ public final class Mailer: Sendable {
                 arguments: [now, Self.dispatchBatch + inFlight.count]
             ).filter { !inFlight.contains($0.id) }
         }
-        var items: [DeliveryEngine.Item] = []
+        var items: [DeliveryEngine.Item<DeliveryOutcome>] = []
         var lost: [OutboxEmail] = []
         for email in due.prefix(Self.dispatchBatch) {
             guard let body = deliverableBody(email) else {

@@ -63,6 +63,13 @@ final class CurlTransfer {
         try check(tenantry_curl_set_pointer(handle, CURLOPT_READDATA, Unmanaged.passUnretained(self).toOpaque()), CURLOPT_READDATA)
     }
 
+    /// A POST with `bytes` as its body (libcurl copies them).
+    func setPostBody(_ bytes: [UInt8]) throws {
+        try set(CURLOPT_POST, 1)
+        try set(CURLOPT_POSTFIELDSIZE, bytes.count)
+        try check(bytes.withUnsafeBytes { tenantry_curl_set_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)) }, CURLOPT_COPYPOSTFIELDS)
+    }
+
     /// Keeps what the server answers (up to `receiveLimit`).
     func keepResponse() throws {
         try check(tenantry_curl_set_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite), CURLOPT_WRITEFUNCTION)

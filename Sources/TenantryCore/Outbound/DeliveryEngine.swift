@@ -5,10 +5,10 @@ import Synchronization
 /// scheduler, the writer or a polling thread; each outcome is recorded when it comes.
 /// An item is never handed over twice while an attempt is under way.
 final class DeliveryEngine: Sendable {
-    struct Item: Sendable {
+    struct Item<Result: Sendable>: Sendable {
         let id: String
         /// Runs on a delivery thread and may block (network I/O).
-        let attempt: @Sendable () -> DeliveryOutcome
+        let attempt: @Sendable () -> Result
     }
 
     private let queue: WorkQueue
@@ -22,7 +22,7 @@ final class DeliveryEngine: Sendable {
     var busy: Set<String> { inFlight.withLock { $0 } }
 
     /// Hands `items` over; `record` runs (as a task) with each outcome. Answers how many were taken.
-    func dispatch(_ items: [Item], record: @escaping @Sendable (String, DeliveryOutcome) async -> Void) -> Int {
+    func dispatch<Result: Sendable>(_ items: [Item<Result>], record: @escaping @Sendable (String, Result) async -> Void) -> Int {
         var taken = 0
         for item in items {
             guard inFlight.withLock({ $0.insert(item.id).inserted }) else { continue }

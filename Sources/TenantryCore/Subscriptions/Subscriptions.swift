@@ -73,7 +73,8 @@ public enum Subscriptions {
     }
 
     /// Ends the live subscription at `at` with `status`, and stops its allowances there.
-    static func end(_ db: Database, _ subscription: inout Subscription, status: SubscriptionStatus, at end: Instant, now: Instant) throws {
+    /// `announce` false: the caller announces what replaces it (a plan change) instead.
+    static func end(_ db: Database, _ subscription: inout Subscription, status: SubscriptionStatus, at end: Instant, now: Instant, announce: Bool = true) throws {
         subscription.status = status
         subscription.endedAt = end
         subscription.updatedAt = now
@@ -83,6 +84,12 @@ public enum Subscriptions {
         try db.cachedStatement(sql: "UPDATE entitlement SET next_grant_at = NULL WHERE subscription_id = ? AND next_grant_at >= ?").execute(arguments: [subscription.id, end])
         try db.cachedStatement(sql: "UPDATE entitlement SET end_at = ? WHERE subscription_id = ? AND kind = 'free' AND end_at IS NULL").execute(arguments: [end, subscription.id])
         try db.cachedStatement(sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE subscription_id = ? AND status = 'open'").execute(arguments: [now, subscription.id])
+        guard announce else { return }
+        switch status {
+        case .canceled: try WebhookEvents.emit(db, "subscription.canceled", WebhookEvents.subscription(subscription), at: now)
+        case .expired: try WebhookEvents.emit(db, "subscription.expired", WebhookEvents.subscription(subscription), at: now)
+        default: break
+        }
     }
 
     /// Puts the tenant on FREE from `start` on (ACTIVE, NOT_DEFINE), granting what is due.
@@ -105,6 +112,23 @@ public enum Subscriptions {
             let end = trial.endAt ?? now
             try self.end(db, &trial, status: .expired, at: end, now: now)
             try startFree(db, tenantId: trial.tenantId, from: end, at: now, plans: plans)
+        }
+        return due.count
+    }
+
+    /// Announces `subscription.trial_will_end` once for each trial that ends within 3 days.
+    static func warnEndingTrials(_ db: Database, at now: Instant, limit: Int) throws -> Int {
+        let due = try Subscription.fetchAll(
+            db.cachedStatement(
+                sql: """
+                    SELECT s.* FROM subscription s WHERE s.ended_at IS NULL AND s.status = 'TRIALING' AND s.end_at <= ? AND s.end_at > ?
+                    AND NOT EXISTS (SELECT 1 FROM trial_warning w WHERE w.subscription_id = s.id) ORDER BY s.end_at LIMIT ?
+                    """),
+            arguments: [now.adding(days: 3), now, limit]
+        )
+        for trial in due {
+            try db.execute(sql: "INSERT INTO trial_warning (subscription_id, warned_at) VALUES (?, ?)", arguments: [trial.id, now])
+            try WebhookEvents.emit(db, "subscription.trial_will_end", WebhookEvents.subscription(trial), at: now)
         }
         return due.count
     }
@@ -149,6 +173,7 @@ public enum Subscriptions {
                     subscription.status = .pastDue
                     subscription.updatedAt = now
                     try subscription.update(db)
+                    try WebhookEvents.emit(db, "subscription.past_due", WebhookEvents.subscription(subscription), at: now)
                     continue
                 }
             }
@@ -167,11 +192,18 @@ public enum Subscriptions {
             )
             // A free renewal needs no payment.
             let paid = invoice.totalMinor == 0
-            if paid { try db.execute(sql: "UPDATE invoice SET status = 'paid', paid_at = ?, paid_by = 'system' WHERE id = ?", arguments: [now, invoice.id]) }
+            if paid {
+                try db.execute(sql: "UPDATE invoice SET status = 'paid', paid_at = ?, paid_by = 'system' WHERE id = ?", arguments: [now, invoice.id])
+                var settled = invoice
+                settled.status = .paid
+                settled.paidAt = now
+                try WebhookEvents.emit(db, "invoice.paid", WebhookEvents.invoice(settled), at: now)
+            }
             subscription.endAt = nextEnd
             subscription.updatedAt = now
             try subscription.update(db)
             try Allowances.open(db, subscription: subscription, kind: .period, start: periodEnd, end: nextEnd, invoiceId: invoice.id, paid: paid, at: now)
+            try WebhookEvents.emit(db, "subscription.renewed", WebhookEvents.subscription(subscription), at: now)
         }
     }
 }

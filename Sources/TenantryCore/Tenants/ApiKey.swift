@@ -100,6 +100,7 @@ public struct ApiKeyService: Sendable {
         )
         try await database.write { db in
             try key.insert(db)
+            try WebhookEvents.emit(db, "api_key.created", WebhookEvents.apiKey(key), at: now)
             try AuditLog.record(db, actor: actor, action: "api_key.create", targetType: "api_key", targetId: key.id, tenantId: tenantId, before: AuditLog.nothing, after: key.redacted, at: now)
         }
         return Created(key: key, plaintext: plaintext)
@@ -120,6 +121,7 @@ public struct ApiKeyService: Sendable {
             let before = key.redacted
             key.revokedAt = now
             try key.update(db)
+            try WebhookEvents.emit(db, "api_key.revoked", WebhookEvents.apiKey(key), at: now)
             try AuditLog.record(db, actor: actor, action: "api_key.revoke", targetType: "api_key", targetId: id, tenantId: key.tenantId, before: before, after: key.redacted, at: now)
         }
     }

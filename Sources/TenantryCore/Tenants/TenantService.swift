@@ -33,6 +33,7 @@ public struct TenantService: Sendable {
         let tenant = Tenant(id: Secrets.identifier("tnt"), name: String(name.prefix(200)), createdAt: now, updatedAt: now)
         try tenant.insert(db)
         try Membership(tenantId: tenant.id, userId: owner, role: .owner, joinedAt: now).insert(db)
+        try WebhookEvents.emit(db, "tenant.created", [("tenant_id", tenant.id), ("name", tenant.name)], at: now)
         try Subscriptions.startNewTenant(db, tenantId: tenant.id, at: now, settings: settings)
         return tenant
     }
@@ -271,6 +272,8 @@ public struct TenantService: Sendable {
                 // The accepted invite no longer counts as pending; the new member does.
                 try Self.checkTeamLimit(db, tenantId: invite.tenantId, now: now, adding: 1)
                 try Membership(tenantId: invite.tenantId, userId: userId, role: invite.role, joinedAt: now).insert(db)
+                try WebhookEvents.emit(
+                    db, "member.added", [("tenant_id", invite.tenantId), ("user_id", userId), ("email", invite.email), ("role", invite.role.rawValue)], at: now)
             }
             return try AccountService.issueSession(db, userId: userId, tenantId: invite.tenantId, client: client, now: now, settings: settings).token
         }
@@ -299,6 +302,7 @@ public struct TenantService: Sendable {
                 try Self.requireAnotherOwner(db, tenantId: tenantId)
             }
             _ = try membership.delete(db)
+            try WebhookEvents.emit(db, "member.removed", [("tenant_id", tenantId), ("user_id", user.id), ("email", user.email), ("role", membership.role.rawValue)], at: now)
             try db.execute(sql: "UPDATE session SET current_tenant_id = NULL WHERE user_id = ? AND current_tenant_id = ?", arguments: [user.id, tenantId])
         }
     }
