@@ -15,6 +15,7 @@ import { planEditor, planList } from "./js/views/plans.js";
 import { tenantList, tenantPage } from "./js/views/tenants.js";
 import { users } from "./js/views/users.js";
 import { variantEditor, variantList } from "./js/views/variants.js";
+import { webhookEditor, webhookList, webhookPage } from "./js/views/webhooks.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -33,6 +34,10 @@ const routes = [
   [/^\/users$/, "users", users],
   [/^\/audit$/, "audit", audit],
   [/^\/outbox$/, "outbox", outbox],
+  [/^\/webhooks$/, "webhooks", webhookList],
+  [/^\/webhooks\/new$/, "webhooks", (ctx) => webhookEditor(ctx, null)],
+  [/^\/webhooks\/([^/]+)\/edit$/, "webhooks", (ctx) => webhookEditor(ctx, ctx.args[0])],
+  [/^\/webhooks\/([^/]+)$/, "webhooks", webhookPage],
   [/^\/jobs$/, "jobs", jobs],
 ];
 

@@ -74,6 +74,7 @@ struct ServiceTests {
         #expect(metrics.text.contains("tenantry_http_requests_total{method=\"GET\",route=\"/v1/user/tenants\",status=\"200\"} 1"))
         #expect(metrics.text.contains("tenantry_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/account/register\",le=\"+Inf\"} 1"))
         #expect(metrics.text.contains("tenantry_db_commits_total"))
+        #expect(metrics.text.contains("tenantry_mail_sent_total") && metrics.text.contains("tenantry_webhooks_delivered_total"))
         #expect(metrics.text.contains("tenantry_password_hash_memory_ceiling_bytes 131072"))
 
         // From anywhere but loopback, only an operator may read them.

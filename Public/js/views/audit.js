@@ -5,12 +5,13 @@ import { api, enc, query } from "../api.js";
 import { card, datalist, field, h, link, pageHeader, pager, select, shortId, time } from "../dom.js";
 import { formatDateTime, plural } from "../format.js";
 
-const TARGET_TYPES = ["plan", "variant", "subscription", "invoice", "tenant", "api_key", "user"];
+const TARGET_TYPES = ["plan", "variant", "subscription", "invoice", "tenant", "api_key", "user", "webhook"];
 // Suggestions only: the filter takes any action or prefix ("plan" matches plan.create, …).
 const ACTIONS = [
   "plan", "plan.create", "plan.update", "plan.delete", "variant", "variant.create", "variant.update", "variant.delete",
   "subscription", "subscription.create", "subscription.trial_end", "invoice", "invoice.paid", "credits", "credits.grant",
   "api_key", "api_key.create", "api_key.revoke", "user", "user.status",
+  "webhook", "webhook.create", "webhook.update", "webhook.delete", "webhook.rotate_secret", "webhook.redeliver",
 ];
 
 function targetLink(entry) {
@@ -18,7 +19,7 @@ function targetLink(entry) {
   if (!id) return h("span", { class: "muted" }, "—");
   const hrefs = {
     tenant: `#/tenants/${enc(id)}`, invoice: `#/invoices/${enc(id)}`, plan: `#/plans/${enc(id)}`,
-    variant: `#/variants/${enc(id)}`, user: `#/users?q=${enc(id)}`,
+    variant: `#/variants/${enc(id)}`, user: `#/users?q=${enc(id)}`, webhook: `#/webhooks/${enc(id)}`,
   };
   const label = shortId(id, { class: "small" });
   return hrefs[entry.target_type] ? h("a", { href: hrefs[entry.target_type] }, label) : label;
@@ -127,7 +128,7 @@ export async function audit(ctx) {
   const rows = trail(data.entries, any ? "No entry matches these filters." : "Nothing changed yet.");
 
   return h("div", { class: "page" },
-    pageHeader("Audit trail", { subtitle: `${plural(data.page.total, "entry", "entries")}, newest first: every change to plans, prices, subscriptions, invoices, grants, API keys and users.` }),
+    pageHeader("Audit trail", { subtitle: `${plural(data.page.total, "entry", "entries")}, newest first: every change to plans, prices, subscriptions, invoices, grants, API keys, users and webhooks.` }),
     card(null, { class: "card-filters" }, form),
     card(null, { id: "audit-results" }, rows, pager(data.page, (p) => ctx.navigate("/audit", { ...filters, page: p }), "entries")));
 }

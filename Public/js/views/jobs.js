@@ -9,7 +9,9 @@ const PURPOSE = {
   renewPeriods: "Opens next periods and their invoices; past due, expired",
   grantAllowances: "Grants each period's credit allowances",
   expireGrants: "Expires credit grants past their validity",
+  warnTrials: "Sends subscription.trial_will_end for trials ending within 3 days",
   deliverMail: "Delivers the email outbox",
+  deliverWebhooks: "Delivers and retries webhook events",
   purgeExpired: "Purges expired sessions, codes and links",
   checkpointWAL: "Checkpoints the SQLite write-ahead log",
 };

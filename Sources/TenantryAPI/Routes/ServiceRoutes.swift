@@ -66,6 +66,7 @@ extension RouteBuilder {
         let writer = app.database.writer.statistics
         let hashing = app.hasher.statistics
         let mail = app.mailer.statistics
+        let hooks = app.webhooks.statistics
         return """
             # HELP tenantry_db_commits_total Group commits of the database writer.
             # TYPE tenantry_db_commits_total counter
@@ -91,6 +92,18 @@ extension RouteBuilder {
             # HELP tenantry_mail_in_flight Emails being sent now.
             # TYPE tenantry_mail_in_flight gauge
             tenantry_mail_in_flight \(mail.inFlight)
+            # HELP tenantry_webhooks_delivered_total Webhook deliveries acknowledged with a 2xx.
+            # TYPE tenantry_webhooks_delivered_total counter
+            tenantry_webhooks_delivered_total \(hooks.delivered)
+            # HELP tenantry_webhooks_failed_total Webhook deliveries given up on.
+            # TYPE tenantry_webhooks_failed_total counter
+            tenantry_webhooks_failed_total \(hooks.failed)
+            # HELP tenantry_webhooks_retries_total Webhook attempts that failed and were scheduled again.
+            # TYPE tenantry_webhooks_retries_total counter
+            tenantry_webhooks_retries_total \(hooks.retried)
+            # HELP tenantry_webhooks_in_flight Webhook deliveries being sent now.
+            # TYPE tenantry_webhooks_in_flight gauge
+            tenantry_webhooks_in_flight \(hooks.inFlight)
             # HELP tenantry_password_hashes_total Password hashes and checks completed.
             # TYPE tenantry_password_hashes_total counter
             tenantry_password_hashes_total \(hashing.completed)

@@ -26,7 +26,7 @@ enum Housekeeping {
                     count += db.changesCount
                     try db.execute(sql: "DELETE FROM invite WHERE expires_at < ? AND accepted_at IS NULL", arguments: [now.adding(days: -30)])
                     count += db.changesCount
-                    try db.execute(sql: "DELETE FROM outbox WHERE status = 'sent' AND created_at < ?", arguments: [now.adding(days: -30)])
+                    try db.execute(sql: "DELETE FROM outbox WHERE status IN ('sent', 'failed') AND created_at < ?", arguments: [now.adding(days: -30)])
                     return count + db.changesCount
                 }
                 return forgotten + deleted + (try await webhooks.purge(at: now))

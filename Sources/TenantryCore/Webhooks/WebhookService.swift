@@ -193,7 +193,9 @@ public final class WebhookService: Sendable {
     public func sendTest(webhookId: String, by actor: AuditActor) async throws -> WebhookDelivery {
         let now = context.clock.now()
         return try await database.write { db in
-            guard let webhook = try Webhook.fetchOne(db, key: webhookId) else { throw DomainError.notFound("no webhook \(webhookId)") }
+            guard var webhook = try Webhook.fetchOne(db, key: webhookId) else { throw DomainError.notFound("no webhook \(webhookId)") }
+            webhook.lastTriggeredAt = now
+            try webhook.update(db)
             let delivery = WebhookDelivery(
                 id: Secrets.identifier("whd"), webhookId: webhook.id, messageId: Secrets.identifier("msg"), eventType: "webhook.test",
                 payload: WebhookEvents.payload("webhook.test", [("webhook_id", webhook.id), ("message", "a test event from Tenantry, sent by \(actor.email)")], at: now),
