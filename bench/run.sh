@@ -39,11 +39,26 @@
 # again, as the runs without the flood were; the summary gives each one's ratio flood/alone
 # against the aim (>= 0.7), and the wrong passwords hashed per second during each run.
 #
+# Webhooks (unless BENCH_WEBHOOKS=0; about 45 s with the default duration): the daemon runs
+# with --webhooks-allow-private from the start; right after the consume scenario, one active
+# endpoint subscribed to "*" is created (its URL a local receiver: Debian's nginx on a free
+# loopback port answering 204, run as the current user from the temp dir; a Python
+# http.server if nginx cannot run) and consume is measured again, against the run just
+# before it without webhooks (aim: ratio >= 0.95; consume emits no event today, so this is
+# the cost of having an endpoint configured). Then wrk POSTs /v1/admin/webhooks/{id}/test
+# until $BENCH_WEBHOOK_DELIVERIES webhook.test deliveries are queued, and the bench waits
+# (at most $BENCH_WEBHOOK_WAIT s) until each has been tried once (a failure's retry, 30 s
+# later at the earliest, is not waited for): deliveries per second from the first
+# completed_at to the last, and how many failed or are being retried (must be 0). The
+# endpoint is deleted afterwards, so that later scenarios emit nothing.
+#
 # Environment: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (32),
 # BENCH_WRK_THREADS (1), BENCH_TIMEOUT (10s, wrk's per-request timeout),
 # TENANTRYD (.build/release/tenantryd), BENCH_TIMERS (1; 0 skips bench/timers.sh, whose
 # own settings are TIMERS_*), BENCH_FLOOD (1; 0 skips the login flood), BENCH_FLOOD_CONNECTIONS
-# (300, the flood's connections). Extra daemon flags: BENCH_DAEMON_ARGS, e.g.
+# (300, the flood's connections), BENCH_WEBHOOKS (1; 0 skips the webhooks),
+# BENCH_WEBHOOK_DELIVERIES (3000), BENCH_WEBHOOK_WAIT (120, seconds), BENCH_NGINX (nginx, else
+# /usr/sbin/nginx; a command that does not run means the Python receiver). Extra daemon flags: BENCH_DAEMON_ARGS, e.g.
 # BENCH_DAEMON_ARGS="--synchronous normal" (the consume scenario then runs once).
 #
 # wrk and the daemon share the machine's cores: the CPU columns say who used what
@@ -65,6 +80,11 @@ read -r -a DAEMON_ARGS <<<"${BENCH_DAEMON_ARGS:-}"
 RUN_TIMERS=${BENCH_TIMERS:-1}
 RUN_FLOOD=${BENCH_FLOOD:-1}
 FLOOD_CONNS=${BENCH_FLOOD_CONNECTIONS:-300}
+RUN_WEBHOOKS=${BENCH_WEBHOOKS:-1}
+WEBHOOK_DELIVERIES=${BENCH_WEBHOOK_DELIVERIES:-3000}
+WEBHOOK_WAIT=${BENCH_WEBHOOK_WAIT:-120}
+# Deliveries to the bench's loopback receiver need it; it only widens the URLs allowed.
+[ "$RUN_WEBHOOKS" = 0 ] || DAEMON_ARGS+=(--webhooks-allow-private)
 
 OPS_EMAIL=ops@bench.test
 OPS_PASSWORD=pw-for-bench-1
@@ -88,13 +108,28 @@ DB=$WORK/tenantry.sqlite
 DAEMON_LOG=$WORK/daemon.log
 DAEMON_PID=
 FLOOD_PID=
+RECEIVER_PID=
+WEBHOOK_QUEUE_PID=
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# Stops the webhooks' receiver (RECEIVER_PID, nginx's master or the Python server), if running.
+receiver_stop() {
+  [ -n "$RECEIVER_PID" ] || return 0
+  # nginx: QUIT, its graceful stop (its worker goes too); Python: TERM.
+  kill -"${RECEIVER_SIGNAL:-TERM}" "$RECEIVER_PID" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$RECEIVER_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$RECEIVER_PID" 2>/dev/null || true
+  wait "$RECEIVER_PID" 2>/dev/null || true
+  RECEIVER_PID=
+}
 cleanup() {
   local rc=$?
   trap - EXIT
   # The login flood's wrk, if the bench stopped while it ran.
   if [ -n "$FLOOD_PID" ]; then kill -TERM "$FLOOD_PID" 2>/dev/null || true; wait "$FLOOD_PID" 2>/dev/null || true; fi
+  # The webhooks' queueing wrk and their receiver (nginx or Python), likewise.
+  if [ -n "$WEBHOOK_QUEUE_PID" ]; then kill -TERM "$WEBHOOK_QUEUE_PID" 2>/dev/null || true; wait "$WEBHOOK_QUEUE_PID" 2>/dev/null || true; fi
+  receiver_stop
   stop_daemon
   rm -rf "$WORK"
   exit "$rc"
@@ -108,7 +143,8 @@ daemon_alive() { kill -0 "$DAEMON_PID" 2>/dev/null; }
 check_alive() { daemon_alive || { daemon_log_tail; die "the daemon died ($*)"; }; }
 
 # ---------------------------------------------------------------- start the daemon
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
 
 printf '%s\n' "$OPS_PASSWORD" |
@@ -314,6 +350,218 @@ scenario "GET /v1/user" GET /v1/user "" "$SESSION"
 SYNC_FIRST=$(daemon_synchronous)
 CODES=1 REQUEST_LUA=$CONSUME_LUA COUNT_SQL=$DEBITS_SQL TAG=consume-$SYNC_FIRST \
   scenario "POST consume (synchronous=$SYNC_FIRST)" POST "$CONSUME_PATH" "$(consume_body "probe-$SYNC_FIRST")" "$API_KEY"
+
+# ---------------------------------------------------------------- webhooks
+# Right after consume without webhooks: one active endpoint subscribed to "*" (its URL a
+# local receiver), consume again beside it, then deliveries to the receiver; the figures go
+# to webhooks.txt. The endpoint is deleted at the end: later scenarios emit nothing.
+WEBHOOKS_OUT=$WORK/webhooks.txt
+: >"$WEBHOOKS_OUT"
+
+# receiver_start: a webhook receiver on 127.0.0.1:$RECEIVER_PORT answering 204 to any POST,
+# with its request count at GET /receiver-status (nginx's stub_status); sets RECEIVER.
+receiver_start() {
+  local dir=$WORK/receiver nginx=${BENCH_NGINX:-$(command -v nginx || echo /usr/sbin/nginx)} built k
+  mkdir -p "$dir/tmp"
+  RECEIVER_PORT=$(free_port)
+  built=$("$nginx" -V 2>&1 || true)
+  {
+    echo "# the webhooks' receiver (generated by bench/run.sh)"
+    echo "daemon off;"
+    echo "worker_processes 1;"
+    echo "pid $dir/nginx.pid;"
+    echo "error_log $dir/error.log warn;"
+    echo "events { worker_connections 1024; }"
+    echo "http {"
+    echo "  access_log off;"
+    # Its temporary files in the temp dir as well (the built-in paths are root's).
+    for k in client_body proxy fastcgi uwsgi scgi; do
+      [[ $built == *"--without-http_${k}_module"* ]] || echo "  ${k}_temp_path $dir/tmp/$k;"
+    done
+    echo "  server {"
+    echo "    listen 127.0.0.1:$RECEIVER_PORT;"
+    echo "    location = /receiver-status { stub_status; }"
+    echo "    location / { return 204; }"
+    echo "  }"
+    echo "}"
+  } >"$dir/nginx.conf"
+  if "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -t >"$dir/test.log" 2>&1; then
+    "$nginx" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" >>"$dir/error.log" 2>&1 &
+    RECEIVER_PID=$! RECEIVER_SIGNAL=QUIT
+    RECEIVER="nginx $("$nginx" -v 2>&1 | sed 's|^.*nginx/||')"
+  else
+    echo "bench: nginx cannot run ($(tail -n 1 "$dir/test.log" 2>/dev/null)): a Python receiver instead (it measures Python too)" >&2
+    cat >"$dir/receiver.py" <<'PY'
+# The webhooks' receiver when nginx cannot run (generated by bench/run.sh).
+import sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+lock, count = threading.Lock(), 0
+class Receiver(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def counted(self):
+        global count
+        with lock:
+            count += 1
+            return count
+    def do_POST(self):
+        self.counted()
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(204)
+        self.end_headers()
+    def do_GET(self):  # stub_status's format: the request count is the third line's third field
+        body = f"Active connections: 0 \nserver accepts handled requests\n 0 0 {self.counted()} \n".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Receiver).serve_forever()
+PY
+    python3 "$dir/receiver.py" "$RECEIVER_PORT" >>"$dir/error.log" 2>&1 &
+    RECEIVER_PID=$! RECEIVER_SIGNAL=TERM
+    RECEIVER="Python $(python3 -c 'import platform; print(platform.python_version())') http.server"
+  fi
+  RECEIVER_URL=http://127.0.0.1:$RECEIVER_PORT
+  for _ in $(seq 50); do
+    kill -0 "$RECEIVER_PID" 2>/dev/null || { cat "$dir/error.log" >&2; die "the webhooks' receiver ($RECEIVER) did not start"; }
+    [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{}' "$RECEIVER_URL/probe" || true)" = 204 ] && return 0
+    sleep 0.1
+  done
+  cat "$dir/error.log" >&2
+  die "the webhooks' receiver ($RECEIVER) did not answer 204 within 5 s"
+}
+# POSTs (and GETs) the receiver has answered so far.
+receiver_requests() { curl -sS "$RECEIVER_URL/receiver-status" | awk 'NR == 3 { print $3 }'; }
+
+# webhook_stats ID: the endpoint's deliveries (read-only, from the database) as key=value:
+# the webhook.test ones queued, their outcome, and how the delivery job handed them over.
+webhook_stats() {
+  python3 - "$DB" "$1" <<'PY' || die "could not read the webhook deliveries"
+import sqlite3, statistics, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+w = sys.argv[2]
+rows = c.execute("SELECT status, attempt, created_at, completed_at FROM webhook_delivery"
+                 " WHERE webhook_id = ? AND event_type = 'webhook.test'", (w,)).fetchall()
+done = sorted(r[3] for r in rows if r[0] == "delivered")
+out = {
+    "queued": len(rows),
+    "other_events": c.execute("SELECT count(*) FROM webhook_delivery WHERE webhook_id = ? AND event_type != 'webhook.test'", (w,)).fetchone()[0],
+    "delivered": len(done),
+    "failed": sum(r[0] == "failed" for r in rows),
+    "retrying": sum(r[0] == "pending" and r[1] > 0 for r in rows),
+    "untried": sum(r[0] == "pending" and r[1] == 0 for r in rows),
+    "queued_first_ms": min((r[2] for r in rows), default=0),
+    "queued_last_ms": max((r[2] for r in rows), default=0),
+    "done_first_ms": done[0] if done else 0,
+    "done_last_ms": done[-1] if done else 0,
+}
+a = c.execute("SELECT count(*), coalesce(sum(a.http_status BETWEEN 200 AND 299), 0) FROM webhook_attempt a"
+              " JOIN webhook_delivery d ON d.id = a.delivery_id WHERE d.webhook_id = ?", (w,)).fetchone()
+out["attempts"], out["attempts_2xx"] = a
+e = c.execute("SELECT a.error_message FROM webhook_attempt a JOIN webhook_delivery d ON d.id = a.delivery_id"
+              " WHERE d.webhook_id = ? AND a.error_message IS NOT NULL ORDER BY a.attempted_at LIMIT 1", (w,)).fetchone()
+out["first_error"] = (e[0] if e else "").replace("\n", " ")
+# The delivery job's runs: completions more than 500 ms apart belong to different runs.
+runs, cur = [], []
+for t in done:
+    if cur and t - cur[-1] > 500:
+        runs.append(cur)
+        cur = []
+    cur.append(t)
+if cur:
+    runs.append(cur)
+out["job_runs"] = len(runs)
+out["largest_run"] = max((len(r) for r in runs), default=0)
+gaps = [b[0] - a[0] for a, b in zip(runs, runs[1:])]
+out["run_interval_ms"] = statistics.median(gaps) if gaps else 0
+# How fast the delivery threads went through one run's deliveries.
+bursts = [(len(r) - 1) * 1000 / (r[-1] - r[0]) for r in runs if len(r) > 1 and r[-1] > r[0]]
+out["burst_per_s"] = f"{statistics.median(bursts):.1f}" if bursts else "nan"
+for k, v in out.items():
+    print(f"{k}={v}")
+PY
+}
+
+if [ "$RUN_WEBHOOKS" != 0 ]; then
+  receiver_start
+  echo "bench: webhooks: an endpoint subscribed to \"*\", to $RECEIVER at $RECEIVER_URL" >&2
+  WEBHOOK_ID=$(api POST /v1/admin/webhooks \
+    "{\"name\":\"bench\",\"url\":\"$RECEIVER_URL/tenantry-webhook\",\"events\":[\"*\"],\"is_active\":true}" "$OPS_TOKEN" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["webhook"]["id"])')
+  [[ $WEBHOOK_ID =~ ^[A-Za-z0-9_-]+$ ]] || die "POST /v1/admin/webhooks answered an odd id: $WEBHOOK_ID"
+  # Consume as just before, now with the endpoint there (consume emits no event today).
+  CODES=1 REQUEST_LUA=$CONSUME_LUA COUNT_SQL=$DEBITS_SQL TAG=webhooks \
+    scenario "POST consume (1 webhook, events *)" POST "$CONSUME_PATH" "$(consume_body probe-webhooks)" "$API_KEY"
+  emitted=$(db_count "SELECT count(*) FROM webhook_delivery WHERE webhook_id = '$WEBHOOK_ID'")
+
+  # Queue the deliveries: wrk POSTs .../test, each thread stopping after its share of 2xx
+  # answers; stopped (SIGINT) once the database holds them all, or after 60 s.
+  TEST_PATH=/v1/admin/webhooks/$WEBHOOK_ID/test
+  got0=$(receiver_requests)
+  api POST "$TEST_PATH" "" "$OPS_TOKEN" >/dev/null
+  QUEUE_OUT=$WORK/webhook-queue.txt
+  cat >"$WORK/webhook-queue.lua" <<LUA
+-- webhook.test deliveries queued (generated by bench/run.sh)
+wrk.method = "POST"
+wrk.body = ""
+wrk.headers["Authorization"] = "Bearer $OPS_TOKEN"
+count_statuses = true
+dofile("$BENCH_DIR/wrk-common.lua")
+local tally, ok = response, 0
+function response(status, headers, body)
+  tally(status, headers, body)
+  if status >= 200 and status <= 299 then
+    ok = ok + 1
+    if ok >= $(((WEBHOOK_DELIVERIES + WRK_THREADS - 1) / WRK_THREADS)) then wrk.thread:stop() end
+  end
+end
+LUA
+  TESTS_SQL="SELECT count(*) FROM webhook_delivery WHERE webhook_id = '$WEBHOOK_ID' AND event_type = 'webhook.test'"
+  echo "bench: webhooks: queueing $WEBHOOK_DELIVERIES deliveries (POST $TEST_PATH, $CONNS_DEFAULT connections)" >&2
+  BENCH_OUT=$QUEUE_OUT BENCH_RUN=webhook-queue wrk -t"$WRK_THREADS" -c"$CONNS_DEFAULT" -d60s --timeout "$WRK_TIMEOUT" \
+    -s "$WORK/webhook-queue.lua" "$BASE$TEST_PATH" >"$QUEUE_OUT.wrk" 2>"$QUEUE_OUT.err" &
+  WEBHOOK_QUEUE_PID=$!
+  while kill -0 "$WEBHOOK_QUEUE_PID" 2>/dev/null && [ "$(db_count "$TESTS_SQL")" -lt "$WEBHOOK_DELIVERIES" ]; do sleep 0.2; done
+  kill -INT "$WEBHOOK_QUEUE_PID" 2>/dev/null || true
+  if ! wait "$WEBHOOK_QUEUE_PID"; then WEBHOOK_QUEUE_PID=; cat "$QUEUE_OUT.err" "$QUEUE_OUT.wrk" >&2; die "wrk failed on $TEST_PATH"; fi
+  WEBHOOK_QUEUE_PID=
+  [ -s "$QUEUE_OUT" ] || { cat "$QUEUE_OUT.err" "$QUEUE_OUT.wrk" >&2; die "wrk wrote no figures for $TEST_PATH"; }
+  check_alive "while queueing webhook deliveries"
+
+  # Until every one has been tried (a failed attempt is retried 30 s later at the earliest:
+  # not waited for; it counts against the figure), at most $WEBHOOK_WAIT s.
+  echo "bench: webhooks: waiting (at most $WEBHOOK_WAIT s) for $(db_count "$TESTS_SQL") deliveries to $RECEIVER" >&2
+  busy0=$(machine_busy); daemon0=$(daemon_cpu); wait0=$EPOCHREALTIME; timed_out=0
+  while [ "$(db_count "$TESTS_SQL AND status = 'pending' AND attempt = 0")" != 0 ]; do
+    awk -v a="$wait0" -v b="$EPOCHREALTIME" -v l="$WEBHOOK_WAIT" 'BEGIN { exit !(b - a < l) }' || { timed_out=1; break; }
+    check_alive "while delivering webhooks"
+    sleep 0.5
+  done
+  sleep 0.5  # the last outcomes' writes
+  busy1=$(machine_busy); daemon1=$(daemon_cpu); wait1=$EPOCHREALTIME; got1=$(receiver_requests)
+  {
+    echo "receiver=$RECEIVER"
+    echo "url=$RECEIVER_URL/tenantry-webhook"
+    echo "webhook_id=$WEBHOOK_ID"
+    echo "requested=$WEBHOOK_DELIVERIES"
+    echo "conns=$CONNS_DEFAULT"
+    echo "emitted_during_consume=$emitted"
+    awk -F= '$1 ~ /^(requests|duration_us|non2xx|status_codes|err_)/ { print "queue_" $0 }' "$QUEUE_OUT"
+    webhook_stats "$WEBHOOK_ID"
+    echo "wait_limit_s=$WEBHOOK_WAIT"
+    echo "timed_out=$timed_out"
+    # What the receiver answered from the first test on (its status GETs aside).
+    echo "receiver_got=$((got1 - got0 - 1))"
+    echo "drain_machine_cpu_s=$(awk -v a="$busy0" -v b="$busy1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
+    echo "drain_daemon_cpu_s=$(awk -v a="$daemon0" -v b="$daemon1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
+    echo "drain_secs=$(awk -v a="$wait0" -v b="$wait1" 'BEGIN { printf "%.3f", b - a }')"
+  } >"$WEBHOOKS_OUT"
+  api DELETE "/v1/admin/webhooks/$WEBHOOK_ID" "" "$OPS_TOKEN" >/dev/null
+  receiver_stop
+  settle
+fi
+
 LOGIN_BODY="{\"email\":\"$USER_EMAIL\",\"password\":\"$USER_PASSWORD\"}"
 CODES=1 scenario "POST /v1/account/login" POST /v1/account/login "$LOGIN_BODY"
 # More connections than hashing workers + queue (64 by default): the overflow must be
@@ -477,7 +725,7 @@ echo "timers_rc=$TIMERS_RC" >>"$WORK/meta.txt"
 
 mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "$FLOOD_OUT" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
+python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "$FLOOD_OUT" "$WEBHOOKS_OUT" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
 import sys
 
 def read_kv(path):
@@ -495,7 +743,8 @@ with open(sys.argv[2]) as f:
 with open(sys.argv[3]) as f:
     timers = f.read().rstrip("\n")
 flood = read_kv(sys.argv[4])
-runs = [read_kv(p) for p in sys.argv[5:]]
+hooks = read_kv(sys.argv[5])
+runs = [read_kv(p) for p in sys.argv[6:]]
 
 def ms(us):
     us = float(us)
@@ -575,6 +824,44 @@ if consume:
           f"{debits:,} debits for {oks:,} 2xx responses; daemon {r['daemon_cpu_s'] / r['secs']:.2f} cores{replay}")
     if len(consume) > 1:
         p(f"  (the synchronous=normal row: the same database after a restart; ratio against the first daemon's {base['path']})")
+if hooks:
+    # Consume beside one endpoint, against the consume run just before it (same daemon).
+    wh = next(r for r in runs if r["tag"] == "webhooks")
+    plain = next(r for r in runs if r["tag"].startswith("consume") and r["synchronous"] == wh["synchronous"])
+    ratio = wh["ok_rps"] / plain["ok_rps"]
+    oks = int(wh["requests"]) - int(wh["non2xx"])
+    p("")
+    p(f"Webhooks (the daemon runs with --webhooks-allow-private; the receiver: {hooks['receiver']} at {hooks['url']}, answering 204):")
+    p(f"  consume with one active endpoint subscribed to \"*\": {rate(wh['ok_rps'])} req/s = {ratio:.3f} x consume without webhooks "
+      f"just before it ({rate(plain['ok_rps'])} req/s, synchronous={plain['synchronous']}); aim >= 0.95: {'met' if ratio >= 0.95 else 'NOT MET'}; "
+      f"p50 {ms(wh['lat_p50'])} (without {ms(plain['lat_p50'])}), p99 {ms(wh['lat_p99'])} (without {ms(plain['lat_p99'])}); "
+      f"non-2xx {int(wh['non2xx']):,}; {int(wh.get('rows_delta', '-1')):,} debits for {oks:,} 2xx responses; "
+      f"daemon {wh['daemon_cpu_s'] / wh['secs']:.2f} cores (without {plain['daemon_cpu_s'] / plain['secs']:.2f})"
+      + ("; NOISY: other processes took more than a quarter of a core (see the NOTE above)"
+         if max(r["other_cpu_s"] / r["secs"] for r in (wh, plain)) > 0.25 else ""))
+    p(f"  (consume emits no event today, credit alerts come later: the ratio is the cost of having an endpoint configured, "
+      f"not of emitting; deliveries queued during that run: {int(hooks['emitted_during_consume']):,})")
+    queued = int(hooks["queued"]); delivered = int(hooks["delivered"])
+    qsecs = (int(hooks["queued_last_ms"]) - int(hooks["queued_first_ms"])) / 1000
+    span = (int(hooks["done_last_ms"]) - int(hooks["done_first_ms"])) / 1000
+    bad = int(hooks["failed"]) + int(hooks["retrying"]) + int(hooks["untried"])
+    qerr = sum(int(hooks[k]) for k in ("queue_err_connect", "queue_err_read", "queue_err_write", "queue_err_timeout"))
+    p(f"  queued: {queued:,} webhook.test deliveries (asked {int(hooks['requested']):,}) by wrk POSTing /v1/admin/webhooks/{{id}}/test "
+      f"({hooks['conns']} connections), in {qsecs:.1f} s" + (f" ({rate(queued / qsecs)}/s)" if qsecs > 0 else "")
+      + f"; non-2xx {int(hooks['queue_non2xx']):,}{(' (' + hooks['queue_status_codes'] + ')') if hooks['queue_status_codes'] else ''}, socket errors {qerr:,}")
+    p(f"  delivered: {delivered:,} in {span:.1f} s from the first completed_at to the last"
+      + (f" = {rate((delivered - 1) / span)} deliveries/s" if span > 0 and delivered > 1 else "")
+      + f"; failed {int(hooks['failed']):,}, retrying {int(hooks['retrying']):,}, never tried {int(hooks['untried']):,} "
+      f"(must be 0: {'met' if bad == 0 else 'NOT MET'}); {int(hooks['attempts']):,} attempts, {int(hooks['attempts_2xx']):,} answered 2xx; "
+      f"the receiver answered {int(hooks['receiver_got']):,} POSTs")
+    p(f"  the deliverWebhooks job handed them over in {int(hooks['job_runs']):,} runs, every {float(hooks['run_interval_ms']) / 1000:.1f} s (median), "
+      f"at most {int(hooks['largest_run']):,} a run; within a run the delivery threads sent {rate(float(hooks['burst_per_s']))}/s (median); "
+      f"daemon {float(hooks['drain_daemon_cpu_s']) / float(hooks['drain_secs']):.2f} cores, machine {float(hooks['drain_machine_cpu_s']) / float(hooks['drain_secs']):.2f} "
+      f"over the {float(hooks['drain_secs']):.1f} s waited")
+    if hooks["timed_out"] == "1":
+        p(f"  NOT ALL TRIED: still {int(hooks['untried']):,} never attempted after {hooks['wait_limit_s']} s (BENCH_WEBHOOK_WAIT)")
+    if hooks["first_error"]:
+        p(f"  first error: {hooks['first_error']}")
 if flood:
     # Each route under the flood against its run alone: the first run without the flood of
     # the same request, connections and synchronous setting.
@@ -673,6 +960,8 @@ elif meta["timers_rc"] == "skipped":
     p("Timers: skipped (BENCH_TIMERS=0).")
 if not flood:
     p("Login flood: skipped (BENCH_FLOOD=0).")
+if not hooks:
+    p("Webhooks: skipped (BENCH_WEBHOOKS=0).")
 print("\n".join(out))
 PY
 echo "bench: summary kept in bench/results/latest.txt and bench/results/$STAMP.txt" >&2

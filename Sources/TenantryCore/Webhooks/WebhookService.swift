@@ -42,6 +42,10 @@ public final class WebhookService: Sendable {
     private let engine: DeliveryEngine
     private let sender: WebhookSender
     private let counts = Mutex(Counts())
+    /// The last dispatch left due deliveries behind: hand more over as the threads free up,
+    /// instead of waiting for the job's next run.
+    private let moreDue = Atomic<Bool>(false)
+    private let refilling = Atomic<Bool>(false)
 
     init(context: ServiceContext) {
         self.context = context
@@ -233,7 +237,21 @@ public final class WebhookService: Sendable {
             let secrets = [current] + (previous.flatMap { secret in expires.map { $0 > now } == true ? [secret] : nil } ?? [])
             return DeliveryEngine.Item(id: row["id"]) { sender.post(url: url, messageId: messageId, payload: payload, secrets: secrets, at: now) }
         }
-        return engine.dispatch(items) { [self] id, response in await record(id, response) }
+        moreDue.store(due.count > items.count || items.count == Self.dispatchBatch, ordering: .relaxed)
+        return engine.dispatch(items) { [self] id, response in
+            await record(id, response)
+            await refillIfDue()
+        }
+    }
+
+    private func refillIfDue() async {
+        guard moreDue.load(ordering: .relaxed), engine.busy.count <= Self.dispatchBatch / 4,
+            !refilling.exchange(true, ordering: .acquiringAndReleasing)
+        else { return }
+        defer { refilling.store(false, ordering: .releasing) }
+        do { _ = try await dispatchDue() } catch {
+            context.logger.error("could not hand over due webhook deliveries", metadata: ["error": "\(error)"])
+        }
     }
 
     /// Writes an attempt and what follows from it: delivered, retried later, or failed; the
