@@ -2,6 +2,8 @@ import Foundation
 import Synchronization
 
 /// Request counts and latency histograms by route, rendered in Prometheus text format.
+/// Each polling thread records into a shard of its own (by thread), so no lock is shared
+/// by every request; rendering adds the shards up.
 public final class HTTPMetrics: Sendable {
     /// Upper bounds of the latency buckets, in seconds.
     public static let buckets: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]
@@ -23,16 +25,39 @@ public final class HTTPMetrics: Sendable {
     private struct State {
         var requests: [CountKey: Int] = [:]
         var latencies: [LatencyKey: Histogram] = [:]
+
+        mutating func add(_ other: State) {
+            requests.merge(other.requests, uniquingKeysWith: +)
+            latencies.merge(other.latencies) { mine, theirs in
+                Histogram(counts: zip(mine.counts, theirs.counts).map(+), count: mine.count + theirs.count, sum: mine.sum + theirs.sum)
+            }
+        }
     }
 
-    private let state = Mutex(State())
+    private final class Shard: Sendable {
+        let state = Mutex(State())
+    }
+
+    private static let shardCount = 16
+    private let shards = (0..<HTTPMetrics.shardCount).map { _ in Shard() }
 
     public init() {}
+
+    /// The calling thread's shard: its id, scrambled (Fibonacci hashing) to the top four bits.
+    private var shard: Shard {
+        shards[Int(truncatingIfNeeded: (UInt64(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60)]
+    }
+
+    private var total: State {
+        var total = State()
+        for shard in shards { total.add(shard.state.withLock { $0 }) }
+        return total
+    }
 
     public func record(method: String, route: String, status: Int, seconds: Double) {
         // Unmatched paths share one label so that scanners cannot grow the series without bound.
         let route = route.isEmpty ? "unmatched" : route
-        state.withLock { state in
+        shard.state.withLock { state in
             state.requests[CountKey(method: method, route: route, status: status), default: 0] += 1
             let key = LatencyKey(method: method, route: route)
             var histogram = state.latencies[key] ?? Histogram()
@@ -44,14 +69,12 @@ public final class HTTPMetrics: Sendable {
     }
 
     public func count(route: String, status: Int? = nil) -> Int {
-        state.withLock { state in
-            state.requests.filter { $0.key.route == route && (status == nil || $0.key.status == status) }.values.reduce(0, +)
-        }
+        total.requests.filter { $0.key.route == route && (status == nil || $0.key.status == status) }.values.reduce(0, +)
     }
 
     /// The Prometheus exposition of every series recorded so far.
     public func render() -> String {
-        let snapshot = state.withLock { $0 }
+        let snapshot = total
         var out = "# HELP tenantry_http_requests_total HTTP requests answered, by route and status.\n"
         out += "# TYPE tenantry_http_requests_total counter\n"
         for (key, value) in snapshot.requests.sorted(by: { ($0.key.route, $0.key.method, $0.key.status) < ($1.key.route, $1.key.method, $1.key.status) }) {

@@ -78,4 +78,36 @@ struct WebhookTests {
         let decoded = try JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any]
         #expect((decoded?["data"] as? [String: String])?["name"] == "a\"b\\c\n\u{1}é")
     }
+
+    @Test("an endpoint failing past the limit is turned off and the operators are emailed; its failures are logged per attempt")
+    func disablesAfterFailing() async throws {
+        let harness = try Harness {
+            $0.webhooks.allowPrivate = true
+            $0.webhooks.disableAfterFailingSeconds = 120
+            $0.webhooks.retry = RetryPolicy(firstDelaySeconds: 30, maximumDelaySeconds: 60, maximumAgeSeconds: 86_400)
+        }
+        _ = try await harness.tenantry.accounts.createOperator(email: "ops@example.com", password: "operator password")
+        let service = harness.tenantry.webhooks
+        // Nothing listens on port 9 (discard) here: every attempt is refused at once.
+        let webhook = try await service.create(.init(name: "dead", url: "http://127.0.0.1:9/hook", events: ["*"], isActive: true), by: .system)
+        let delivery = try await service.sendTest(webhookId: webhook.id, by: .system)
+        func attempts() throws -> Int {
+            try harness.database.read { try WebhookAttempt.filter(WebhookAttempt.Columns.deliveryId == delivery.id).fetchCount($0) }
+        }
+        // Attempts at 0 s, 61 s and 122 s: the third comes 120 s into the failures.
+        for round in 1...3 {
+            #expect(try service.get(id: webhook.id).isActive)
+            #expect(try await service.dispatchDue() == 1, "round \(round)")
+            #expect(try await eventually { try attempts() == round && service.statistics.inFlight == 0 })
+            harness.clock.advance(seconds: 61)
+        }
+        let after = try service.get(id: webhook.id)
+        #expect(!after.isActive)
+        #expect(after.consecutiveFailures == 3)
+        #expect(try await service.dispatchDue() == 0, "an endpoint turned off gets nothing more")
+        let mail = try harness.mails(to: "ops@example.com")
+        #expect(mail.contains { $0.email.subject == "Tenantry disabled the webhook dead" })
+        let logged = try harness.database.read { try WebhookAttempt.filter(WebhookAttempt.Columns.deliveryId == delivery.id).fetchAll($0) }
+        #expect(logged.allSatisfy { ($0.errorMessage ?? "").isEmpty == false && $0.httpStatus == nil })
+    }
 }

@@ -203,6 +203,18 @@ TABLE = [
     # The body is read (price is required) before the variant is looked up.
     row("PUT", "/v1/admin/variants/{id}",            (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 400), url=f"/v1/admin/variants/{MISSING}"),
     row("DELETE", "/v1/admin/variants/{id}",         (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/variants/{MISSING}"),
+    # Webhooks: operators only; a missing id is 404, an empty body fails validation first.
+    row("GET", "/v1/admin/webhook-events",           (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
+    row("GET", "/v1/admin/webhooks",                 (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
+    row("POST", "/v1/admin/webhooks",                (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 400)),
+    row("GET", "/v1/admin/webhooks/{id}",            (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/webhooks/{MISSING}"),
+    row("PUT", "/v1/admin/webhooks/{id}",            (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 400), url=f"/v1/admin/webhooks/{MISSING}"),
+    row("DELETE", "/v1/admin/webhooks/{id}",         (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/webhooks/{MISSING}"),
+    row("POST", "/v1/admin/webhooks/{id}/rotate-secret", (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/webhooks/{MISSING}/rotate-secret"),
+    row("POST", "/v1/admin/webhooks/{id}/test",      (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/webhooks/{MISSING}/test"),
+    row("GET", "/v1/admin/webhooks/{id}/deliveries", (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/webhooks/{MISSING}/deliveries"),
+    row("POST", "/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver", (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404),
+        url=f"/v1/admin/webhooks/{MISSING}/deliveries/{MISSING}/redeliver"),
     row("GET", "/v1/admin/invoices",                 (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
     row("GET", "/v1/admin/invoices/{id}",            (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/invoices/{MISSING}"),
     row("POST", "/v1/admin/invoices/{id}/paid",      (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/invoices/{MISSING}/paid"),

@@ -22,10 +22,13 @@ import signal
 import sqlite3
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, Daemon, current_tenant_id, operator, sign_up
+# Run together with Tests/console, "conftest" may name the console's, which re-exports
+# these helpers but not ROOT.
+from conftest import Daemon, current_tenant_id, operator, sign_up
 from webhook_receiver import Receiver, WebhookVerificationError, free_port, verify
 
 USER = "hooked@example.com"
@@ -37,6 +40,7 @@ SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{43}=$")  # 32 random bytes, base64
 PAYLOAD_KEYS = {"type", "timestamp", "version", "data"}
 DELIVERY_FIELDS = {"id", "webhook_id", "message_id", "event_type", "payload", "status", "attempt", "created_at", "http_status",
                    "response_body", "error_message", "next_retry_at", "completed_at", "attempts"}
+ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = ROOT / "Sources" / "TenantryCore" / "Webhooks" / "WebhookEvents.swift"
 
 

@@ -1,4 +1,4 @@
-// #/outbox: queued and sent emails (GET /v1/admin/outbox), newest first.
+// #/outbox: emails and their delivery (GET /v1/admin/outbox), newest first.
 
 import { api, query } from "../api.js";
 import { badge, card, field, h, link, pageHeader, pager, slicePage, table, time } from "../dom.js";
@@ -31,11 +31,19 @@ export async function outbox(ctx) {
       render: (e) => h("details", { class: "mail" }, h("summary", null, e.subject || "(no subject)"), h("pre", { class: "mail-body" }, e.body)),
     },
     { label: "Status", render: (e) => badge(e.status) },
+    {
+      label: "Delivery",
+      render: (e) => h("div", { class: "mail-delivery" },
+        h("div", null, plural(Number(e.attempts || 0), "attempt")),
+        e.status === "queued" && e.next_attempt_at ? h("div", { class: "muted" }, "next ", time(e.next_attempt_at)) : null,
+        e.status === "sent" && e.sent_at ? h("div", { class: "muted" }, "sent ", time(e.sent_at)) : null,
+        e.last_error ? h("div", { class: "mail-error" }, e.last_error) : null),
+    },
   ], shown.items, { empty: to ? `No email to ${to}.` : "The outbox is empty.", label: "Outbox" });
 
   return h("div", { class: "page" },
     pageHeader("Outbox", {
-      subtitle: `${plural(emails.length, "email")}${emails.length >= FETCH_LIMIT ? ` (the newest ${FETCH_LIMIT})` : ""}. With the log transport nothing leaves the machine: codes and invitations are read here.`,
+      subtitle: `${plural(emails.length, "email")}${emails.length >= FETCH_LIMIT ? ` (the newest ${FETCH_LIMIT})` : ""}. Queued emails are retried until sent or failed; with the log transport nothing leaves the machine, and codes and invitations are read here.`,
     }),
     card(null, { class: "card-filters" }, form),
     card(null, { id: "outbox-results" }, rows, pager(shown.page, (p) => ctx.navigate("/outbox", { to, page: p }), "emails")));

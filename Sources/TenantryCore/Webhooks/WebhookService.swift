@@ -193,11 +193,13 @@ public final class WebhookService: Sendable {
         }
     }
 
-    /// Queues a `webhook.test` event for one endpoint (active or not).
+    /// Queues a `webhook.test` event for one active endpoint. (A turned-off endpoint's
+    /// deliveries wait, and go out when it is turned back on.)
     public func sendTest(webhookId: String, by actor: AuditActor) async throws -> WebhookDelivery {
         let now = context.clock.now()
         return try await database.write { db in
             guard var webhook = try Webhook.fetchOne(db, key: webhookId) else { throw DomainError.notFound("no webhook \(webhookId)") }
+            guard webhook.isActive else { throw DomainError.invalidArgument("webhook \(webhook.name) is turned off: turn it on to send a test") }
             webhook.lastTriggeredAt = now
             try webhook.update(db)
             let delivery = WebhookDelivery(
@@ -221,7 +223,7 @@ public final class WebhookService: Sendable {
                     sql: """
                         SELECT d.id, d.message_id, d.payload, w.url, w.secret, w.previous_secret, w.previous_secret_expires_at
                         FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook_id
-                        WHERE d.status = 'pending' AND d.next_retry_at <= ? ORDER BY d.next_retry_at LIMIT ?
+                        WHERE d.status = 'pending' AND d.next_retry_at <= ? AND w.is_active = 1 ORDER BY d.next_retry_at LIMIT ?
                         """),
                 arguments: [now, Self.dispatchBatch + busy.count]
             ).filter { !busy.contains($0["id"]) }
