@@ -94,12 +94,12 @@ struct WebhookTests {
         func attempts() throws -> Int {
             try harness.database.read { try WebhookAttempt.filter(WebhookAttempt.Columns.deliveryId == delivery.id).fetchCount($0) }
         }
-        // Attempts at 0 s, 61 s and 122 s: the third comes 120 s into the failures.
+        // Attempts at 0 s, 80 s and 160 s (past each retry, jitter included): the third comes past the 120 s.
         for round in 1...3 {
             #expect(try service.get(id: webhook.id).isActive)
             #expect(try await service.dispatchDue() == 1, "round \(round)")
             #expect(try await eventually { try attempts() == round && service.statistics.inFlight == 0 })
-            harness.clock.advance(seconds: 61)
+            harness.clock.advance(seconds: 80)
         }
         let after = try service.get(id: webhook.id)
         #expect(!after.isActive)

@@ -64,7 +64,8 @@ struct SMTPTransport: MailTransport {
             let transfer = try CurlTransfer()
             try transfer.set(CURLOPT_URL, settings.url)
             if settings.url.hasPrefix("smtp://") {
-                try transfer.set(CURLOPT_USE_SSL, settings.requireTLS ? Int(CURLUSESSL_ALL.rawValue) : Int(CURLUSESSL_NONE.rawValue))
+                // Not required still means STARTTLS whenever the server offers it.
+                try transfer.set(CURLOPT_USE_SSL, settings.requireTLS ? Int(CURLUSESSL_ALL.rawValue) : Int(CURLUSESSL_TRY.rawValue))
             }
             if !settings.user.isEmpty {
                 try transfer.set(CURLOPT_USERNAME, settings.user)

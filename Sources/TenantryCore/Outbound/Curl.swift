@@ -19,7 +19,8 @@ final class CurlTransfer {
 
     private let handle: UnsafeMutableRawPointer
     private var lists: [UnsafeMutablePointer<curl_slist>] = []
-    private var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    /// libcurl writes its error text here during `perform`; allocated once, so its address holds.
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
     private var upload: [UInt8] = []
     private var uploadOffset = 0
     private(set) var received: [UInt8] = []
@@ -30,6 +31,7 @@ final class CurlTransfer {
         Self.initialized
         guard let handle = curl_easy_init() else { throw DomainError.internalError("curl_easy_init failed") }
         self.handle = handle
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         // Threads of ours, not signals, time transfers out.
         try set(CURLOPT_NOSIGNAL, 1)
     }
@@ -37,6 +39,7 @@ final class CurlTransfer {
     deinit {
         curl_easy_cleanup(handle)
         for list in lists { curl_slist_free_all(list) }
+        errorBuffer.deallocate()
     }
 
     func set(_ option: CURLoption, _ value: Int) throws {
@@ -78,12 +81,11 @@ final class CurlTransfer {
 
     /// Performs the transfer; throws `Failure` unless libcurl reports success.
     func perform() throws {
-        try check(errorBuffer.withUnsafeMutableBufferPointer { tenantry_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, $0.baseAddress) }, CURLOPT_ERRORBUFFER)
+        errorBuffer[0] = 0
+        try check(tenantry_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer), CURLOPT_ERRORBUFFER)
         let code = curl_easy_perform(handle)
-        // The buffer must not outlive this call in libcurl's hands.
-        _ = tenantry_curl_set_pointer(handle, CURLOPT_ERRORBUFFER, nil)
         guard code == CURLE_OK else {
-            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let detail = String(cString: errorBuffer)
             throw Failure(code: code, detail: detail, responseCode: responseCode)
         }
     }

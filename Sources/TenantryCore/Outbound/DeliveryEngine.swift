@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// The one engine outbound deliveries (emails, webhooks) run on: due items are handed to
@@ -26,18 +27,26 @@ final class DeliveryEngine: Sendable {
         var taken = 0
         for item in items {
             guard inFlight.withLock({ $0.insert(item.id).inserted }) else { continue }
-            let accepted = queue.submit { [self] in
-                let outcome = item.attempt()
-                Task {
-                    await record(item.id, outcome)
-                    _ = self.inFlight.withLock { $0.remove(item.id) }
-                }
-            }
+            let accepted = queue.submit(
+                { [self] in
+                    let outcome = item.attempt()
+                    Task {
+                        await record(item.id, outcome)
+                        _ = self.inFlight.withLock { $0.remove(item.id) }
+                    }
+                },
+                // Never started: it stays due in its table and goes out after the restart.
+                cancel: { [self] in _ = inFlight.withLock { $0.remove(item.id) } })
             if accepted { taken += 1 } else { _ = inFlight.withLock { $0.remove(item.id) } }
         }
         return taken
     }
 
-    /// Lets the attempts under way finish; ends the delivery threads.
-    func stop() { queue.stop() }
+    /// Takes no more work, drops what has not started (it stays due), lets the attempts under
+    /// way finish, and waits a little for their outcomes to be written: an outcome lost here
+    /// only means the item is tried again after the restart.
+    func stop() {
+        queue.stop()
+        for _ in 0..<200 where !busy.isEmpty { Thread.sleep(forTimeInterval: 0.01) }
+    }
 }

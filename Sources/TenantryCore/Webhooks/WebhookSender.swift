@@ -22,6 +22,10 @@ struct WebhookSender: Sendable {
         let outcome: DeliveryOutcome
         let httpStatus: Int?
         let body: String?
+        /// Not attempted: the delivery or its endpoint changed after it was handed over.
+        var skipped = false
+
+        static let skipped = Response(outcome: .transient("not attempted"), httpStatus: nil, body: nil, skipped: true)
     }
 
     func post(url: String, messageId: String, payload: String, secrets: [String], at timestamp: Instant) -> Response {
@@ -37,7 +41,10 @@ struct WebhookSender: Sendable {
             try transfer.set(CURLOPT_URL, url)
             try transfer.set(CURLOPT_PROTOCOLS_STR, "http,https")
             try transfer.set(CURLOPT_FOLLOWLOCATION, 0)
-            try transfer.set(CURLOPT_RESOLVE, list: ["\(target.host):\(target.port):\(target.address)"])
+            // A literal address cannot be re-resolved; a name is pinned to the address checked.
+            if !target.isLiteral { try transfer.set(CURLOPT_RESOLVE, list: ["\(target.host):\(target.port):\(target.address)"]) }
+            // No proxy from the environment: it would connect where the check did not look.
+            try transfer.set(CURLOPT_PROXY, "")
             try transfer.set(CURLOPT_CONNECTTIMEOUT, timeoutSeconds)
             try transfer.set(CURLOPT_TIMEOUT, timeoutSeconds)
             try transfer.set(CURLOPT_USERAGENT, "Tenantry-Webhooks/1")
@@ -73,6 +80,7 @@ struct WebhookSender: Sendable {
         let host: String
         let port: Int
         let address: String
+        let isLiteral: Bool
     }
 
     /// Checks an endpoint's URL and resolves its host to an address it may reach.
@@ -89,7 +97,9 @@ struct WebhookSender: Sendable {
                 "url's host \(host) resolves to \(blocked.text), a loopback, private, link-local or metadata address; webhooks go to the internet only (unless --webhooks-allow-private)")
         }
         let chosen = addresses[0]
-        return Target(host: bare, port: port, address: chosen.bytes.count == 16 ? "[\(chosen.text)]" : chosen.text)
+        var probe = [UInt8](repeating: 0, count: 16)
+        let isLiteral = inet_pton(AF_INET, bare, &probe) == 1 || inet_pton(AF_INET6, bare, &probe) == 1
+        return Target(host: bare, port: port, address: chosen.bytes.count == 16 ? "[\(chosen.text)]" : chosen.text, isLiteral: isLiteral)
     }
 
     private static func resolve(_ host: String, port: Int) throws -> [(text: String, bytes: [UInt8])] {
@@ -127,6 +137,8 @@ struct WebhookSender: Sendable {
             if bytes[0] == 0xFE, bytes[1] & 0xC0 == 0x80 { return true }  // fe80::/10 link-local
             if bytes[0] == 0xFF { return true }  // multicast
             if bytes[0] == 0x20, bytes[1] == 0x01, bytes[2] == 0x0D, bytes[3] == 0xB8 { return true }  // documentation
+            if bytes[0..<12] == [0x00, 0x64, 0xFF, 0x9B, 0, 0, 0, 0, 0, 0, 0, 0] { return isPrivate(Array(bytes[12..<16])) }  // NAT64
+            if bytes[0] == 0x20, bytes[1] == 0x02 { return isPrivate(Array(bytes[2..<6])) }  // 6to4
             return false
         }
         guard bytes.count == 4 else { return true }

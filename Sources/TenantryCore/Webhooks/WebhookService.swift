@@ -46,6 +46,7 @@ public final class WebhookService: Sendable {
     /// instead of waiting for the job's next run.
     private let moreDue = Atomic<Bool>(false)
     private let refilling = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
 
     init(context: ServiceContext) {
         self.context = context
@@ -229,7 +230,9 @@ public final class WebhookService: Sendable {
             ).filter { !busy.contains($0["id"]) }
         }
         let sender = self.sender
+        let database = self.database
         let items = due.prefix(Self.dispatchBatch).map { row -> DeliveryEngine.Item<WebhookSender.Response> in
+            let id: String = row["id"]
             let url: String = row["url"]
             let messageId: String = row["message_id"]
             let payload: String = row["payload"]
@@ -237,7 +240,17 @@ public final class WebhookService: Sendable {
             let previous: String? = row["previous_secret"]
             let expires: Instant? = row["previous_secret_expires_at"]
             let secrets = [current] + (previous.flatMap { secret in expires.map { $0 > now } == true ? [secret] : nil } ?? [])
-            return DeliveryEngine.Item(id: row["id"]) { sender.post(url: url, messageId: messageId, payload: payload, secrets: secrets, at: now) }
+            return DeliveryEngine.Item(id: id) {
+                // Work waits in the queue: send only if the delivery is still due and its
+                // endpoint still on, at the same URL (an operator may have turned it off).
+                let current = try? database.read { db in
+                    try Row.fetchOne(
+                        db.cachedStatement(sql: "SELECT d.status, w.url, w.is_active FROM webhook_delivery d JOIN webhook w ON w.id = d.webhook_id WHERE d.id = ?"),
+                        arguments: [id])
+                }
+                guard let row = current ?? nil, row["status"] == "pending", row["is_active"] == true, row["url"] == url else { return .skipped }
+                return sender.post(url: url, messageId: messageId, payload: payload, secrets: secrets, at: now)
+            }
         }
         moreDue.store(due.count > items.count || items.count == Self.dispatchBatch, ordering: .relaxed)
         return engine.dispatch(items) { [self] id, response in
@@ -247,7 +260,7 @@ public final class WebhookService: Sendable {
     }
 
     private func refillIfDue() async {
-        guard moreDue.load(ordering: .relaxed), engine.busy.count <= Self.dispatchBatch / 4,
+        guard moreDue.load(ordering: .relaxed), !stopping.load(ordering: .relaxed), engine.busy.count <= Self.dispatchBatch / 4,
             !refilling.exchange(true, ordering: .acquiringAndReleasing)
         else { return }
         defer { refilling.store(false, ordering: .releasing) }
@@ -259,6 +272,7 @@ public final class WebhookService: Sendable {
     /// Writes an attempt and what follows from it: delivered, retried later, or failed; the
     /// endpoint's failure count, and disabling it (operators are emailed) after days of failing.
     private func record(_ id: String, _ response: WebhookSender.Response) async {
+        guard !response.skipped else { return }
         let now = context.clock.now()
         let settings = self.settings
         let mailer = context.mailer
@@ -333,7 +347,10 @@ public final class WebhookService: Sendable {
         }
     }
 
-    func stop() { engine.stop() }
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        engine.stop()
+    }
 }
 
 extension Webhook {

@@ -11,11 +11,18 @@ final class WorkQueue: Sendable {
         let completed: Int
     }
 
+    private struct Work {
+        let run: @Sendable () -> Void
+        /// Called instead of `run` when the queue stops before the work started.
+        let cancel: @Sendable () -> Void
+    }
+
     private struct State {
-        var waiting: [@Sendable () -> Void] = []
+        var waiting: [Work] = []
         var running = 0
         var refused = 0
         var completed = 0
+        var stopped = false
     }
 
     let limit: Int
@@ -41,15 +48,16 @@ final class WorkQueue: Sendable {
         }
     }
 
-    /// Queues `work`; false (and nothing queued) when `limit` are already waiting.
+    /// Queues `work`; false (and nothing queued) when `limit` are already waiting or the
+    /// queue has stopped. `cancel` runs instead of `work` if the queue stops before it starts.
     @discardableResult
-    func submit(_ work: @escaping @Sendable () -> Void) -> Bool {
+    func submit(_ work: @escaping @Sendable () -> Void, cancel: @escaping @Sendable () -> Void = {}) -> Bool {
         let accepted = state.withLock { state -> Bool in
-            guard state.waiting.count < limit else {
+            guard !state.stopped, state.waiting.count < limit else {
                 state.refused += 1
                 return false
             }
-            state.waiting.append(work)
+            state.waiting.append(Work(run: work, cancel: cancel))
             return true
         }
         if accepted { threads.wake() }
@@ -59,23 +67,32 @@ final class WorkQueue: Sendable {
     /// Runs `body` on the queue's threads and answers its result; `refusal` when the queue is full.
     func run<T: Sendable>(refusal: any Error, _ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            if !submit({ continuation.resume(with: Result { try body() }) }) {
-                continuation.resume(throwing: refusal)
-            }
+            let queued = submit(
+                { continuation.resume(with: Result { try body() }) },
+                cancel: { continuation.resume(throwing: DomainError.unavailable("shutting down", retryAfterSeconds: 5)) })
+            if !queued { continuation.resume(throwing: refusal) }
         }
     }
 
-    /// Ends the threads once the work queued has run.
-    func stop() { threads.stop() }
+    /// Refuses new work, cancels what has not started, lets what runs finish, and ends the threads.
+    func stop() {
+        let dropped = state.withLock { state -> [Work] in
+            state.stopped = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        for work in dropped { work.cancel() }
+        threads.stop()
+    }
 
     private func runNext() -> Bool {
-        let next = state.withLock { state -> (@Sendable () -> Void)? in
+        let next = state.withLock { state -> Work? in
             guard !state.waiting.isEmpty else { return nil }
             state.running += 1
             return state.waiting.removeFirst()
         }
         guard let next else { return false }
-        next()
+        next.run()
         state.withLock {
             $0.running -= 1
             $0.completed += 1
