@@ -1,9 +1,10 @@
 import Foundation
 import GRDB
 import TenantryAPI
-import TenantryCore
 import TenantryTesting
 import Testing
+
+@testable import TenantryCore
 
 /// What bad input and bad conditions get: a clear 4xx or 503, never a 500 or a crash.
 @Suite("Hardening")
@@ -185,6 +186,34 @@ struct HardeningTests {
         #expect(daemon.app.hasher.statistics.completed == 0)
         let hashing = daemon.api.endpoints.filter(\.hashesPassword).map { "\($0.method) \($0.path)" }.sorted()
         #expect(hashing == ["POST /v1/account/invite/accept", "POST /v1/account/login", "POST /v1/account/password/forgot/reset", "POST /v1/user/initial", "POST /v1/user/password"])
+    }
+
+    @Test("an allowance granted late opens its window retroactively: the debits since its start move with it")
+    func backdatedAllowance() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let (session, tenantId) = try await daemon.owner()
+        let (_, secret) = try await daemon.apiKey(session)
+        daemon.clock.advance(seconds: 3600)
+        try await daemon.ok(
+            "POST", "/v1/usage/tenants/\(tenantId)/consume", json: ["category": "USAGE_AI_CREDIT", "amount": 7, "agent_id": "a", "dataset_id": "faq", "idempotency_key": "k1"], token: secret)
+        // A month's allowance that began ten minutes before that debit, granted only now.
+        let now = daemon.clock.now()
+        try await daemon.app.database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO credit_grant (id, tenant_id, category, amount, used, effective_at, expires_at, source, priority, reason, created_at, expired)
+                    VALUES ('grt_late', ?, 'USAGE_AI_CREDIT', 100, 0, ?, ?, 'plan', 0, '', ?, 0)
+                    """, arguments: [tenantId, now.adding(seconds: -600), now.adding(days: 30), now])
+            try Ledger.openWindow(db, tenantId: tenantId, start: now.adding(seconds: -600), grantSeq: db.lastInsertedRowID, at: now)
+        }
+        let agents = try await daemon.ok("POST", "/v1/usage/tenants/\(tenantId)/agents/credits", json: ["agent_ids": ["a"]], token: secret)
+        #expect(agents["agent_credits"]?["a"] == "7")
+        let current = try await daemon.ok("GET", "/v1/usage/tenants/\(tenantId)/current", token: secret)
+        #expect(current["config"]?["dataset_usages"]?["faq"]?["used_amount"] == "7")
+        #expect(try daemon.app.database.integrityProblems().isEmpty)
+        let windows = try daemon.app.database.read { try Int.fetchOne($0, sql: "SELECT count(DISTINCT window_start) FROM usage_total WHERE tenant_id = ?", arguments: [tenantId]) }
+        #expect(windows == 1, "nothing left behind in the window before")
     }
 }
 

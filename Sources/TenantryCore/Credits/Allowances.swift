@@ -48,6 +48,7 @@ enum Allowances {
                     ])
                     if db.changesCount > 0 {
                         made += 1
+                        try Ledger.openWindow(db, tenantId: entitlement.tenantId, start: monthStart, grantSeq: db.lastInsertedRowID, at: now)
                         try WebhookEvents.emit(db, "credits.granted", WebhookEvents.grant(grant), at: now)
                     }
                 }

@@ -81,6 +81,46 @@ enum Ledger {
         ) ?? Instant(milliseconds: 0)
     }
 
+    /// A plan or trial grant that began in the past (a renewal paid late, a timer that ran a
+    /// minute after the month began) opens its window retroactively: the debits made since
+    /// its start were totalled in the window before, and move to it now, in the grant's
+    /// transaction. Nothing moves when a newer window is already open, or when another grant
+    /// with the same start (another category) already moved them.
+    static func openWindow(_ db: Database, tenantId: String, start: Instant, grantSeq: Int64, at now: Instant) throws {
+        guard start < now, try windowStart(db, tenantId: tenantId, at: now) == start else { return }
+        let sameStart =
+            try Int.fetchOne(
+                db, sql: "SELECT count(*) FROM credit_grant WHERE tenant_id = ? AND source IN ('plan', 'trial') AND effective_at = ? AND seq != ?",
+                arguments: [tenantId, start, grantSeq]) ?? 0
+        guard sameStart == 0 else { return }
+        let previous =
+            try Instant.fetchOne(
+                db, sql: "SELECT max(effective_at) FROM credit_grant WHERE tenant_id = ? AND source IN ('plan', 'trial') AND effective_at < ?", arguments: [tenantId, start])
+            ?? Instant(milliseconds: 0)
+        for (dimension, column) in [("agent", "agent_id"), ("dataset", "dataset_id")] {
+            let moved = try Row.fetchAll(
+                db, sql: "SELECT \(column) AS subject, category, sum(amount) AS amount FROM credit_debit WHERE tenant_id = ? AND created_at >= ? AND \(column) != '' GROUP BY 1, 2",
+                arguments: [tenantId, start])
+            for row in moved {
+                let subject: String = row["subject"]
+                let category: String = row["category"]
+                let amount: Int64 = row["amount"]
+                let key: StatementArguments = [tenantId, previous, dimension, subject, category]
+                try db.execute(
+                    sql: "DELETE FROM usage_total WHERE tenant_id = ? AND window_start = ? AND dimension = ? AND subject = ? AND category = ? AND amount <= ?",
+                    arguments: key + [amount])
+                try db.execute(
+                    sql: "UPDATE usage_total SET amount = amount - ? WHERE tenant_id = ? AND window_start = ? AND dimension = ? AND subject = ? AND category = ?",
+                    arguments: [amount] + key)
+                try db.execute(
+                    sql: """
+                        INSERT INTO usage_total (tenant_id, window_start, dimension, subject, category, amount) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT DO UPDATE SET amount = amount + excluded.amount
+                        """, arguments: [tenantId, start, dimension, subject, category, amount])
+            }
+        }
+    }
+
     /// What each subject (agent or dataset) used in the tenant's current window, by category.
     static func windowUsage(_ db: Database, tenantId: String, dimension: String, subjects: [String]? = nil, at now: Instant) throws -> [(subject: String, category: String, used: Int64)] {
         let window = try windowStart(db, tenantId: tenantId, at: now)
