@@ -14,8 +14,9 @@ public final class GroupWriter: Sendable {
     public static let maximumBatch = 512
 
     private struct Item: Sendable {
-        /// Runs the write in its savepoint, and returns how to answer its caller after commit.
-        let run: @Sendable (Database) -> @Sendable () -> Void
+        /// Runs the write in its savepoint, and returns how to answer its caller after commit;
+        /// throws when the batch can no longer commit safely.
+        let run: @Sendable (Database) throws -> @Sendable () -> Void
         let fail: @Sendable (any Error) -> Void
     }
 
@@ -59,25 +60,28 @@ public final class GroupWriter: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
             let item = Item(
                 run: { db in
-                    var result: Result<T, any Error>
+                    let result: Result<T, any Error>
                     // Savepoint statements are prepared once per connection, not per write.
                     do {
                         try db.cachedStatement(sql: "SAVEPOINT tenantry_write").execute()
-                        do {
-                            let value = try work(db)
-                            try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
-                            result = .success(value)
-                        } catch {
-                            result = .failure(self.classify(error))
-                            // A full disk or an I/O error can make SQLite roll back the whole
-                            // transaction; the batch then fails as one (see `commit`).
-                            if db.isInsideTransaction {
-                                try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT tenantry_write").execute()
-                                try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
-                            }
-                        }
+                    } catch {
+                        let failure = Result<T, any Error>.failure(self.classify(error))
+                        return { continuation.resume(with: failure) }
+                    }
+                    do {
+                        let value = try work(db)
+                        try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
+                        result = .success(value)
                     } catch {
                         result = .failure(self.classify(error))
+                        // A full disk or an I/O error can make SQLite roll back the whole
+                        // transaction; the batch then fails as one (see `commit`). A savepoint
+                        // that cannot be undone would commit with the batch: this throw fails
+                        // the batch instead.
+                        if db.isInsideTransaction {
+                            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT tenantry_write").execute()
+                            try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
+                        }
                     }
                     let answer = result
                     return { continuation.resume(with: answer) }
@@ -168,7 +172,7 @@ public final class GroupWriter: Sendable {
             try pool.writeWithoutTransaction { db in
                 try db.inTransaction(.immediate) {
                     for item in batch {
-                        answers.append(item.run(db))
+                        answers.append(try item.run(db))
                         // Past a rollback SQLite chose itself, statements would autocommit one by one.
                         guard db.isInsideTransaction else {
                             throw storageFailure ?? DomainError.unavailable("the database rolled the transaction back", retryAfterSeconds: 5)
