@@ -121,7 +121,7 @@ struct ServiceTests {
         #expect(outbox["emails"]?[0]?["to"] == "ned@example.com")
         #expect(outbox["emails"]?[0]?["status"] == "queued")
         await daemon.app.scheduler.runDue()
-        #expect(await eventually { daemon.app.mailer.statistics.sent == 1 })
+        #expect(await eventually { daemon.app.mailer.statistics.delivered == 1 })
         let sent = try await daemon.ok("GET", "/v1/admin/outbox?limit=1", token: op)["emails"]?[0]
         #expect(sent?["status"] == "sent")
         #expect(sent?["attempts"] == "1")

@@ -138,7 +138,7 @@ struct MailerTests {
             #expect(try await mailer.dispatchDue(database) == 0)
             let emails = try database.read { try OutboxEmail.fetchAll($0) }
             #expect(emails.allSatisfy { $0.status == .sent && $0.attempts == 1 && $0.sentAt == clock.now() && $0.nextAttemptAt == nil })
-            #expect(await eventually { mailer.statistics.sent == 3 })
+            #expect(await eventually { mailer.statistics.delivered == 3 })
         }
     }
 

@@ -82,7 +82,7 @@ extension RouteBuilder {
             tenantry_db_failed_commits_total \(writer.failedCommits)
             # HELP tenantry_mail_sent_total Emails delivered.
             # TYPE tenantry_mail_sent_total counter
-            tenantry_mail_sent_total \(mail.sent)
+            tenantry_mail_sent_total \(mail.delivered)
             # HELP tenantry_mail_failed_total Emails given up on: a permanent refusal, too old to retry, or a lost code.
             # TYPE tenantry_mail_failed_total counter
             tenantry_mail_failed_total \(mail.failed)

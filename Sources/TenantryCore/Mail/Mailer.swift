@@ -12,26 +12,12 @@ public final class Mailer: Sendable {
     /// Emails handed to the delivery threads per run of `deliverMail`.
     static let dispatchBatch = 100
 
-    public struct Statistics: Sendable {
-        public let sent: Int
-        public let failed: Int
-        public let retried: Int
-        public let inFlight: Int
-    }
-
     private struct HeldSecret {
         let value: String
         let expiresAt: Instant
     }
 
-    private struct Counts {
-        var sent = 0
-        var failed = 0
-        var retried = 0
-    }
-
     private let secrets = Mutex([String: HeldSecret]())
-    private let counts = Mutex(Counts())
     private let clock: any TimeSource
     private let logger: Logger
     private let settings: MailSettings
@@ -49,10 +35,7 @@ public final class Mailer: Sendable {
         engine = DeliveryEngine(name: "tenantry-mail", concurrency: settings.concurrency, queueLimit: Self.dispatchBatch * 2)
     }
 
-    public var statistics: Statistics {
-        let inFlight = engine.busy.count
-        return counts.withLock { Statistics(sent: $0.sent, failed: $0.failed, retried: $0.retried, inFlight: inFlight) }
-    }
+    public var statistics: DeliveryStatistics { engine.statistics }
 
     /// Adds an email to the outbox, within the caller's write.
     @discardableResult
@@ -127,12 +110,12 @@ public final class Mailer: Sendable {
                     try email.update(db)
                 }
             }
-            counts.withLock { $0.failed += lost.count }
+            engine.countFailed(lost.count)
         }
         return handled + lost.count
     }
 
-    private func record(_ outcome: DeliveryOutcome, of id: String, database: AppDatabase) async {
+    private func record(_ outcome: DeliveryOutcome, of id: String, database: AppDatabase) async -> DeliveryEngine.Verdict? {
         let now = clock.now()
         let policy = settings.retry
         do {
@@ -157,19 +140,19 @@ public final class Mailer: Sendable {
                 try email.update(db)
                 return email.status
             }
-            counts.withLock { counts in
-                switch status {
-                case .sent?: counts.sent += 1
-                case .failed?: counts.failed += 1
-                case .queued?: counts.retried += 1
-                case nil: break
-                }
+            switch status {
+            case .sent?: return .delivered
+            case .queued?: return .retrying
+            case .failed?:
+                logger.warning("email failed", metadata: ["id": "\(id)", "outcome": "\(outcome)"])
+                return .failed
+            case nil: return nil
             }
-            if case .failed? = status { logger.warning("email failed", metadata: ["id": "\(id)", "outcome": "\(outcome)"]) }
         } catch {
             // Not written (the database refused): the email is still queued and due, so the
             // next run tries it again.
             logger.error("could not record an email's delivery", metadata: ["id": "\(id)", "error": "\(error)"])
+            return nil
         }
     }
 

@@ -12,8 +12,22 @@ final class DeliveryEngine: Sendable {
         let attempt: @Sendable () -> Result
     }
 
+    /// Where an item stands once its outcome is written.
+    enum Verdict: Sendable {
+        case delivered
+        case retrying
+        case failed
+    }
+
+    private struct Counts {
+        var delivered = 0
+        var failed = 0
+        var retried = 0
+    }
+
     private let queue: WorkQueue
     private let inFlight = Mutex<Set<String>>([])
+    private let counts = Mutex(Counts())
 
     init(name: String, concurrency: Int, queueLimit: Int) {
         queue = WorkQueue(name: name, threads: concurrency, limit: queueLimit)
@@ -22,8 +36,19 @@ final class DeliveryEngine: Sendable {
     /// The ids being attempted now.
     var busy: Set<String> { inFlight.withLock { $0 } }
 
-    /// Hands `items` over; `record` runs (as a task) with each outcome. Answers how many were taken.
-    func dispatch<Result: Sendable>(_ items: [Item<Result>], record: @escaping @Sendable (String, Result) async -> Void) -> Int {
+    var statistics: DeliveryStatistics {
+        let attempting = busy.count
+        return counts.withLock { DeliveryStatistics(delivered: $0.delivered, failed: $0.failed, retried: $0.retried, inFlight: attempting) }
+    }
+
+    /// Counts items given up on without an attempt (an email whose code is gone).
+    func countFailed(_ count: Int) {
+        counts.withLock { $0.failed += count }
+    }
+
+    /// Hands `items` over; `record` runs (as a task) with each outcome, writes it, and
+    /// answers where the item now stands (nil: nothing written). Answers how many were taken.
+    func dispatch<Result: Sendable>(_ items: [Item<Result>], record: @escaping @Sendable (String, Result) async -> Verdict?) -> Int {
         var taken = 0
         for item in items {
             guard inFlight.withLock({ $0.insert(item.id).inserted }) else { continue }
@@ -31,7 +56,15 @@ final class DeliveryEngine: Sendable {
                 { [self] in
                     let outcome = item.attempt()
                     Task {
-                        await record(item.id, outcome)
+                        let verdict = await record(item.id, outcome)
+                        self.counts.withLock { counts in
+                            switch verdict {
+                            case .delivered?: counts.delivered += 1
+                            case .retrying?: counts.retried += 1
+                            case .failed?: counts.failed += 1
+                            case nil: break
+                            }
+                        }
                         _ = self.inFlight.withLock { $0.remove(item.id) }
                     }
                 },
@@ -49,4 +82,12 @@ final class DeliveryEngine: Sendable {
         queue.stop()
         for _ in 0..<200 where !busy.isEmpty { Thread.sleep(forTimeInterval: 0.01) }
     }
+}
+
+/// What a delivery engine has done since the daemon started, for /metrics.
+public struct DeliveryStatistics: Sendable {
+    public let delivered: Int
+    public let failed: Int
+    public let retried: Int
+    public let inFlight: Int
 }

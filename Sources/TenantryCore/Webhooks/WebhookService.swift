@@ -25,23 +25,9 @@ public final class WebhookService: Sendable {
     /// A rotated-out secret keeps signing this long.
     static let previousSecretSeconds: Int64 = 86_400
 
-    public struct Statistics: Sendable {
-        public let delivered: Int
-        public let failed: Int
-        public let retried: Int
-        public let inFlight: Int
-    }
-
-    private struct Counts {
-        var delivered = 0
-        var failed = 0
-        var retried = 0
-    }
-
     let context: ServiceContext
     private let engine: DeliveryEngine
     private let sender: WebhookSender
-    private let counts = Mutex(Counts())
     /// The last dispatch left due deliveries behind: hand more over as the threads free up,
     /// instead of waiting for the job's next run.
     private let moreDue = Atomic<Bool>(false)
@@ -57,10 +43,7 @@ public final class WebhookService: Sendable {
     private var database: AppDatabase { context.database }
     private var settings: WebhookSettings { context.settings.webhooks }
 
-    public var statistics: Statistics {
-        let inFlight = engine.busy.count
-        return counts.withLock { Statistics(delivered: $0.delivered, failed: $0.failed, retried: $0.retried, inFlight: inFlight) }
-    }
+    public var statistics: DeliveryStatistics { engine.statistics }
 
     // MARK: - Endpoints
 
@@ -254,8 +237,9 @@ public final class WebhookService: Sendable {
         }
         moreDue.store(due.count > items.count || items.count == Self.dispatchBatch, ordering: .relaxed)
         return engine.dispatch(items) { [self] id, response in
-            await record(id, response)
+            let verdict = await record(id, response)
             await refillIfDue()
+            return verdict
         }
     }
 
@@ -271,8 +255,8 @@ public final class WebhookService: Sendable {
 
     /// Writes an attempt and what follows from it: delivered, retried later, or failed; the
     /// endpoint's failure count, and disabling it (operators are emailed) after days of failing.
-    private func record(_ id: String, _ response: WebhookSender.Response) async {
-        guard !response.skipped else { return }
+    private func record(_ id: String, _ response: WebhookSender.Response) async -> DeliveryEngine.Verdict? {
+        guard !response.skipped else { return nil }
         let now = context.clock.now()
         let settings = self.settings
         let mailer = context.mailer
@@ -318,16 +302,15 @@ public final class WebhookService: Sendable {
                 try webhook.update(db)
                 return delivery.status
             }
-            counts.withLock { counts in
-                switch status {
-                case .delivered?: counts.delivered += 1
-                case .failed?: counts.failed += 1
-                case .pending?: counts.retried += 1
-                case nil: break
-                }
+            switch status {
+            case .delivered?: return .delivered
+            case .pending?: return .retrying
+            case .failed?: return .failed
+            case nil: return nil
             }
         } catch {
             context.logger.error("could not record a webhook delivery", metadata: ["id": "\(id)", "error": "\(error)"])
+            return nil
         }
     }
 
