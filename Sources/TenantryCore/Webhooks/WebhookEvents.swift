@@ -42,12 +42,15 @@ public enum WebhookEvents {
 
     public static let names: Set<String> = Set(catalogue.map(\.name))
 
+    /// The endpoints that take the event named by the one argument: active, and subscribed to it or to "*".
+    private static let takingEvent = "is_active = 1 AND EXISTS (SELECT 1 FROM json_each(webhook.events) WHERE value IN (?, '*'))"
+
     /// Fans an event out to every active endpoint that takes it, as pending deliveries in
     /// the caller's transaction: a crash can neither lose the event nor invent one.
     static func emit(_ db: Database, _ name: String, _ data: [(String, String)], at now: Instant, only webhookId: String? = nil) throws {
         precondition(names.contains(name), "unknown webhook event \(name)")
         var endpoints = try String.fetchAll(
-            db.cachedStatement(sql: "SELECT id FROM webhook WHERE is_active = 1 AND EXISTS (SELECT 1 FROM json_each(webhook.events) WHERE value IN (?, '*'))"),
+            db.cachedStatement(sql: "SELECT id FROM webhook WHERE \(takingEvent)"),
             arguments: [name]
         )
         if let webhookId { endpoints = endpoints.filter { $0 == webhookId } }
@@ -67,7 +70,7 @@ public enum WebhookEvents {
     /// Whether any active endpoint takes `name`: for callers that would otherwise build many events for nobody.
     static func anyEndpoint(_ db: Database, for name: String) throws -> Bool {
         try Bool.fetchOne(
-            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM webhook WHERE is_active = 1 AND EXISTS (SELECT 1 FROM json_each(webhook.events) WHERE value IN (?, '*')))"),
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM webhook WHERE \(takingEvent))"),
             arguments: [name]
         ) ?? false
     }
