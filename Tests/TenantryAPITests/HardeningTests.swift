@@ -225,3 +225,34 @@ final class Locked<Value: Sendable>: @unchecked Sendable {
     var value: Value { lock.withLock { stored } }
     func set(_ value: Value) { lock.withLock { stored = value } }
 }
+
+/// The webhook routes, their answers checked against the OpenAPI document by `TestDaemon`.
+@Suite("Webhooks over HTTP")
+struct WebhookAPITests {
+    @Test("every webhook route answers the shapes the document describes; bad input is code 3, unknown ids code 5")
+    func routes() async throws {
+        let daemon = try TestDaemon { $0.webhooks.allowPrivate = true }
+        defer { daemon.stop() }
+        let op = try await daemon.operatorToken()
+        let events = try await daemon.ok("GET", "/v1/admin/webhook-events", token: op)["events"]!.arrayValue!
+        #expect(events.count == WebhookEvents.catalogue.count)
+        let created = try await daemon.ok("POST", "/v1/admin/webhooks", json: ["name": "hook", "url": "http://127.0.0.1:9/h", "events": ["*"]], token: op)
+        let id = created["webhook"]!["id"]!.string
+        #expect(created["secret"]!.string.hasPrefix("whsec_"))
+        #expect(try await daemon.ok("GET", "/v1/admin/webhooks", token: op)["webhooks"]?.arrayValue?.count == 1)
+        #expect(try await daemon.ok("GET", "/v1/admin/webhooks/\(id)", token: op)["webhook"]?["is_active"] == .bool(true))
+        try await daemon.ok("PUT", "/v1/admin/webhooks/\(id)", json: ["name": "hook", "url": "http://127.0.0.1:9/h", "events": ["invoice.paid"]], token: op)
+        let rotated = try await daemon.ok("POST", "/v1/admin/webhooks/\(id)/rotate-secret", token: op)
+        #expect(rotated["secret"]!.string != created["secret"]!.string)
+        let delivery = try await daemon.ok("POST", "/v1/admin/webhooks/\(id)/test", token: op)["delivery"]!
+        #expect(delivery["status"] == "pending")
+        let listed = try await daemon.ok("GET", "/v1/admin/webhooks/\(id)/deliveries", token: op)
+        #expect(listed["deliveries"]?.arrayValue?.count == 1)
+        expectError(try await daemon.call("POST", "/v1/admin/webhooks/\(id)/deliveries/\(delivery["id"]!.string)/redeliver", token: op), code: 3, containing: "still being tried")
+        expectError(try await daemon.call("POST", "/v1/admin/webhooks", json: ["name": "x", "url": "ftp://x", "events": ["*"]], token: op), code: 3)
+        expectError(try await daemon.call("POST", "/v1/admin/webhooks", json: ["name": "x", "url": "http://127.0.0.1:9/", "events": ["nope"]], token: op), code: 3, containing: "unknown event type")
+        expectError(try await daemon.call("GET", "/v1/admin/webhooks/whk_missing", token: op), code: 5)
+        try await daemon.ok("DELETE", "/v1/admin/webhooks/\(id)", token: op)
+        #expect(try await daemon.ok("GET", "/v1/admin/webhooks", token: op)["webhooks"]?.arrayValue?.isEmpty == true)
+    }
+}
