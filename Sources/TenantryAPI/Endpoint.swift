@@ -12,6 +12,8 @@ public enum Access: Sendable, Equatable {
     case operatorOrLoopback
     /// A member's session of the tenant in the path, a key of that tenant, or an operator.
     case tenantUsage
+    /// A session of an admin or owner of the tenant in the path, or an operator.
+    case tenantAdmin
     /// An API key with that scope (operators pass too).
     case key(String)
     /// A session token or an API key.
@@ -25,6 +27,7 @@ public enum Access: Sendable, Equatable {
         case .operatorOnly: "an operator session or an operator API key"
         case .operatorOrLoopback: "an operator session or an operator API key, or a request from loopback"
         case .tenantUsage: "a session of a member of the tenant, an API key of the tenant with usage.read, or an operator"
+        case .tenantAdmin: "a session of an admin or owner of the tenant, or an operator"
         case .key(let scope): "an API key of the tenant with the \(scope) scope, or an operator"
         case .anyCredential: "a session token or an API key"
         }

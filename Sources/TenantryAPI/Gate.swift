@@ -6,7 +6,7 @@ import TenantryHTTP
 struct Gate: Sendable {
     let app: Tenantry
 
-    /// The path parameter that names the tenant of `.tenantUsage` and `.key` routes.
+    /// The path parameter that names the tenant of `.tenantUsage`, `.tenantAdmin` and `.key` routes.
     static let tenantParameter = "tenant_id"
 
     func resolve(_ access: Access, _ request: Request) throws -> Caller {
@@ -38,6 +38,18 @@ struct Gate: Sendable {
                 try Self.check(key, of: tenantId, scope: ApiKey.readScope)
             case .none:
                 break
+            }
+            return Caller(credential: credential, tenantId: tenantId)
+        case .tenantAdmin:
+            let tenantId = request.parameter(Self.tenantParameter)
+            let credential = try self.credential(request)
+            if !credential.isOperator {
+                guard case .session(let principal) = credential else {
+                    throw DomainError.permissionDenied("this needs a session of an admin of tenant \(tenantId), or an operator")
+                }
+                guard let role = try app.tenants.role(of: principal.user.id, in: tenantId), role >= .admin else {
+                    throw DomainError.permissionDenied("this needs the admin role in tenant \(tenantId)")
+                }
             }
             return Caller(credential: credential, tenantId: tenantId)
         case .key(let scope):
@@ -125,7 +137,7 @@ struct Caller: Sendable {
 
     let credential: Credential
     /// The tenant the access was checked against: the session's current tenant for
-    /// `.tenant` and `.anyCredential`, the path's for `.tenantUsage` and `.key`.
+    /// `.tenant` and `.anyCredential`, the path's for `.tenantUsage`, `.tenantAdmin` and `.key`.
     let tenantId: String?
 
     /// The session of a `.user` or `.tenant` route.

@@ -41,6 +41,35 @@ struct PlanConfigField: Sendable {
             read: { body, config in config.teamMembers = Int(try body.int32("team_members")) },
             show: { .integer($0.teamMembers) }
         ),
+        PlanConfigField(
+            name: "alert_thresholds", schema: .array(.integer(description: "percent of a period's allowance used; default [80, 100], [] for none")),
+            read: { body, config in
+                guard body.has("alert_thresholds") else { return }
+                config.alertThresholds = try body.array("alert_thresholds").enumerated().map { index, value in
+                    guard case .number(let text) = value, let percent = Int(text) else {
+                        throw DomainError.invalidArgument("config.alert_thresholds[\(index)] must be an integer percentage")
+                    }
+                    return percent
+                }
+            },
+            show: { .array($0.effectiveAlertThresholds.map(JSON.integer)) }
+        ),
+        PlanConfigField(
+            name: "rollover",
+            schema: .object([
+                ("percent", .integer(description: "0 to 100; 0 rolls nothing over")), ("max_amount", .int64(description: "0 for no cap")),
+                ("valid_days", .integer(description: "0: the next month plus credit_extension")),
+            ]),
+            read: { body, config in
+                guard let rollover = try body.object("rollover") else { return }
+                config.rollover = PlanConfig.Rollover(
+                    percent: Int(try rollover.int32("percent")), maxAmount: try rollover.int64("max_amount"), validDays: Int(try rollover.int32("valid_days")))
+            },
+            show: { config in
+                let rollover = config.rollover ?? PlanConfig.Rollover()
+                return ["percent": .integer(rollover.percent), "max_amount": .int64(rollover.maxAmount), "valid_days": .integer(rollover.validDays)]
+            }
+        ),
     ]
 
     static var schema: [(String, Schema)] { all.map { ($0.name, $0.schema) } }

@@ -196,4 +196,50 @@ enum Present {
             ],
         ]
     }
+
+    /// A hold, its status as of `now` (an open hold past its TTL is expired).
+    static func hold(_ hold: CreditHold, now: Instant) -> JSON {
+        [
+            "id": .string(hold.id), "category": .string(hold.category), "amount": .int64(hold.amount), "agent_id": .string(hold.agentId),
+            "dataset_id": .string(hold.datasetId), "status": .string(hold.status(at: now).rawValue), "expires_at": .date(hold.expiresAt),
+            "created_at": .date(hold.createdAt), "ended_at": .date(hold.endedAt), "settled_amount": .int64(hold.settledAmount ?? 0),
+        ]
+    }
+
+    static func creditLimit(_ usage: CreditLimitUsage) -> JSON {
+        [
+            "scope": .string(usage.limit.scope.rawValue), "subject": .string(usage.limit.subject), "category": .string(usage.limit.category),
+            "limit": .int64(usage.limit.limit), "window": .string(usage.limit.window.rawValue), "used": .int64(usage.used),
+            "window_start": .date(usage.windowStart), "window_end": .date(usage.windowEnd),
+        ]
+    }
+
+    static func alertThreshold(_ threshold: AlertThreshold) -> JSON { ["percent": .integer(threshold.percent), "remaining": .int64(threshold.remaining)] }
+
+    static func alertSettings(_ settings: AlertSettings) -> JSON {
+        ["thresholds": .array(settings.thresholds.map(alertThreshold)), "email": .bool(settings.email), "inherited": .bool(settings.inherited)]
+    }
+
+    static func creditAlert(_ alert: CreditAlert) -> JSON {
+        [
+            "category": .string(alert.category), "event": .string(alert.event), "threshold": alertThreshold(alert.threshold), "level": .int64(alert.level),
+            "available": .int64(alert.available), "allowance": .int64(alert.allowance), "window_start": .date(alert.windowStart), "fired_at": .date(alert.firedAt),
+        ]
+    }
+
+    static func ledgerEntry(_ entry: Journal.Entry) -> JSON {
+        [
+            "seq": .int64(entry.seq), "kind": .string(entry.kind.rawValue), "category": .string(entry.category), "amount": .int64(entry.amount),
+            "balance_after": .int64(entry.balanceAfter), "held_after": .int64(entry.heldAfter), "grant_id": .string(entry.grantId), "source": .string(entry.source),
+            "debit_id": .string(entry.debitId), "hold_id": .string(entry.holdId), "agent_id": .string(entry.agentId), "dataset_id": .string(entry.datasetId),
+            "drawn_from": .array(entry.drawnFrom.map { ["grant_id": .string($0.grantId), "amount": .int64($0.amount)] }), "created_at": .date(entry.createdAt),
+        ]
+    }
+
+    static func balance(_ balance: CreditService.CategoryBalance) -> JSON {
+        [
+            "category": .string(balance.category), "available": .int64(balance.available), "held": .int64(balance.held), "granted_left": .int64(balance.grantedLeft),
+            "next_expiry_at": .date(balance.nextExpiryAt), "next_expiry_amount": .int64(balance.nextExpiryAmount),
+        ]
+    }
 }

@@ -128,7 +128,10 @@ struct ServiceTests {
         #expect(sent?["next_attempt_at"] == .null)
         expectError(try await daemon.call("GET", "/v1/admin/outbox?limit=0", token: op), code: 3)
         let jobs = try await daemon.ok("GET", "/v1/admin/jobs", token: op)["jobs"]!.arrayValue!
-        #expect(jobs.map { $0["id"]!.string } == ["expireTrials", "renewPeriods", "grantAllowances", "expireGrants", "warnTrials", "deliverMail", "deliverWebhooks", "purgeExpired", "checkpointWAL"])
+        #expect(
+            jobs.map { $0["id"]!.string } == [
+                "expireTrials", "renewPeriods", "grantAllowances", "rollOverGrants", "expireGrants", "expireHolds", "warnTrials", "deliverMail", "deliverWebhooks", "purgeExpired", "checkpointWAL",
+            ])
         let mail = try #require(jobs.first { $0["id"] == "deliverMail" })
         #expect(mail["last_result"] == "ok")
         #expect(mail["items_processed"] == "1")

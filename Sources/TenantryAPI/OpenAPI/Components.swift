@@ -46,6 +46,50 @@ enum Components {
         ),
         ("Page", .object([("has_more", .boolean()), ("limit", .int64()), ("page", .int64()), ("total", .int64())])),
         (
+            "Hold",
+            .object([
+                ("id", .string()), ("category", .string()), ("amount", .int64()), ("agent_id", .string()), ("dataset_id", .string()),
+                ("status", .cases(of: CreditHold.Status.self, description: "as of now: an open hold past expires_at is expired")),
+                ("expires_at", .dateTime()), ("created_at", .dateTime()), ("ended_at", .dateTime(nullable: true)),
+                ("settled_amount", .int64(description: "what its settlement debited; 0 unless settled")),
+            ])
+        ),
+        (
+            "CreditLimit",
+            .object([
+                ("scope", .cases(of: CreditLimit.Scope.self)), ("subject", .string(description: "an agent id, or an API key id (key_…)")), ("category", .string()),
+                ("limit", .int64()), ("window", .cases(of: CreditLimit.Window.self, description: "a UTC day, a UTC calendar month, or the allowance window")),
+                ("used", .int64(description: "debited in the current window")), ("window_start", .dateTime()),
+                ("window_end", .dateTime(nullable: true, description: "null for period: it ends when the next allowance begins")),
+            ])
+        ),
+        ("AlertThreshold", .object([("percent", .integer(description: "1 to 100 of the period's allowance used; 0 when remaining is the threshold")), ("remaining", .int64())])),
+        (
+            "CreditAlert",
+            .object([
+                ("category", .string()), ("event", .enumeration(["credits.low", "credits.depleted"])), ("threshold", .reference("AlertThreshold")),
+                ("level", .int64(description: "the balance at or below which it fired")), ("available", .int64(description: "the balance when it fired")),
+                ("allowance", .int64()), ("window_start", .dateTime()), ("fired_at", .dateTime()),
+            ])
+        ),
+        (
+            "AlertSettings",
+            .object([
+                ("thresholds", .array(.reference("AlertThreshold"))), ("email", .boolean(description: "whether the tenant's owners get an email")),
+                ("inherited", .boolean(description: "true when the thresholds are the plan's")),
+            ])
+        ),
+        (
+            "LedgerEntry",
+            .object([
+                ("seq", .int64()), ("kind", .cases(of: Journal.Kind.self)), ("category", .string()), ("amount", .int64()),
+                ("balance_after", .int64(description: "available after it: live grants minus open holds")), ("held_after", .int64()),
+                ("grant_id", .string()), ("source", .string(description: "the grant's source, for grant, rollover and expiry entries")),
+                ("debit_id", .string()), ("hold_id", .string()), ("agent_id", .string()), ("dataset_id", .string()),
+                ("drawn_from", .array(.object([("grant_id", .string()), ("amount", .int64())]))), ("created_at", .dateTime()),
+            ])
+        ),
+        (
             "Member",
             .object([
                 ("email", .string()),

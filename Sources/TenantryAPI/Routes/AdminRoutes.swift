@@ -15,7 +15,8 @@ extension RouteBuilder {
         return [
             Endpoint(
                 "GET", "/v1/admin/overview", operationId: "AdminOverview",
-                summary: "The dashboard: tenants by status, trials ending within 7 days, paid subscriptions by plan, credits consumed per day for 30 days, open invoices, the timers.",
+                summary:
+                    "The dashboard: tenants by status, trials ending within 7 days, paid subscriptions by plan, credits consumed per day for 30 days, open invoices, tenants below an alert threshold, the timers.",
                 access: .operatorOnly,
                 answer: .json(
                     .object([
@@ -24,6 +25,7 @@ extension RouteBuilder {
                         ("paid_by_plan", .array(.object([("plan", .string()), ("period", .string()), ("count", .int64())]))),
                         ("credits_per_day", .array(.object([("day", .string(description: "YYYY-MM-DD, UTC")), ("amount", .int64())]))),
                         ("open_invoices", .array(.object([("currency", .string()), ("count", .int64()), ("total", .number())]))),
+                        ("tenants_below_threshold", .int64(description: "tenants at or below an alert threshold that fired in their current allowance window")),
                         ("jobs", .array(.reference("Job"))),
                     ])),
                 handler: .offloaded { request, caller in
@@ -35,6 +37,7 @@ extension RouteBuilder {
                         "credits_per_day": .array(overview.creditsPerDay.map { ["day": .string($0.day), "amount": .int64($0.amount)] }),
                         "open_invoices": .array(
                             overview.openInvoices.map { ["currency": .string($0.currency), "count": .int64($0.count), "total": Present.price($0.totalMinor, currency: $0.currency)] }),
+                        "tenants_below_threshold": .int64(overview.tenantsBelowThreshold),
                         "jobs": .array(try app.scheduler.statuses().map(Present.job)),
                     ])
                 }

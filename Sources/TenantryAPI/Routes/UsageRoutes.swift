@@ -1,7 +1,7 @@
 import TenantryCore
 import TenantryHTTP
 
-/// Plans (operators), usage reports, and metering: consume and the reverse proxy's check.
+/// Plans (operators) and usage reports.
 extension RouteBuilder {
     var usageEndpoints: [Endpoint] {
         let app = self.app
@@ -109,78 +109,7 @@ extension RouteBuilder {
                     return .ok(["credits": .int64(try await app.credits.agentUsage(tenantId: tenantId, agentIds: [agent])[agent] ?? 0)])
                 }
             ),
-            Endpoint(
-                "POST", "/v1/usage/tenants/{tenant_id}/consume", operationId: "ConsumeCredits",
-                summary: "Debits credits, all or nothing, in burn-down order (priority, soonest expiry, age); code 9 (HTTP 402) when short. The same idempotency_key answers the first result again.",
-                access: .key(ApiKey.writeScope),
-                body: .json(.object([("category", .string()), ("amount", .int64()), ("agent_id", .string()), ("dataset_id", .string()), ("idempotency_key", .string())])),
-                answer: .json(.object([("consumed", .int64()), ("remaining", .int64())])),
-                handler: .offloaded { request, caller in
-                    let tenantId = request.parameter("tenant_id")
-                    let body = try request.jsonBody()
-                    let result = try await app.credits.consume(
-                        CreditService.Consumption(
-                            tenantId: tenantId, category: try body.string("category"), amount: try body.int64("amount"),
-                            agentId: try body.string("agent_id"), datasetId: try body.string("dataset_id"), idempotencyKey: try body.string("idempotency_key")
-                        ),
-                        apiKeyId: caller.keyId
-                    )
-                    var response = Response.ok(["consumed": .int64(result.consumed), "remaining": .int64(result.remaining)])
-                    if result.replayed { response.setHeader("Idempotent-Replayed", "true") }
-                    return response
-                }
-            ),
-            authCheck,
         ]
-    }
-
-    /// nginx `auth_request` / Caddy `forward_auth`: 200 with who is calling, or 401/403.
-    /// With X-Usage-Category, X-Usage-Amount and X-Idempotency-Key it debits as consume does.
-    private var authCheck: Endpoint {
-        let app = self.app
-        return Endpoint(
-            "GET", "/v1/auth/check", operationId: "AuthCheck",
-            summary:
-                "For a reverse proxy: 200 with X-Tenant-Id, X-User-Id (sessions only), X-Plan and X-Credits-Remaining, or 401/403. Optional X-Usage-Category, X-Usage-Amount and X-Idempotency-Key debit as consume does (403 when short).",
-            access: .anyCredential, answer: .json(.object([("tenant_id", .string()), ("user_id", .string()), ("plan", .string()), ("credits_remaining", .int64())])),
-            handler: .offloaded { request, caller in
-                guard let tenantId = caller.tenantId else { throw DomainError.permissionDenied("an operator key has no tenant to check") }
-                let userId = caller.userId ?? ""
-                let category = request.header("x-usage-category") ?? "USAGE_AI_CREDIT"
-                try PlanConfig.validateCategory(category, field: "X-Usage-Category")
-                var remaining: Int64
-                if let amountText = request.header("x-usage-amount") {
-                    guard let amount = Int64(amountText), amount > 0 else { throw DomainError.invalidArgument("X-Usage-Amount must be a positive integer") }
-                    guard let key = request.header("x-idempotency-key"), !key.isEmpty else {
-                        throw DomainError.invalidArgument("X-Idempotency-Key is required with X-Usage-Amount")
-                    }
-                    if case .key(let apiKey) = caller.credential, !apiKey.key.allows(ApiKey.writeScope) {
-                        throw DomainError.permissionDenied("this API key lacks the usage.write scope")
-                    }
-                    do {
-                        remaining = try await app.credits.consume(
-                            .init(
-                                tenantId: tenantId, category: category, amount: amount, agentId: request.header("x-agent-id") ?? "",
-                                datasetId: request.header("x-dataset-id") ?? "", idempotencyKey: key),
-                            apiKeyId: caller.keyId
-                        ).remaining
-                    } catch DomainError.failedPrecondition(let message) {
-                        // A proxy only understands 401 and 403 from its auth request.
-                        throw DomainError.permissionDenied(message)
-                    }
-                } else {
-                    remaining = try app.credits.balance(tenantId: tenantId, category: category)
-                }
-                let plan = try app.subscriptions.current(tenantId: tenantId)?.plan ?? "FREE"
-                var response = Response.ok([
-                    "tenant_id": .string(tenantId), "user_id": .string(userId), "plan": .string(plan), "credits_remaining": .int64(remaining),
-                ])
-                response.headers += [("X-Tenant-Id", tenantId), ("X-Plan", plan), ("X-Credits-Remaining", String(remaining))]
-                // An API key acts for its tenant, not for a user.
-                if !userId.isEmpty { response.headers.append(("X-User-Id", userId)) }
-                return response
-            }
-        )
     }
 
     /// A plan's fields from a request, the seed's way (missing fields take defaults).

@@ -14,6 +14,8 @@ public struct AdminService: Sendable {
         public let paidByPlan: [(plan: String, period: String, count: Int)]
         public let creditsPerDay: [(day: String, amount: Int64)]
         public let openInvoices: [(currency: String, count: Int, totalMinor: Int64)]
+        /// Tenants whose balance is at or below an alert threshold that fired in their current window.
+        public let tenantsBelowThreshold: Int
     }
 
     public func overview() async throws -> Overview {
@@ -62,7 +64,21 @@ public struct AdminService: Sendable {
             }
             let invoices = try Row.fetchAll(db, sql: "SELECT currency, count(*) AS n, sum(total_minor) AS total FROM invoice WHERE status = 'open' GROUP BY currency ORDER BY currency")
                 .map { ($0["currency"] as String, $0["n"] as Int, $0["total"] as Int64) }
-            return Overview(tenantsByStatus: order.map { ($0, byStatus[$0] ?? 0) }, trialsEnding: trials, paidByPlan: paid, creditsPerDay: days, openInvoices: invoices)
+            let below =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT count(DISTINCT a.tenant_id) FROM credit_alert a
+                        WHERE a.window_start = coalesce((
+                                SELECT max(g.effective_at) FROM credit_grant g WHERE g.tenant_id = a.tenant_id AND g.source IN ('plan', 'trial') AND g.effective_at <= ?1), 0)
+                          AND (SELECT coalesce(sum(g.amount - g.used), 0) FROM credit_grant g
+                               WHERE g.tenant_id = a.tenant_id AND g.category = a.category AND g.expired = 0 AND g.effective_at <= ?1 AND g.expires_at > ?1)
+                            - (SELECT coalesce(sum(h.amount), 0) FROM credit_hold h
+                               WHERE h.tenant_id = a.tenant_id AND h.category = a.category AND h.status = 'open' AND h.expires_at > ?1) <= a.level
+                        """, arguments: [now]) ?? 0
+            return Overview(
+                tenantsByStatus: order.map { ($0, byStatus[$0] ?? 0) }, trialsEnding: trials, paidByPlan: paid, creditsPerDay: days, openInvoices: invoices,
+                tenantsBelowThreshold: below)
         }
     }
 

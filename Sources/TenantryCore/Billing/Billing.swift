@@ -58,13 +58,12 @@ enum Billing {
             try db.execute(sql: "UPDATE subscription SET status = 'ACTIVE', updated_at = ? WHERE id = ? AND status = 'PAST_DUE'", arguments: [now, invoice.subscriptionId])
         case .addon:
             for line in invoice.lines {
-                let grant = CreditGrant.new(
+                var grant = CreditGrant.new(
                     tenantId: invoice.tenantId, category: line.category, amount: try Amount.product(line.quantity, line.units, field: "the add-on's credits"), effectiveAt: now,
                     expiresAt: now.adding(days: settings.addonValidityDays), source: .addon, invoiceId: invoice.id,
                     reason: "add-on invoice \(invoice.number)", now: now
                 )
-                try grant.insert(db)
-                try WebhookEvents.emit(db, "credits.granted", WebhookEvents.grant(grant), at: now)
+                try Ledger.insert(&grant, db, at: now)
             }
         }
         try invoice.update(db)

@@ -31,25 +31,27 @@ enum Allowances {
             if let plan, let monthEnd {
                 let expiresAt = monthEnd.adding(days: Int64(plan.creditExtensionDays))
                 for allowance in plan.config.usageConfigs where allowance.totalAmount > 0 && expiresAt > monthStart {
-                    let grant = CreditGrant.new(
+                    let trial = entitlement.kind == .trial
+                    var grant = CreditGrant.new(
                         tenantId: entitlement.tenantId, category: allowance.category, amount: allowance.totalAmount,
-                        effectiveAt: monthStart, expiresAt: expiresAt, source: entitlement.kind == .trial ? .trial : .plan,
-                        entitlementId: entitlement.id, monthStart: monthStart, now: now
+                        effectiveAt: monthStart, expiresAt: expiresAt, source: trial ? .trial : .plan,
+                        entitlementId: entitlement.id, monthStart: monthStart, rolloverDueAt: trial ? nil : monthEnd, now: now
                     )
                     try db.cachedStatement(
                         sql: """
                             INSERT OR IGNORE INTO credit_grant (id, tenant_id, category, amount, used, effective_at, expires_at, source, priority,
-                                entitlement_id, month_start, reason, created_at, expired)
-                            VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, '', ?, 0)
+                                entitlement_id, month_start, reason, created_at, expired, rollover_due_at)
+                            VALUES (?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, '', ?, 0, ?)
                             """
                     ).execute(arguments: [
                         grant.id, grant.tenantId, grant.category, grant.amount, grant.effectiveAt, grant.expiresAt,
-                        grant.source.rawValue, grant.priority, grant.entitlementId, grant.monthStart, now,
+                        grant.source.rawValue, grant.priority, grant.entitlementId, grant.monthStart, now, grant.rolloverDueAt,
                     ])
                     if db.changesCount > 0 {
                         made += 1
+                        grant.seq = db.lastInsertedRowID
                         try Ledger.openWindow(db, tenantId: entitlement.tenantId, start: monthStart, grantSeq: db.lastInsertedRowID, at: now)
-                        try WebhookEvents.emit(db, "credits.granted", WebhookEvents.grant(grant), at: now)
+                        try Ledger.recorded(grant, db, at: now)
                     }
                 }
             }

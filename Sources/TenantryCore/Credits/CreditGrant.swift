@@ -32,18 +32,23 @@ public struct CreditGrant: TenantryRecord, Equatable {
     public var createdBy: String?
     public var createdAt: Instant
     public var expired: Bool
+    /// A plan grant's period end, until the rollover step has looked at it.
+    public var rolloverDueAt: Instant?
+    /// The grant a rollover grant continues.
+    public var rolledFromSeq: Int64?
 
     public var remaining: Int64 { amount - used }
 
     static func new(
         tenantId: String, category: String, amount: Int64, effectiveAt: Instant, expiresAt: Instant, source: Source,
-        entitlementId: String? = nil, monthStart: Instant? = nil, invoiceId: String? = nil, reason: String = "", createdBy: String? = nil, now: Instant
+        entitlementId: String? = nil, monthStart: Instant? = nil, invoiceId: String? = nil, reason: String = "", createdBy: String? = nil,
+        rolloverDueAt: Instant? = nil, rolledFromSeq: Int64? = nil, now: Instant
     ) -> CreditGrant {
         CreditGrant(
             seq: nil, id: Secrets.identifier("grt"), tenantId: tenantId, category: category, amount: amount, used: 0,
             effectiveAt: effectiveAt, expiresAt: expiresAt, source: source, priority: priority(of: source),
             entitlementId: entitlementId, monthStart: monthStart, invoiceId: invoiceId, reason: reason, createdBy: createdBy,
-            createdAt: now, expired: false
+            createdAt: now, expired: false, rolloverDueAt: rolloverDueAt, rolledFromSeq: rolledFromSeq
         )
     }
 }
@@ -68,5 +73,7 @@ extension CreditGrant {
         public static let createdBy = Column("created_by")
         public static let createdAt = Column("created_at")
         public static let expired = Column("expired")
+        public static let rolloverDueAt = Column("rollover_due_at")
+        public static let rolledFromSeq = Column("rolled_from_seq")
     }
 }

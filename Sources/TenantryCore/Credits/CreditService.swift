@@ -6,7 +6,7 @@ public struct CreditService: Sendable {
 
     public init(context: ServiceContext) { self.context = context }
 
-    private var database: AppDatabase { context.database }
+    var database: AppDatabase { context.database }
 
     public struct Consumption: Sendable {
         public let tenantId: String
@@ -25,15 +25,26 @@ public struct CreditService: Sendable {
             self.idempotencyKey = idempotencyKey
         }
 
+        func spend(apiKeyId: String?) -> Ledger.Spend {
+            Ledger.Spend(tenantId: tenantId, category: category, amount: amount, agentId: agentId, datasetId: datasetId, apiKeyId: apiKeyId)
+        }
+
+        static func validateKey(_ idempotencyKey: String) throws {
+            guard !idempotencyKey.isEmpty else { throw DomainError.invalidArgument("idempotency_key is required") }
+            guard idempotencyKey.utf8.count <= 200 else { throw DomainError.invalidArgument("idempotency_key must be at most 200 bytes") }
+            guard !idempotencyKey.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+                throw DomainError.invalidArgument("idempotency_key must not contain control characters")
+            }
+        }
+
         func validate() throws {
             try PlanConfig.validateCategory(category)
             _ = try Amount.positive(amount, field: "amount")
-            guard !idempotencyKey.isEmpty else { throw DomainError.invalidArgument("idempotency_key is required") }
-            guard idempotencyKey.utf8.count <= 200 else { throw DomainError.invalidArgument("idempotency_key must be at most 200 bytes") }
+            try Self.validateKey(idempotencyKey)
             guard agentId.utf8.count <= 200, datasetId.utf8.count <= 200 else {
                 throw DomainError.invalidArgument("agent_id and dataset_id must be at most 200 bytes")
             }
-            for (field, value) in [("idempotency_key", idempotencyKey), ("agent_id", agentId), ("dataset_id", datasetId)] {
+            for (field, value) in [("agent_id", agentId), ("dataset_id", datasetId)] {
                 guard !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
                     throw DomainError.invalidArgument("\(field) must not contain control characters")
                 }
@@ -52,22 +63,157 @@ public struct CreditService: Sendable {
         try consumption.validate()
         let now = context.clock.now()
         let debit = try await database.write { db in
-            do {
-                return try Ledger.debit(
-                    db, tenantId: consumption.tenantId, category: consumption.category, amount: consumption.amount, agentId: consumption.agentId,
-                    datasetId: consumption.datasetId, idempotencyKey: consumption.idempotencyKey, apiKeyId: apiKeyId, at: now
-                )
-            } catch DomainError.failedPrecondition(let message) {
-                // A tenant that does not exist has no credits either: say which it is.
-                guard try Tenant.exists(db, key: consumption.tenantId) else { throw DomainError.notFound("no tenant \(consumption.tenantId)") }
-                throw DomainError.failedPrecondition(message)
+            try Self.explainingMissingTenant(db, consumption.tenantId) {
+                try Ledger.debit(db, consumption.spend(apiKeyId: apiKeyId), idempotencyKey: consumption.idempotencyKey, at: now)
             }
         }
         return Consumed(consumed: debit.consumed, remaining: debit.remaining, replayed: debit.replayed)
     }
 
+    public static let maximumBatch = 1000
+
+    /// Up to 1000 debits of one tenant committed together, each all or nothing on its own:
+    /// an item's failure (short, over a cap, a reused key) is its answer and undoes no other.
+    public func consumeBatch(tenantId: String, _ items: [Consumption], apiKeyId: String?) async throws -> [Result<Consumed, DomainError>] {
+        guard (1...Self.maximumBatch).contains(items.count) else { throw DomainError.invalidArgument("items takes 1 to \(Self.maximumBatch) debits") }
+        var checked: [Result<Consumption, DomainError>] = []
+        for item in items {
+            do {
+                try item.validate()
+                checked.append(.success(item))
+            } catch let error as DomainError {
+                checked.append(.failure(error))
+            }
+        }
+        let now = context.clock.now()
+        let valid = checked
+        return try await database.write { db in
+            guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+            return try valid.map { item in
+                let consumption: Consumption
+                switch item {
+                case .failure(let error): return .failure(error)
+                case .success(let value): consumption = value
+                }
+                do {
+                    var debit: Ledger.Debit?
+                    try db.inSavepoint {
+                        debit = try Ledger.debit(db, consumption.spend(apiKeyId: apiKeyId), idempotencyKey: consumption.idempotencyKey, at: now)
+                        return .commit
+                    }
+                    guard let debit else { throw DomainError.internalError("a batch item's savepoint answered nothing") }
+                    return .success(Consumed(consumed: debit.consumed, remaining: debit.remaining, replayed: debit.replayed))
+                } catch let error as DomainError {
+                    return .failure(error)
+                }
+            }
+        }
+    }
+
+    public struct HoldOutcome: Sendable, Equatable {
+        public let hold: CreditHold
+        public let consumed: Int64
+        public let remaining: Int64
+        public let replayed: Bool
+    }
+
+    /// Reserves credits for `ttlSeconds` (default 300, at most a day).
+    public func hold(_ consumption: Consumption, ttlSeconds: Int64, apiKeyId: String?) async throws -> HoldOutcome {
+        try consumption.validate()
+        let ttl = ttlSeconds == 0 ? CreditHold.defaultTTLSeconds : ttlSeconds
+        guard (1...CreditHold.maximumTTLSeconds).contains(ttl) else {
+            throw DomainError.invalidArgument("ttl_seconds must be between 1 and \(CreditHold.maximumTTLSeconds) (0 for the default of \(CreditHold.defaultTTLSeconds))")
+        }
+        let now = context.clock.now()
+        return try await database.write { db in
+            try Self.explainingMissingTenant(db, consumption.tenantId) {
+                Self.outcome(try Ledger.placeHold(db, consumption.spend(apiKeyId: apiKeyId), ttlSeconds: ttl, idempotencyKey: consumption.idempotencyKey, at: now))
+            }
+        }
+    }
+
+    /// Debits the actual cost of a held call (0 is allowed) and frees the rest of the hold.
+    public func settle(tenantId: String, holdId: String, amount: Int64, idempotencyKey: String) async throws -> HoldOutcome {
+        _ = try Amount.nonNegative(amount, field: "amount")
+        try Consumption.validateKey(idempotencyKey)
+        let now = context.clock.now()
+        return try await database.write { db in
+            Self.outcome(try Ledger.settleHold(db, tenantId: tenantId, holdId: holdId, amount: amount, idempotencyKey: idempotencyKey, at: now))
+        }
+    }
+
+    public func release(tenantId: String, holdId: String) async throws -> HoldOutcome {
+        let now = context.clock.now()
+        return try await database.write { db in Self.outcome(try Ledger.releaseHold(db, tenantId: tenantId, holdId: holdId, at: now)) }
+    }
+
+    public func holds(tenantId: String, status: CreditHold.Status?, page: Int, limit: Int) async throws -> TenantService.Page<CreditHold> {
+        let paging = try Paging(page: page, limit: limit)
+        let now = context.clock.now()
+        return try await database.report { db in
+            guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+            let found = try Ledger.holds(db, tenantId: tenantId, status: status, paging: paging, at: now)
+            return TenantService.Page(items: found.holds, page: page, limit: limit, total: found.total)
+        }
+    }
+
+    private static func outcome(_ result: Ledger.HoldResult) -> HoldOutcome {
+        HoldOutcome(hold: result.hold, consumed: result.consumed, remaining: result.remaining, replayed: result.replayed)
+    }
+
+    /// A refusal for want of credits, from a tenant that does not exist, says so instead.
+    private static func explainingMissingTenant<T>(_ db: Database, _ tenantId: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch DomainError.failedPrecondition(let message) {
+            guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+            throw DomainError.failedPrecondition(message)
+        }
+    }
+
     public func balance(tenantId: String, category: String) throws -> Int64 {
         try database.read { try Ledger.balance($0, tenantId: tenantId, category: category, at: context.clock.now()) }
+    }
+
+    public struct CategoryBalance: Sendable, Equatable {
+        public let category: String
+        public let available: Int64
+        public let held: Int64
+        public let grantedLeft: Int64
+        public let nextExpiryAt: Instant?
+        public let nextExpiryAmount: Int64
+    }
+
+    /// Per category: what can be spent, what holds reserve, and the next credits to expire.
+    /// Indexed reads of live rows only, cheap enough for every request.
+    public func balances(tenantId: String) throws -> [CategoryBalance] {
+        let now = context.clock.now()
+        return try database.read { db in
+            guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+            let grants = try Ledger.liveGrants(db, tenantId: tenantId, at: now)
+            var categories: [String] = []
+            for grant in grants where !categories.contains(grant.category) { categories.append(grant.category) }
+            return try categories.map { category in
+                let own = grants.filter { $0.category == category && $0.remaining > 0 }
+                let funds = try Ledger.funds(db, tenantId: tenantId, category: category, granted: own.map(\.remaining).saturatingSum(), at: now)
+                let next = own.map(\.expiresAt).min()
+                return CategoryBalance(
+                    category: category, available: funds.available, held: funds.held, grantedLeft: funds.granted, nextExpiryAt: next,
+                    nextExpiryAmount: own.filter { $0.expiresAt == next }.map(\.remaining).saturatingSum())
+            }
+        }
+    }
+
+    /// One page of the tenant's ledger.
+    public func ledger(tenantId: String, filter: Journal.Filter, page: Int, limit: Int) async throws -> TenantService.Page<Journal.Entry> {
+        let paging = try Paging(page: page, limit: limit)
+        if let category = filter.category { try PlanConfig.validateCategory(category) }
+        if let from = filter.from, let to = filter.to, to <= from { throw DomainError.invalidArgument("to must be after from") }
+        return try await database.report { db in
+            guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+            let found = try Journal.entries(db, tenantId: tenantId, filter: filter, paging: paging)
+            return TenantService.Page(items: found.entries, page: page, limit: limit, total: found.total)
+        }
     }
 
     public func liveGrants(tenantId: String) throws -> [CreditGrant] {
@@ -84,11 +230,10 @@ public struct CreditService: Sendable {
         guard expiresAt > now else { throw DomainError.invalidArgument("expires_at must be in the future") }
         return try await database.write { db in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
-            _ = try Amount.sum(try Ledger.balance(db, tenantId: tenantId, category: category, at: now), amount, field: "the \(category) balance")
-            let grant = CreditGrant.new(
+            _ = try Amount.sum(try Ledger.grantedLeft(db, tenantId: tenantId, category: category, at: now), amount, field: "the \(category) balance")
+            var grant = CreditGrant.new(
                 tenantId: tenantId, category: category, amount: amount, effectiveAt: now, expiresAt: expiresAt, source: .operator, reason: reason, createdBy: actor.email, now: now)
-            try grant.insert(db)
-            try WebhookEvents.emit(db, "credits.granted", WebhookEvents.grant(grant), at: now)
+            try Ledger.insert(&grant, db, at: now)
             try AuditLog.record(db, actor: actor, action: "credits.grant", targetType: "tenant", targetId: tenantId, tenantId: tenantId, before: AuditLog.nothing, after: grant, at: now)
             return grant
         }

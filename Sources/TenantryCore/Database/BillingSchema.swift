@@ -306,4 +306,114 @@ enum BillingSchema {
             warned_at INTEGER NOT NULL
         ) STRICT, WITHOUT ROWID;
         """
+
+    /// Credits for AI workloads: holds (reserve, then settle or release), caps per agent and
+    /// per API key, alerts before credits run out, rollover, and the journal the ledger
+    /// route reads (one row per change of a balance, with the balance after it).
+    static let v6 = """
+        CREATE TABLE credit_hold (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount > 0),
+            agent_id TEXT NOT NULL DEFAULT '',
+            dataset_id TEXT NOT NULL DEFAULT '',
+            api_key_id TEXT,
+            idempotency_key TEXT NOT NULL CHECK (length(idempotency_key) BETWEEN 1 AND 200),
+            request_hash BLOB NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('open', 'settled', 'released', 'expired')),
+            expires_at INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            remaining_after INTEGER NOT NULL,
+            ended_at INTEGER,
+            settled_amount INTEGER CHECK (settled_amount >= 0),
+            settle_key TEXT,
+            debit_seq INTEGER REFERENCES credit_debit(seq),
+            end_remaining INTEGER,
+            UNIQUE (tenant_id, idempotency_key),
+            CHECK ((status = 'open') = (ended_at IS NULL)),
+            CHECK ((status = 'settled') = (settled_amount IS NOT NULL))
+        ) STRICT;
+        CREATE INDEX credit_hold_open ON credit_hold(tenant_id, category, expires_at) WHERE status = 'open';
+        CREATE INDEX credit_hold_expiring ON credit_hold(expires_at) WHERE status = 'open';
+        CREATE INDEX credit_hold_by_tenant ON credit_hold(tenant_id, seq);
+
+        -- A cap on what one agent or one API key may spend of a category per window; the
+        -- row also counts what was used in its current window (window_start).
+        CREATE TABLE credit_limit (
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            scope TEXT NOT NULL CHECK (scope IN ('agent', 'api_key')),
+            subject TEXT NOT NULL CHECK (length(subject) BETWEEN 1 AND 200),
+            window_kind TEXT NOT NULL CHECK (window_kind IN ('day', 'month', 'period')),
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            window_start INTEGER NOT NULL,
+            used INTEGER NOT NULL DEFAULT 0 CHECK (used >= 0),
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, category, scope, subject, window_kind)
+        ) STRICT, WITHOUT ROWID;
+
+        -- A tenant's own alert thresholds (NULL: its plan's) and whether its owners get email.
+        CREATE TABLE credit_alert_setting (
+            tenant_id TEXT PRIMARY KEY NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            thresholds TEXT,
+            email INTEGER NOT NULL CHECK (email IN (0, 1)),
+            updated_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        -- Each threshold fires once per allowance window and category.
+        CREATE TABLE credit_alert (
+            seq INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            window_start INTEGER NOT NULL,
+            threshold TEXT NOT NULL,
+            event TEXT NOT NULL CHECK (event IN ('credits.low', 'credits.depleted')),
+            level INTEGER NOT NULL,
+            available INTEGER NOT NULL,
+            allowance INTEGER NOT NULL,
+            fired_at INTEGER NOT NULL,
+            UNIQUE (tenant_id, category, window_start, threshold)
+        ) STRICT;
+        CREATE INDEX credit_alert_by_tenant ON credit_alert(tenant_id, seq);
+        -- The highest level of a category's window that has not fired yet (-1: none left), so
+        -- a debit above it costs one lookup; dropped whenever thresholds or plans change.
+        CREATE TABLE credit_alert_state (
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            window_start INTEGER NOT NULL,
+            next_level INTEGER NOT NULL,
+            PRIMARY KEY (tenant_id, category)
+        ) STRICT, WITHOUT ROWID;
+
+        -- A plan grant's period end, until the rollover step has looked at it.
+        ALTER TABLE credit_grant ADD COLUMN rollover_due_at INTEGER;
+        ALTER TABLE credit_grant ADD COLUMN rolled_from_seq INTEGER REFERENCES credit_grant(seq);
+        CREATE INDEX credit_grant_rollover_due ON credit_grant(rollover_due_at) WHERE rollover_due_at IS NOT NULL;
+        CREATE UNIQUE INDEX credit_grant_rolled_once ON credit_grant(rolled_from_seq) WHERE rolled_from_seq IS NOT NULL;
+
+        CREATE TABLE credit_entry (
+            seq INTEGER PRIMARY KEY,
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('opening', 'grant', 'rollover', 'debit', 'hold', 'settle', 'release', 'hold_expiry', 'expiry')),
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            balance_after INTEGER NOT NULL,
+            held_after INTEGER NOT NULL,
+            grant_seq INTEGER,
+            debit_seq INTEGER,
+            hold_seq INTEGER,
+            agent_id TEXT NOT NULL DEFAULT '',
+            dataset_id TEXT NOT NULL DEFAULT '',
+            created_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX credit_entry_by_tenant ON credit_entry(tenant_id, seq);
+
+        -- A database from before the journal starts it with each live balance.
+        INSERT INTO credit_entry (tenant_id, category, kind, amount, balance_after, held_after, created_at)
+        SELECT tenant_id, category, 'opening', sum(amount - used), sum(amount - used), 0, now
+        FROM credit_grant, (SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) + coalesce((SELECT milliseconds FROM clock_offset), 0) AS now)
+        WHERE expired = 0 AND effective_at <= now AND expires_at > now
+        GROUP BY tenant_id, category;
+        """
 }

@@ -139,6 +139,9 @@ enum Migrations {
         migrator.registerMigration("v5_webhooks") { db in
             try db.execute(sql: BillingSchema.v5)
         }
+        migrator.registerMigration("v6_credits_for_ai") { db in
+            try db.execute(sql: BillingSchema.v6)
+        }
         return migrator
     }
 }

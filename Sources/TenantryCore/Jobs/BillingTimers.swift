@@ -34,9 +34,21 @@ enum BillingTimers {
                 body: batched { db, now in
                     try Allowances.grantAllDue(db, at: now, limit: batchSize).entitlements
                 }),
+            // Before expiry: a grant that rolls over ends at its period's end, and the expiry
+            // step then records what was left of it.
+            ClosureJob(
+                id: "rollOverGrants", intervalSeconds: 60,
+                body: batched { db, now in
+                    try Rollover.rollDue(db, at: now, limit: batchSize)
+                }),
             ClosureJob(id: "expireGrants", intervalSeconds: 60) { now in
                 try await database.write { try Ledger.expireGrants($0, at: now) }
             },
+            ClosureJob(
+                id: "expireHolds", intervalSeconds: 10,
+                body: batched { db, now in
+                    try Ledger.expireHolds(db, at: now, limit: batchSize)
+                }),
             ClosureJob(
                 id: "warnTrials", intervalSeconds: 60,
                 body: batched { db, now in

@@ -69,4 +69,20 @@ enum Emails {
                 """
         )
     }
+
+    static func creditsAlert(tenantName: String, category: String, threshold: AlertThreshold, available: Int64, allowance: Int64) -> Email {
+        let depleted = threshold.event == "credits.depleted"
+        let reached =
+            threshold.percent > 0
+            ? "\(threshold.percent)% of this period's allowance of \(allowance) is used"
+            : "the balance reached your alert level of \(threshold.remaining)"
+        return Email(
+            subject: depleted ? "\(tenantName) has run out of \(category) credits" : "\(tenantName) is running low on \(category) credits",
+            body: """
+                \(tenantName) has \(available) \(category) credits left: \(reached).
+
+                \(depleted ? "Requests that need credits are refused until more are granted: " : "To avoid running out, ")upgrade the plan or buy an add-on. An owner or admin can change these alerts, or turn their emails off, in the tenant's settings.
+                """
+        )
+    }
 }

@@ -40,15 +40,22 @@ public final class Mailer: Sendable {
     /// Adds an email to the outbox, within the caller's write.
     @discardableResult
     public func enqueue(_ db: Database, to recipient: String, _ email: Email, secret: String? = nil, secretExpiresAt: Instant? = nil) throws -> String {
+        let id = try Self.queue(db, to: recipient, email, at: clock.now())
+        if let secret, let secretExpiresAt {
+            secrets.withLock { $0[id] = HeldSecret(value: secret, expiresAt: secretExpiresAt) }
+        }
+        return id
+    }
+
+    /// Adds an email without a secret to the outbox, within the caller's write: for changes
+    /// made where no Mailer is at hand (a debit that sets off an alert).
+    @discardableResult
+    static func queue(_ db: Database, to recipient: String, _ email: Email, at now: Instant) throws -> String {
         let id = Secrets.identifier("eml")
-        let now = clock.now()
         try OutboxEmail(
             id: id, recipient: recipient, subject: email.subject, body: email.body, status: .queued, attempts: 0, createdAt: now, sentAt: nil,
             lastError: nil, nextAttemptAt: now
         ).insert(db)
-        if let secret, let secretExpiresAt {
-            secrets.withLock { $0[id] = HeldSecret(value: secret, expiresAt: secretExpiresAt) }
-        }
         return id
     }
 

@@ -17,6 +17,30 @@ public struct PlanConfig: Codable, Sendable, Equatable {
         }
     }
 
+    /// At a plan grant's period end, `percent` of what it has left (at most `maxAmount`,
+    /// 0 for no cap) continues as a rollover grant valid `validDays` (0: the next month plus
+    /// the plan's credit extension). Percent 0 rolls nothing over.
+    public struct Rollover: Codable, Sendable, Equatable {
+        public var percent: Int
+        public var maxAmount: Int64
+        public var validDays: Int
+
+        public init(percent: Int = 0, maxAmount: Int64 = 0, validDays: Int = 0) {
+            self.percent = percent
+            self.maxAmount = maxAmount
+            self.validDays = validDays
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case percent
+            case maxAmount = "max_amount"
+            case validDays = "valid_days"
+        }
+    }
+
+    /// Alerts fire when this percentage of a period's allowance is used.
+    public static let defaultAlertThresholds = [80, 100]
+
     public var usageConfigs: [Allowance] = []
     public var leadCollections: [String] = []
     public var trainMaterialTypes: [String] = []
@@ -30,8 +54,13 @@ public struct PlanConfig: Codable, Sendable, Equatable {
     public var customBrandingFooter = false
     public var integrationTypes: [String] = []
     public var teamMembers = 1
+    /// nil: `defaultAlertThresholds`. Beyond the seed's SubscriptionConfig, as is `rollover`.
+    public var alertThresholds: [Int]?
+    public var rollover: Rollover?
 
     public init() {}
+
+    public var effectiveAlertThresholds: [Int] { alertThresholds ?? Self.defaultAlertThresholds }
 
     enum CodingKeys: String, CodingKey {
         case usageConfigs = "usage_configs"
@@ -47,6 +76,8 @@ public struct PlanConfig: Codable, Sendable, Equatable {
         case customBrandingFooter = "custom_branding_footer"
         case integrationTypes = "integration_types"
         case teamMembers = "team_members"
+        case alertThresholds = "alert_thresholds"
+        case rollover
     }
 
     /// Usage categories are `USAGE_[A-Z0-9_]+`; `USAGE_UNKNOWN` is the unset value.
@@ -84,6 +115,16 @@ public struct PlanConfig: Codable, Sendable, Equatable {
             guard Set(values).count == values.count else { throw DomainError.invalidArgument("config.\(field) lists a value twice") }
         }
         try Self.validateEnumValue(analytics, prefix: "ANALYTICS_", field: "config.analytics")
+        if let alertThresholds {
+            guard alertThresholds.count <= 20, alertThresholds.allSatisfy({ (1...100).contains($0) }), Set(alertThresholds).count == alertThresholds.count else {
+                throw DomainError.invalidArgument("config.alert_thresholds takes at most 20 different percentages, each from 1 to 100")
+            }
+        }
+        if let rollover {
+            guard (0...100).contains(rollover.percent) else { throw DomainError.invalidArgument("config.rollover.percent must be between 0 and 100") }
+            _ = try Amount.nonNegative(rollover.maxAmount, field: "config.rollover.max_amount")
+            guard (0...3650).contains(rollover.validDays) else { throw DomainError.invalidArgument("config.rollover.valid_days must be between 0 and 3650") }
+        }
         guard (0...100_000).contains(teamMembers) else {
             throw DomainError.invalidArgument("config.team_members must be between 0 (no limit) and 100000")
         }

@@ -50,6 +50,7 @@ public struct PlanService: Sendable {
                 firstUsedAt: nil, createdAt: now, updatedAt: now
             )
             try plan.insert(db)
+            try Alerts.forgetLevels(db)
             try AuditLog.record(
                 db, actor: actor, action: "plan.create", targetType: "plan", targetId: name, tenantId: Plan.builtIn.contains(name) ? nil : name, before: AuditLog.nothing, after: plan, at: now)
             return plan
@@ -96,6 +97,8 @@ public struct PlanService: Sendable {
             try Draft(config: plan.config, description: plan.description, creditExtensionDays: plan.creditExtensionDays, trialDays: plan.trialDays).validate()
             plan.updatedAt = now
             try plan.update(db)
+            // Alert levels come from plans' thresholds: worked out again at the next debit.
+            try Alerts.forgetLevels(db)
             try AuditLog.record(db, actor: actor, action: "plan.update", targetType: "plan", targetId: name, before: before, after: plan, at: now)
             return plan
         }

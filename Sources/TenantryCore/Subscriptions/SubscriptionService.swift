@@ -133,7 +133,7 @@ public struct SubscriptionService: Sendable {
                 currency = variant.currency
                 total = try Amount.sum(total, try Amount.product(variant.priceMinor, purchase.quantity, field: "the price"), field: "the invoice's total")
                 let credits = try Amount.product(variant.units, purchase.quantity, field: "purchases[].quantity × units")
-                _ = try Amount.sum(try Ledger.balance(db, tenantId: tenantId, category: purchase.category, at: now), credits, field: "the \(purchase.category) balance")
+                _ = try Amount.sum(try Ledger.grantedLeft(db, tenantId: tenantId, category: purchase.category, at: now), credits, field: "the \(purchase.category) balance")
                 lines.append(Invoice.Line(category: purchase.category, quantity: purchase.quantity, units: variant.units, variantId: variant.id))
             }
             let invoice = try Billing.openInvoice(

@@ -35,6 +35,18 @@ public enum WebhookEvents {
         Kind(
             name: "credits.expired", description: "What was left of a grant expired.",
             example: [("tenant_id", "tnt_example"), ("grant_id", "grt_example"), ("category", "USAGE_AI_CREDIT"), ("amount", "250"), ("expired_at", "2026-12-31T00:00:00.000Z")]),
+        Kind(
+            name: "credits.low",
+            description: "A category's balance reached an alert threshold (a percentage of the period's allowance used, or an amount left); once per threshold and allowance window.",
+            example: alertExample),
+        Kind(
+            name: "credits.depleted", description: "A category's balance reached its last threshold: the allowance is used up (or nothing is left); once per allowance window.", example: alertExample),
+        Kind(
+            name: "credits.hold_expired", description: "A hold passed its TTL unsettled; it stopped reserving credits at expired_at.",
+            example: [
+                ("tenant_id", "tnt_example"), ("hold_id", "hld_example"), ("category", "USAGE_AI_CREDIT"), ("amount", "40"), ("agent_id", "agent-1"),
+                ("expired_at", "2026-12-31T00:05:00.000Z"),
+            ]),
         Kind(name: "api_key.created", description: "A tenant's or an operator's API key was created.", example: apiKeyExample),
         Kind(name: "api_key.revoked", description: "An API key was revoked.", example: apiKeyExample),
         Kind(name: "webhook.test", description: "Sent by an operator to check an endpoint.", example: [("webhook_id", "whk_example"), ("message", "a test event from Tenantry")]),
@@ -128,6 +140,11 @@ public enum WebhookEvents {
     static func apiKey(_ key: ApiKey) -> [(String, String)] {
         [("tenant_id", key.tenantId ?? ""), ("api_key_id", key.id), ("name", key.name), ("key_prefix", key.keyPrefix), ("scopes", key.scopes)]
     }
+
+    private static let alertExample: [(String, String)] = [
+        ("tenant_id", "tnt_example"), ("category", "USAGE_AI_CREDIT"), ("threshold", "percent:80"), ("level", "2000"), ("available", "1990"), ("allowance", "10000"),
+        ("window_start", "2026-12-01T00:00:00.000Z"),
+    ]
 
     private static func subscriptionExample(_ status: String) -> [(String, String)] {
         [
