@@ -367,3 +367,34 @@ struct CreditsForAITests {
         #expect(try problems(harness).contains { $0.contains("placed 1, settled 1") })
     }
 }
+
+@Suite("Migration v6: the journal of an upgraded database")
+struct CreditsMigrationTests {
+    @Test("an upgraded database starts its ledger with one opening entry per live balance")
+    func openingEntries() throws {
+        let path = temporaryDatabasePath()
+        defer { removeDatabaseFiles(path) }
+        let queue = try DatabaseQueue(path: path)
+        try Migrations.migrator.migrate(queue, upTo: "v5_webhooks")
+        let now = Instant(Date()).milliseconds
+        try queue.write { db in
+            try db.execute(sql: "INSERT INTO tenant (id, name, created_at, updated_at) VALUES ('tnt_a', 'A', 0, 0)")
+            for (id, category, amount, used, expires) in [
+                ("grt_1", "USAGE_AI_CREDIT", 100, 30, now + 86_400_000), ("grt_2", "USAGE_AI_CREDIT", 50, 0, now + 86_400_000),
+                ("grt_3", "USAGE_VOICE_MINUTE", 10, 10, now + 86_400_000), ("grt_4", "USAGE_AI_CREDIT", 999, 0, now - 1),
+            ] as [(String, String, Int64, Int64, Int64)] {
+                try db.execute(
+                    sql: """
+                        INSERT INTO credit_grant (id, tenant_id, category, amount, used, effective_at, expires_at, source, created_at)
+                        VALUES (?, 'tnt_a', ?, ?, ?, 0, ?, 'operator', 0)
+                        """, arguments: [id, category, amount, used, expires])
+            }
+        }
+        try Migrations.migrator.migrate(queue)
+        let entries = try queue.read { try Row.fetchAll($0, sql: "SELECT category, kind, amount, balance_after FROM credit_entry ORDER BY category") }
+        #expect(
+            entries.map { "\($0["category"] as String) \($0["kind"] as String) \($0["amount"] as Int64) \($0["balance_after"] as Int64)" } == [
+                "USAGE_AI_CREDIT opening 120 120", "USAGE_VOICE_MINUTE opening 0 0",
+            ])
+    }
+}
