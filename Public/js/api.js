@@ -35,12 +35,9 @@ export function parseJSON(text) {
   });
 }
 
-/**
- * Calls the API. `body` is sent as JSON when given. With `auth` (the default) the session
- * token is sent, and a 401 ends the session for the whole console.
- */
-export async function api(method, path, body, { auth = true } = {}) {
-  const headers = { Accept: "application/json" };
+/** Sends one request; a failed answer becomes an ApiError (a 401 with `auth` ends the session). */
+async function send(method, path, body, { auth = true, accept = "application/json" } = {}) {
+  const headers = { Accept: accept };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const token = session.token;
   if (auth && token) headers.Authorization = `Bearer ${token}`;
@@ -52,12 +49,10 @@ export async function api(method, path, body, { auth = true } = {}) {
   } catch (_) {
     throw new ApiError(0, 14, "The daemon cannot be reached; check that tenantryd is running.");
   }
-  const text = await response.text();
-  let data = {};
-  if (text) {
-    try { data = parseJSON(text); } catch (_) { data = {}; }
-  }
   if (!response.ok) {
+    const text = await response.text();
+    let data = {};
+    try { data = text ? parseJSON(text) : {}; } catch (_) { data = {}; }
     const message = typeof data.message === "string" && data.message ? data.message : `HTTP ${response.status}`;
     const error = new ApiError(response.status, data.code ?? 0, message);
     if (auth && response.status === 401) {
@@ -66,7 +61,40 @@ export async function api(method, path, body, { auth = true } = {}) {
     }
     throw error;
   }
-  return data;
+  return response;
+}
+
+/**
+ * Calls the API. `body` is sent as JSON when given. With `auth` (the default) the session
+ * token is sent, and a 401 ends the session for the whole console.
+ */
+export async function api(method, path, body, { auth = true } = {}) {
+  const response = await send(method, path, body, { auth });
+  const text = await response.text();
+  if (!text) return {};
+  try { return parseJSON(text); } catch (_) { return {}; }
+}
+
+/** GETs PATH with the session token and answers the body as text (a CSV, say). */
+export async function fetchText(path, { accept = "text/plain" } = {}) {
+  const response = await send("GET", path, undefined, { accept });
+  return response.text();
+}
+
+/**
+ * Saves BLOB as FILENAME through a Blob URL, revoked once the browser has taken it: the way
+ * to download what needed the Authorization header, which a plain link cannot send.
+ */
+export function saveBlob(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
 /** A query string from an object, leaving out empty values. */

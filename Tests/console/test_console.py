@@ -427,7 +427,7 @@ def test_the_dashboard_shows_the_overview_and_fits_a_phone(console, backend):
         assert console.horizontal_overflow() <= 0
         assert console.visible("main h1").text == "Dashboard"
         stats = [e for e in console.finds(".stat-value") if e.is_displayed()]
-        assert len(stats) == 5 and all(e.size["width"] > 0 and e.location["x"] + e.size["width"] <= width for e in stats)
+        assert len(stats) == 6 and all(e.size["width"] > 0 and e.location["x"] + e.size["width"] <= width for e in stats)
         console.wait(lambda d: console.finds("#credits-chart svg") and
                      console.find("#credits-chart svg").size["width"] <= width)
         console.go("#/tenants")

@@ -1,17 +1,29 @@
-// #/dashboard: GET /v1/admin/overview in one call.
+// #/dashboard: GET /v1/admin/overview in one call (tenants_below_threshold included).
 
 import { api } from "../api.js";
 import { barChart, proportionList } from "../chart.js";
 import { badge, card, h, int, link, notice, pageHeader, table, time } from "../dom.js";
-import { formatDay, formatInt, formatMoney, formatRelative, sumInts } from "../format.js";
+import { formatDay, formatInt, formatMoney, formatRelative, sumInts, toBigInt } from "../format.js";
 import { jobColumns } from "./jobs.js";
 
 export const STATUSES = ["TRIALING", "ACTIVE", "PAST_DUE", "CANCELED", "EXPIRED", "NO_SUBSCRIPTION"];
 const STATUS_TONES = { TRIALING: "info", ACTIVE: "ok", PAST_DUE: "warn", CANCELED: "muted", EXPIRED: "muted", NO_SUBSCRIPTION: "muted" };
 
-function stat(label, value, { hint, href, tone } = {}) {
+function stat(label, value, { hint, href, tone, id } = {}) {
   const body = [h("span", { class: "stat-label" }, label), h("span", { class: ["stat-value", tone && `text-${tone}`] }, value), hint ? h("span", { class: "stat-hint" }, hint) : null];
-  return href ? h("a", { class: "stat stat-link", href }, body) : h("div", { class: "stat" }, body);
+  return href ? h("a", { class: "stat stat-link", href, id }, body) : h("div", { class: "stat", id }, body);
+}
+
+/** Tenants whose credits are at or below one of their alert thresholds in this window. */
+function belowThreshold(count) {
+  if (count === undefined || count === null) {
+    return stat("Low on credits", "—", { hint: "not reported by this daemon", id: "stat-below-threshold" });
+  }
+  const some = (toBigInt(count) ?? 0n) > 0n;
+  return stat("Low on credits", formatInt(count), {
+    id: "stat-below-threshold", tone: some ? "warn" : null,
+    hint: some ? `${count === "1" || count === 1 ? "tenant" : "tenants"} at or below an alert threshold` : "no tenant below an alert threshold",
+  });
 }
 
 export async function dashboard() {
@@ -34,7 +46,8 @@ export async function dashboard() {
       href: "#/invoices?status=open",
       hint: o.open_invoices.length ? o.open_invoices.map((i) => formatMoney(i.total, i.currency)).join(" · ") : "nothing to collect",
     }),
-    stat("Credits · 30 days", formatInt(credits30), { hint: today ? `${formatInt(today.amount)} today (UTC)` : "" }));
+    stat("Credits · 30 days", formatInt(credits30), { hint: today ? `${formatInt(today.amount)} today (UTC)` : "" }),
+    belowThreshold(o.tenants_below_threshold));
 
   const peak = o.credits_per_day.reduce((best, d) => (best === null || BigInt(d.amount) > BigInt(best.amount) ? d : best), null);
   const chartLabel = `Credits consumed per day over the last 30 days: ${formatInt(credits30)} in total` +

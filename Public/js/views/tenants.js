@@ -1,5 +1,6 @@
 // #/tenants (search, filters, pages) and #/tenants/{id} (everything about one tenant, and
-// the operator's actions on it: move a trial's end, grant credits, mark an invoice paid).
+// the operator's actions on it: move a trial's end, grant credits, mark an invoice paid;
+// its credits, ledger, caps and alerts come from credits.js).
 
 import { api, enc, query } from "../api.js";
 import { confirmDialog } from "../dialog.js";
@@ -9,6 +10,7 @@ import {
 } from "../dom.js";
 import { DAY, formatInt, formatRelative, formatShift, fromLocalInput, parseDate, plural, toLocalInput } from "../format.js";
 import * as check from "../validate.js";
+import { creditParams, creditSections, loadCredits } from "./credits.js";
 import { STATUSES } from "./dashboard.js";
 import { invoiceColumns, markPaidFlow } from "./invoices.js";
 
@@ -95,7 +97,8 @@ function subscriptionCard(detail) {
     ]) : h("p", { class: "empty" }, "This tenant has no subscription."));
 }
 
-function balancesCard(detail) {
+/** The balances of the tenant's detail answer: shown when the balance route cannot be read. */
+function detailBalances(detail) {
   const byCategory = new Map();
   for (const g of detail.grants) {
     const entry = byCategory.get(g.category) || { next: null, nextAmount: "0" };
@@ -104,13 +107,12 @@ function balancesCard(detail) {
     byCategory.set(g.category, entry);
   }
   const balances = detail.tenant.balances || [];
-  return card("Credit balances", { id: "balances", description: "Live grants: effective now and not yet expired" },
-    balances.length ? h("ul", { class: "balances" }, balances.map((b) => {
-      const soon = byCategory.get(b.category);
-      return h("li", { "data-category": b.category },
-        h("div", { class: "balance-head" }, code(b.category, { class: "small" }), int(b.remaining, { class: "balance-value" })),
-        soon && soon.next ? h("div", { class: "muted small" }, `${formatInt(soon.nextAmount)} expire first: `, time(soon.next), ` (${formatRelative(soon.next)})`) : null);
-    })) : h("p", { class: "empty" }, "No live credits."));
+  return balances.length ? h("ul", { class: "balances" }, balances.map((b) => {
+    const soon = byCategory.get(b.category);
+    return h("li", { "data-category": b.category },
+      h("div", { class: "balance-head" }, code(b.category, { class: "small" }), int(b.remaining, { class: "balance-value" })),
+      soon && soon.next ? h("div", { class: "muted small" }, `${formatInt(soon.nextAmount)} expire first: `, time(soon.next), ` (${formatRelative(soon.next)})`) : null);
+  })) : h("p", { class: "empty" }, "No live credits.");
 }
 
 function trialAction(tenantName, reload) {
@@ -256,16 +258,19 @@ function grantAction(tenantName, categories, reload) {
 
 export async function tenantPage(ctx) {
   const id = ctx.args[0];
-  const [first, plans] = await Promise.all([
+  const [first, plans, firstCredits] = await Promise.all([
     api("GET", `/v1/admin/tenants/${enc(id)}`),
     api("GET", "/v1/usage/plans").then((r) => r.plans).catch(() => []),
+    loadCredits(id, creditParams(ctx.params)),
   ]);
   const tenantName = first.tenant.name || id;
   const tenantPlan = plans.find((p) => p.plan_name === id);
   const categories = [...new Set([
     ...first.tenant.balances.map((b) => b.category),
+    ...(firstCredits.balance.data ? firstCredits.balance.data.balances.map((b) => b.category) : []),
     ...plans.flatMap((p) => p.config.usage_configs.map((u) => u.category)),
   ])].sort();
+  let latest = first;
 
   const headerSlot = h("div");
   const subscriptionSlot = h("div", { class: "slot" });
@@ -274,8 +279,11 @@ export async function tenantPage(ctx) {
   const invoiceNotice = noticeSlot({ id: "invoice-notice" });
   const keyNotice = noticeSlot({ id: "key-notice" });
 
+  const credits = creditSections(ctx, id, firstCredits, { categories, fallbackBalances: () => detailBalances(latest) });
+  balancesSlot.replaceChildren(credits.balances);
+
   const reload = async () => {
-    const detail = await api("GET", `/v1/admin/tenants/${enc(id)}`);
+    const [detail] = await Promise.all([api("GET", `/v1/admin/tenants/${enc(id)}`), credits.reload()]);
     if (ctx.isCurrent()) fill(detail);
   };
   const trial = trialAction(tenantName, reload);
@@ -283,6 +291,7 @@ export async function tenantPage(ctx) {
   trial.partner = grant;
 
   function fill(detail) {
+    latest = detail;
     const t = detail.tenant;
     headerSlot.replaceChildren(pageHeader(t.name || t.id, {
       crumbs: [link("#/tenants", "Tenants"), h("span", null, t.name || t.id)],
@@ -295,7 +304,7 @@ export async function tenantPage(ctx) {
       ],
     }));
     subscriptionSlot.replaceChildren(subscriptionCard(detail));
-    balancesSlot.replaceChildren(balancesCard(detail));
+    credits.update(detail);
     trial.update(detail);
     grant.update(detail);
 
@@ -350,7 +359,8 @@ export async function tenantPage(ctx) {
       { label: "Subscription", render: (s) => shortId(s.id, { class: "small muted" }) },
     ], detail.subscriptions, { empty: "No subscription yet.", label: "Subscription history" }));
 
-    restSlot.replaceChildren(h("div", { class: "grid grid-2-1" }, members, agents), grants, invoices, keys, history);
+    restSlot.replaceChildren(h("div", { class: "grid grid-2-1" }, members, agents), grants, credits.ledger, credits.caps, credits.alerts,
+      invoices, keys, history);
   }
 
   fill(first);
