@@ -15,11 +15,17 @@
 #                counts the responses with status >= 400 (wrk's own count).
 #   REQUEST_LUA  Lua text added to the scenario's wrk script, e.g. a request() function
 #                that builds each body (it sees `thread_id` and $BENCH_RUN, unique per wrk
-#                run: see wrk-common.lua). BODY then only serves the first, checking request.
+#                run: see wrk-common.lua), or a response() that counts things of its own in
+#                `counters` (kept as counter_<name>). BODY then only serves the first,
+#                checking request.
 #   COUNT_SQL    a SELECT of one number, read from the database (read-only) before and
-#                after the measured run; the summary shows the difference (e.g. debits
-#                made, against the responses counted).
-#   TAG          a label the summary picks scenarios by (consume-full, consume-normal).
+#                after the measured run, each time once it has not changed for 1 s (the
+#                requests wrk abandoned have committed by then); the summary shows the difference (e.g. debits
+#                made, against the responses counted). It may select several, named with
+#                AS: each one's difference is kept as rows_delta_<name> (the first's also
+#                as rows_delta), its value before as rows_before_<name>.
+#   TAG          a label the summary picks scenarios by (consume-full, consume-normal, holds,
+#                hold-settle, batch).
 #   SETTLE       0 = do not wait for the password-hash queue to empty after the warm-up and
 #                the measured run (runs under the login flood, whose queue never empties).
 #
@@ -39,6 +45,27 @@
 # again, as the runs without the flood were; the summary gives each one's ratio flood/alone
 # against the aim (>= 0.7), and the wrong passwords hashed per second during each run.
 #
+# Holds and batches (unless BENCH_HOLDS=0; about 45 s with the default duration), after the
+# webhooks, on two tenants of their own (users holds@ and settle@bench.test, an API key and
+# 1e9 credits each, granted by the operator as for consume): a hold left open makes each later
+# hold, settle and debit of its tenant slower (they sum its open holds), so the holds
+# scenario's pile stays away from the others. Every request has a new idempotency key, and
+# holds have ttl_seconds 86400 (none expires during the bench).
+#   POST holds            a hold of 1 credit a request; holds/s and the ratio to /healthz, and
+#                         the open holds on its tenant before and after the run.
+#   POST hold+settle      each connection alternates: a hold of 2, then the settlement of 1 of
+#                         it (POST .../holds/{id}/settle, the id taken by a response() hook
+#                         from the hold's answer, per wrk thread); pairs (= settles) per second
+#                         and the ratio.
+#   POST consume/batch    batches of 100 debits of 1 credit; debits per second (2xx requests/s
+#                         x 100) and the ratio.
+# Each run's database difference is held against what wrk got 2xx answers for, and once the
+# daemon has stopped (after the synchronous=normal run), sqlite3 counts both tenants' holds,
+# settled holds (each with its debit) and batch debits against every 2xx answer of the
+# probes, warm-ups and measured runs: none may be missing, and no more may be there than the
+# requests wrk left in flight when it stopped (the Lua counts the requests it sent) can
+# explain ("Ledger of holds and batches: met"); tenantryd check must pass as well.
+#
 # Webhooks (unless BENCH_WEBHOOKS=0; about 45 s with the default duration): the daemon runs
 # with --webhooks-allow-private from the start; right after the consume scenario, one active
 # endpoint subscribed to "*" is created (its URL a local receiver: Debian's nginx on a free
@@ -57,7 +84,8 @@
 # TENANTRYD (.build/release/tenantryd), BENCH_TIMERS (1; 0 skips bench/timers.sh, whose
 # own settings are TIMERS_*), BENCH_FLOOD (1; 0 skips the login flood), BENCH_FLOOD_CONNECTIONS
 # (300, the flood's connections), BENCH_WEBHOOKS (1; 0 skips the webhooks),
-# BENCH_WEBHOOK_DELIVERIES (3000), BENCH_WEBHOOK_WAIT (120, seconds), BENCH_NGINX (nginx, else
+# BENCH_WEBHOOK_DELIVERIES (3000), BENCH_WEBHOOK_WAIT (120, seconds), BENCH_HOLDS (1; 0 skips the
+# holds and batches; 1 needs sqlite3), BENCH_NGINX (nginx, else
 # /usr/sbin/nginx; a command that does not run means the Python receiver). Extra daemon flags: BENCH_DAEMON_ARGS, e.g.
 # BENCH_DAEMON_ARGS="--synchronous normal" (the consume scenario then runs once).
 #
@@ -81,6 +109,7 @@ RUN_TIMERS=${BENCH_TIMERS:-1}
 RUN_FLOOD=${BENCH_FLOOD:-1}
 FLOOD_CONNS=${BENCH_FLOOD_CONNECTIONS:-300}
 RUN_WEBHOOKS=${BENCH_WEBHOOKS:-1}
+RUN_HOLDS=${BENCH_HOLDS:-1}
 WEBHOOK_DELIVERIES=${BENCH_WEBHOOK_DELIVERIES:-3000}
 WEBHOOK_WAIT=${BENCH_WEBHOOK_WAIT:-120}
 # Deliveries to the bench's loopback receiver need it; it only widens the URLs allowed.
@@ -98,7 +127,7 @@ FLOOD_WRONG_PASSWORD=not-the-password-1
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-for tool in wrk curl python3; do
+for tool in wrk curl python3 $([ "$RUN_HOLDS" = 0 ] || echo sqlite3); do
   command -v "$tool" >/dev/null || die "$tool is not installed (make bench-deps)"
 done
 [ -x "$BIN" ] || die "$BIN not found: run 'swift build -c release' (or 'make bench')"
@@ -247,6 +276,28 @@ db_count() {
 c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
 print(c.execute(sys.argv[2]).fetchone()[0])' "$DB" "$1" || die "could not read the database: $1"
 }
+# db_counts SQL: a SELECT of one or more numbers (one read, so consistent with each other),
+# printed as column=value lines, e.g. "settled=12" for "... AS settled".
+db_counts() {
+  python3 -c 'import sqlite3, sys
+c = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+cur = c.execute(sys.argv[2])
+for d, v in zip(cur.description, cur.fetchone()):
+    print(f"{d[0]}={v}")' "$DB" "$1" || die "could not read the database: $1"
+}
+# db_counts_idle SQL: db_counts once the numbers have not moved for 1 s (at most 30 s): the
+# requests wrk abandoned when it stopped may still be queued and commit afterwards, some
+# scenarios' requests take a second or more, and the writer commits them in groups.
+db_counts_idle() {
+  local now last same=0
+  last=$(db_counts "$1")
+  for _ in $(seq 120); do
+    sleep 0.25
+    now=$(db_counts "$1")
+    if [ "$now" = "$last" ]; then same=$((same + 1)); [ "$same" -ge 4 ] && break; else same=0; last=$now; fi
+  done
+  printf '%s\n' "$now"
+}
 
 # Waits until no password hash is queued (wrk abandons its requests in flight when it stops,
 # and the daemon still hashes them), so a run does not inherit the previous one's backlog.
@@ -303,7 +354,8 @@ scenario() {
   check_alive "after the warm-up of $name"
 
   local busy0 daemon0 busy1 daemon1 flood0=0 flood1=0 rows0= rows1=
-  [ -z "$count_sql" ] || rows0=$(db_count "$count_sql")
+  # The warm-up's abandoned requests first (they must not count in the difference).
+  [ -z "$count_sql" ] || rows0=$(db_counts_idle "$count_sql")
   metrics_snapshot "$WORK/before-$id.prom"
   busy0=$(machine_busy); daemon0=$(daemon_cpu)
   [ -z "$FLOOD_PID" ] || flood0=$(proc_cpu "$FLOOD_PID")
@@ -313,14 +365,20 @@ scenario() {
   check_alive "during $name"
   metrics_snapshot "$WORK/after-$id.prom"
   # Requests wrk abandoned when it stopped may still commit: wait for the writer to be idle.
-  [ -z "$count_sql" ] || { sleep 0.5; rows1=$(db_count "$count_sql"); }
+  [ -z "$count_sql" ] || rows1=$(db_counts_idle "$count_sql")
 
   local m delta
   {
     echo "name=$name"
     echo "tag=$tag"
     echo "synchronous=$(daemon_synchronous)"
-    [ -z "$count_sql" ] || { echo "count_sql=$count_sql"; echo "rows_delta=$((rows1 - rows0))"; }
+    if [ -n "$count_sql" ]; then
+      echo "count_sql=$count_sql"
+      # rows_delta: the first column's difference; rows_delta_<column>: each column's.
+      awk -F= 'NR == FNR { before[$1] = $2; next }
+        { d = $2 - before[$1]; if (FNR == 1) print "rows_delta=" d; print "rows_delta_" $1 "=" d; print "rows_before_" $1 "=" before[$1] }' \
+        <(printf '%s\n' "$rows0") <(printf '%s\n' "$rows1")
+    fi
     echo "method=$method"
     echo "path=$path"
     echo "conns=$conns"
@@ -562,6 +620,146 @@ LUA
   settle
 fi
 
+# ---------------------------------------------------------------- holds and batches
+# Two tenants of their own, each a user with an API key (usage.write) and 1e9 credits granted
+# by the operator, as the consume tenant above: a hold left open makes every later hold,
+# settle and debit of its tenant slower (each sums the tenant's open holds), so the holds
+# scenario's pile stays on its tenant, away from hold+settle, the batches and consume. The
+# figures of the ledger check after the daemon stops go to holds.txt.
+HOLDS_OUT=$WORK/holds.txt
+: >"$HOLDS_OUT"
+HOLD_TTL=86400     # none expires during the bench: the expireHolds job has nothing to do
+HOLD_AMOUNT=2      # what a hold reserves; hold+settle settles SETTLE_AMOUNT of it
+SETTLE_AMOUNT=1
+BATCH_ITEMS=100
+
+# credited_tenant EMAIL: registers EMAIL, gives its tenant an API key and 1e9 credits;
+# prints "TENANT_ID API_KEY".
+credited_tenant() {
+  local session tenant key
+  session=$(create_user "$1" "$USER_PASSWORD")
+  tenant=$(api GET /v1/user/tenants/current "" "$session" | python3 -c 'import json, sys; print(json.load(sys.stdin)["tenant"]["id"])')
+  key=$(api POST /v1/tenant/api-keys '{"name":"bench","scopes":["usage.write","usage.read"]}' "$session" | json plaintext_key)
+  api POST "/v1/admin/tenants/$tenant/credits" \
+    '{"category":"USAGE_AI_CREDIT","amount":"1000000000","expires_at":"2100-01-01T00:00:00Z","reason":"bench"}' "$OPS_TOKEN" >/dev/null
+  echo "$tenant $key"
+}
+
+# The Lua of the three scenarios: keys unique per request (wrk run, thread, counter), as
+# consume's; counters.sent counts the requests sent, so that the ledger check knows how many
+# were still in flight (never answered) when wrk stopped.
+KEY_PREFIX_LUA='if not prefix then prefix = (os.getenv("BENCH_RUN") or "run") .. "-t" .. tostring(thread_id or 0) .. "-" end
+  n = n + 1
+  counters.sent = (counters.sent or 0) + 1'
+# POST holds: one hold of 1 credit a request.
+HOLDS_LUA="
+local n, prefix = 0, nil
+function request()
+  $KEY_PREFIX_LUA
+  return wrk.format(nil, nil, nil, string.format(
+    [[{\"category\":\"USAGE_AI_CREDIT\",\"amount\":1,\"agent_id\":\"agent-%d\",\"dataset_id\":\"\",\"ttl_seconds\":$HOLD_TTL,\"idempotency_key\":\"%s%d\"}]],
+    n % 64, prefix, n))
+end"
+hold_body() { printf '{"category":"USAGE_AI_CREDIT","amount":%s,"agent_id":"agent-0","dataset_id":"","ttl_seconds":%s,"idempotency_key":"%s"}' "$2" "$HOLD_TTL" "$1"; }
+# hold+settle: wrk's Lua state is per thread, not per connection, and a connection sends its
+# next request right after its response went through response(): so response() puts the id
+# of each hold placed on the thread's list, and request() settles one from the list if there
+# is one, else places a hold. Each connection thus alternates hold, settle, hold, ... and
+# every hold answered is settled once (those answered as wrk stops stay open).
+HOLD_SETTLE_LUA="
+local n, prefix, placed = 0, nil, {}
+function request()
+  $KEY_PREFIX_LUA
+  local id = table.remove(placed)
+  if id then
+    return wrk.format(nil, wrk.path .. \"/\" .. id .. \"/settle\", nil,
+      string.format([[{\"amount\":$SETTLE_AMOUNT,\"idempotency_key\":\"%ss%d\"}]], prefix, n))
+  end
+  return wrk.format(nil, nil, nil, string.format(
+    [[{\"category\":\"USAGE_AI_CREDIT\",\"amount\":$HOLD_AMOUNT,\"agent_id\":\"agent-%d\",\"dataset_id\":\"\",\"ttl_seconds\":$HOLD_TTL,\"idempotency_key\":\"%sh%d\"}]],
+    n % 64, prefix, n))
+end
+local tally_status = response  -- wrk-common.lua's non-2xx tally (CODES=1)
+function response(status, headers, body)
+  if tally_status then tally_status(status, headers, body) end
+  if status < 200 or status > 299 then return end
+  if body:find('\"status\"%s*:%s*\"open\"') then
+    local id = body:match('\"id\"%s*:%s*\"([^\"]+)\"')
+    if id then
+      table.insert(placed, id)
+      counters.held = (counters.held or 0) + 1
+    end
+  elseif body:find('\"status\"%s*:%s*\"settled\"') then
+    counters.settled = (counters.settled or 0) + 1
+  end
+end"
+# consume/batch: BATCH_ITEMS debits of 1 credit a request; response() counts the items
+# debited (code 0) and refused in each 2xx answer.
+BATCH_LUA="
+local n, prefix = 0, nil
+function request()
+  $KEY_PREFIX_LUA
+  local items = {}
+  for i = 1, $BATCH_ITEMS do
+    items[i] = string.format(
+      [[{\"category\":\"USAGE_AI_CREDIT\",\"amount\":1,\"agent_id\":\"agent-%d\",\"dataset_id\":\"\",\"idempotency_key\":\"%s%d-%d\"}]],
+      i % 64, prefix, n, i)
+  end
+  return wrk.format(nil, nil, nil, '{\"items\":[' .. table.concat(items, ',') .. ']}')
+end
+local tally_status = response
+function response(status, headers, body)
+  if tally_status then tally_status(status, headers, body) end
+  if status < 200 or status > 299 then return end
+  local _, items = body:gsub('\"code\"%s*:', '')
+  local _, ok = body:gsub('\"code\"%s*:%s*0[^%d]', '')
+  counters.debited = (counters.debited or 0) + ok
+  counters.refused = (counters.refused or 0) + items - ok
+end"
+batch_body() {
+  python3 -c 'import json, sys
+print(json.dumps({"items": [{"category": "USAGE_AI_CREDIT", "amount": 1, "agent_id": f"agent-{i % 64}", "dataset_id": "",
+                             "idempotency_key": f"{sys.argv[1]}-{i}"} for i in range(int(sys.argv[2]))]}, separators=(",", ":")))' "$1" "$BATCH_ITEMS"
+}
+
+if [ "$RUN_HOLDS" != 0 ]; then
+  echo "bench: holds: two tenants of their own (holds@, settle@bench.test), 1e9 credits each" >&2
+  read -r HOLDS_TENANT HOLDS_KEY <<<"$(credited_tenant holds@bench.test)"
+  read -r SETTLE_TENANT SETTLE_KEY <<<"$(credited_tenant settle@bench.test)"
+  [[ $HOLDS_TENANT =~ ^[A-Za-z0-9_-]+$ && $SETTLE_TENANT =~ ^[A-Za-z0-9_-]+$ ]] ||
+    die "odd tenant ids: $HOLDS_TENANT, $SETTLE_TENANT"
+  HOLDS_PATH=/v1/usage/tenants/$HOLDS_TENANT/holds
+  SETTLE_HOLDS_PATH=/v1/usage/tenants/$SETTLE_TENANT/holds
+  BATCH_PATH=/v1/usage/tenants/$SETTLE_TENANT/consume/batch
+  # The probe (scenario's first request) of hold+settle is a hold only: it stays open.
+  CODES=1 REQUEST_LUA=$HOLDS_LUA TAG=holds \
+    COUNT_SQL="SELECT count(*) AS holds, coalesce(sum(status = 'open'), 0) AS open FROM credit_hold WHERE tenant_id = '$HOLDS_TENANT'" \
+    scenario "POST holds" POST "$HOLDS_PATH" "$(hold_body probe-holds 1)" "$HOLDS_KEY"
+  HOLDS_RUN=$N_SCENARIOS
+  CODES=1 REQUEST_LUA=$HOLD_SETTLE_LUA TAG=hold-settle \
+    COUNT_SQL="SELECT (SELECT count(*) FROM credit_hold WHERE tenant_id = '$SETTLE_TENANT' AND status = 'settled') AS settled, (SELECT count(*) FROM credit_hold WHERE tenant_id = '$SETTLE_TENANT') AS holds, (SELECT count(*) FROM credit_debit WHERE tenant_id = '$SETTLE_TENANT') AS debits" \
+    scenario "POST hold+settle" POST "$SETTLE_HOLDS_PATH" "$(hold_body probe-hold-settle "$HOLD_AMOUNT")" "$SETTLE_KEY"
+  HOLD_SETTLE_RUN=$N_SCENARIOS
+  CODES=1 REQUEST_LUA=$BATCH_LUA TAG=batch \
+    COUNT_SQL="SELECT count(*) AS debits FROM credit_debit WHERE tenant_id = '$SETTLE_TENANT'" \
+    scenario "POST consume/batch ($BATCH_ITEMS items)" POST "$BATCH_PATH" "$(batch_body probe-batch)" "$SETTLE_KEY"
+  BATCH_RUN=$N_SCENARIOS
+  {
+    echo "holds_tenant=$HOLDS_TENANT"
+    echo "settle_tenant=$SETTLE_TENANT"
+    echo "ttl_seconds=$HOLD_TTL"
+    echo "hold_amount=$HOLD_AMOUNT"
+    echo "settle_amount=$SETTLE_AMOUNT"
+    echo "batch_items=$BATCH_ITEMS"
+    # Each scenario's warm-up and measured run, for the check after the daemon stops.
+    for k in HOLDS_RUN HOLD_SETTLE_RUN BATCH_RUN; do
+      id=$(printf '%02d' "${!k}")
+      echo "${k,,}_warmup=$WORK/warmup-$id.txt"
+      echo "${k,,}_measured=$WORK/scenario-$id.txt"
+    done
+  } >>"$HOLDS_OUT"
+fi
+
 LOGIN_BODY="{\"email\":\"$USER_EMAIL\",\"password\":\"$USER_PASSWORD\"}"
 CODES=1 scenario "POST /v1/account/login" POST /v1/account/login "$LOGIN_BODY"
 # More connections than hashing workers + queue (64 by default): the overflow must be
@@ -710,6 +908,24 @@ if [ "$SYNC_FIRST" != normal ]; then
 fi
 echo "debits_total=$(db_count "$DEBITS_SQL")" >>"$WORK/meta.txt"
 stop_daemon
+# The holds' and batches' ledger, read with sqlite3 once the daemon has stopped (nothing in
+# flight any more); the summary holds it against what wrk got 2xx answers for.
+if [ "$RUN_HOLDS" != 0 ]; then
+  sq() { sqlite3 -readonly "$DB" "$1" || die "sqlite3 could not read the database: $1"; }
+  {
+    echo "db_holds=$(sq "SELECT count(*) FROM credit_hold WHERE tenant_id = '$HOLDS_TENANT'")"
+    echo "db_holds_open=$(sq "SELECT count(*) FROM credit_hold WHERE tenant_id = '$HOLDS_TENANT' AND status = 'open'")"
+    echo "db_settle_holds=$(sq "SELECT count(*) FROM credit_hold WHERE tenant_id = '$SETTLE_TENANT'")"
+    echo "db_settle_settled=$(sq "SELECT count(*) FROM credit_hold WHERE tenant_id = '$SETTLE_TENANT' AND status = 'settled'")"
+    # Settled for SETTLE_AMOUNT with a debit of that amount (check proves the rest).
+    echo "db_settle_settled_debited=$(sq "SELECT count(*) FROM credit_hold h JOIN credit_debit d ON d.seq = h.debit_seq
+      WHERE h.tenant_id = '$SETTLE_TENANT' AND h.status = 'settled' AND h.settled_amount = $SETTLE_AMOUNT AND d.amount = $SETTLE_AMOUNT")"
+    echo "db_settle_debits=$(sq "SELECT count(*) FROM credit_debit WHERE tenant_id = '$SETTLE_TENANT'")"
+    # The batches' debits: the tenant's debits that no hold's settlement made.
+    echo "db_batch_debits=$(sq "SELECT count(*) FROM credit_debit WHERE tenant_id = '$SETTLE_TENANT'
+      AND seq NOT IN (SELECT debit_seq FROM credit_hold WHERE debit_seq IS NOT NULL)")"
+  } >>"$HOLDS_OUT"
+fi
 grep -E ' (warning|error|critical) ' "$DAEMON_LOG" | grep -v 'no operator account yet' | tail -n 5 >"$WORK/log-problems.txt" || true
 CHECK_OUT=$("$BIN" check --db "$DB" 2>&1) && CHECK_RC=0 || CHECK_RC=$?
 { echo "check_rc=$CHECK_RC"; echo "check_out=$(printf '%s' "$CHECK_OUT" | tail -n 1)"; } >>"$WORK/meta.txt"
@@ -725,7 +941,7 @@ echo "timers_rc=$TIMERS_RC" >>"$WORK/meta.txt"
 
 mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "$FLOOD_OUT" "$WEBHOOKS_OUT" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
+python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "$FLOOD_OUT" "$WEBHOOKS_OUT" "$HOLDS_OUT" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
 import sys
 
 def read_kv(path):
@@ -744,7 +960,8 @@ with open(sys.argv[3]) as f:
     timers = f.read().rstrip("\n")
 flood = read_kv(sys.argv[4])
 hooks = read_kv(sys.argv[5])
-runs = [read_kv(p) for p in sys.argv[6:]]
+holds = read_kv(sys.argv[6])
+runs = [read_kv(p) for p in sys.argv[7:]]
 
 def ms(us):
     us = float(us)
@@ -824,6 +1041,77 @@ if consume:
           f"{debits:,} debits for {oks:,} 2xx responses; daemon {r['daemon_cpu_s'] / r['secs']:.2f} cores{replay}")
     if len(consume) > 1:
         p(f"  (the synchronous=normal row: the same database after a restart; ratio against the first daemon's {base['path']})")
+if holds:
+    hr, sr, br = (next(r for r in runs if r["tag"] == t) for t in ("holds", "hold-settle", "batch"))
+    items = int(holds["batch_items"])
+    def counter(r, k):
+        return int(r.get("counter_" + k, "0"))
+    def oks(r):
+        return int(r["requests"]) - int(r["non2xx"])
+    def in_flight(r):  # sent, never answered: still in flight when wrk stopped (or a socket error)
+        return max(0, counter(r, "sent") - int(r["requests"]))
+    def codes(r):
+        return f"non-2xx {int(r['non2xx']):,}{(' (' + r['status_codes'] + ')') if r['status_codes'] else ''}, socket errors {r['sockerr']:,}"
+    def ledger(db, answered, flight):
+        # What the database holds against the 2xx answers: fewer = lost; more than the
+        # requests left in flight can explain = doubled.
+        if db < answered:
+            return f"NOT MET: {answered - db:,} LOST"
+        if db > answered + flight:
+            return f"NOT MET: {db - answered - flight:,} MORE than answered + in flight (doubled?)"
+        return "met"
+    problems_h = []
+    def verdict(v):
+        if v != "met":
+            problems_h.append(v)
+        return v
+    p("")
+    p(f"Holds and batches, on two tenants of their own (1e9 credits each; ttl_seconds {holds['ttl_seconds']}: none expires during the bench), "
+      f"against {base['path']} ({rate(base['ok_rps'])} req/s):")
+    ho = oks(hr)
+    p(f"  POST holds (1 credit, a new key each): {rate(ho / hr['secs'])} holds/s = {ho / hr['secs'] / base['ok_rps']:.3f} x {base['path']}; "
+      f"p50 {ms(hr['lat_p50'])}, p99 {ms(hr['lat_p99'])}; {codes(hr)}; daemon {hr['daemon_cpu_s'] / hr['secs']:.2f} cores")
+    p(f"    open holds on its tenant {int(hr['rows_before_open']):,} before the run, {int(hr['rows_before_open']) + int(hr['rows_delta_open']):,} after "
+      f"(each hold sums the tenant's open holds: the rate falls as they pile up); "
+      f"{int(hr['rows_delta_holds']):,} holds made for {ho:,} 2xx answers: {verdict(ledger(int(hr['rows_delta_holds']), ho, in_flight(hr)))}")
+    settled, held = counter(sr, "settled"), counter(sr, "held")
+    p(f"  hold ({holds['hold_amount']}) + settle ({holds['settle_amount']}), each connection alternating: {rate(settled / sr['secs'])} pairs/s (settles/s) "
+      f"= {settled / sr['secs'] / base['ok_rps']:.3f} x {base['path']}; {rate(sr['rps'])} requests/s, {held:,} holds and {settled:,} settles answered 2xx; "
+      f"p50 {ms(sr['lat_p50'])}, p99 {ms(sr['lat_p99'])} (both kinds); {codes(sr)}; daemon {sr['daemon_cpu_s'] / sr['secs']:.2f} cores")
+    p(f"    {int(sr['rows_delta_settled']):,} holds settled for {settled:,} settles answered: {verdict(ledger(int(sr['rows_delta_settled']), settled, in_flight(sr)))}; "
+      f"{int(sr['rows_delta_debits']):,} debits for them: "
+      f"{verdict('met' if int(sr['rows_delta_debits']) == int(sr['rows_delta_settled']) else 'NOT MET: not one debit a settlement')}")
+    debited, refused = counter(br, "debited"), counter(br, "refused")
+    p(f"  POST consume/batch ({items} items of 1 credit, a new key each): {rate(debited / br['secs'])} debits/s "
+      f"= {debited / br['secs'] / base['ok_rps']:.3f} x {base['path']} ({rate(br['ok_rps'])} requests/s x {items}); "
+      f"p50 {ms(br['lat_p50'])}, p99 {ms(br['lat_p99'])} a batch; {codes(br)}; items refused {refused:,}"
+      f"{'' if refused == 0 else ' (NOT 0)'}; daemon {br['daemon_cpu_s'] / br['secs']:.2f} cores")
+    if refused:
+        problems_h.append(f"{refused:,} batch items refused")
+    p(f"    {int(br['rows_delta_debits']):,} debits for {debited:,} items answered code 0: "
+      f"{verdict(ledger(int(br['rows_delta_debits']), debited, in_flight(br) * items))}")
+    # After the daemon stopped: the whole tenants against every answer (probes, warm-ups, measured runs).
+    runs_of = {k: [read_kv(holds[f"{k}_run_{w}"]) for w in ("warmup", "measured")] for k in ("holds", "hold_settle", "batch")}
+    def total(k, f):
+        return sum(f(r) for r in runs_of[k])
+    exp_holds, fl_holds = 1 + total("holds", oks), total("holds", in_flight)
+    exp_settled, fl_settle = total("hold_settle", lambda r: counter(r, "settled")), total("hold_settle", in_flight)
+    exp_sholds = 1 + total("hold_settle", lambda r: counter(r, "held"))
+    exp_batch, fl_batch = items + total("batch", lambda r: counter(r, "debited")), total("batch", in_flight) * items
+    db = {k: int(v) for k, v in holds.items() if k.startswith("db_")}
+    p(f"  The ledger after the daemon stopped (sqlite3), against every 2xx answer (the probes, warm-ups and measured runs; "
+      f"at most the requests left in flight when wrk stopped may add to it):")
+    p(f"    holds tenant: {db['db_holds']:,} holds for {exp_holds:,} answered (+ {fl_holds:,} in flight): {verdict(ledger(db['db_holds'], exp_holds, fl_holds))}; "
+      f"{db['db_holds_open']:,} open")
+    p(f"    settle tenant: {db['db_settle_settled']:,} settled holds for {exp_settled:,} settles answered (+ {fl_settle:,} in flight): "
+      f"{verdict(ledger(db['db_settle_settled'], exp_settled, fl_settle))}; "
+      f"{db['db_settle_holds']:,} holds for {exp_sholds:,} answered: {verdict(ledger(db['db_settle_holds'], exp_sholds, fl_settle))}; "
+      f"{db['db_settle_settled_debited']:,} of the settled with their debit of {holds['settle_amount']}: "
+      f"{verdict('met' if db['db_settle_settled_debited'] == db['db_settle_settled'] else 'NOT MET')}")
+    p(f"    settle tenant: {db['db_batch_debits']:,} batch debits for {exp_batch:,} items answered code 0 (+ {fl_batch:,} in flight): "
+      f"{verdict(ledger(db['db_batch_debits'], exp_batch, fl_batch))}; {db['db_settle_debits']:,} debits in all = settled + batch: "
+      f"{verdict('met' if db['db_settle_debits'] == db['db_settle_settled'] + db['db_batch_debits'] else 'NOT MET')}")
+    p(f"  Ledger of holds and batches: {'met' if not problems_h else 'NOT MET (' + '; '.join(problems_h) + ')'}")
 if hooks:
     # Consume beside one endpoint, against the consume run just before it (same daemon).
     wh = next(r for r in runs if r["tag"] == "webhooks")
@@ -962,6 +1250,8 @@ if not flood:
     p("Login flood: skipped (BENCH_FLOOD=0).")
 if not hooks:
     p("Webhooks: skipped (BENCH_WEBHOOKS=0).")
+if not holds:
+    p("Holds and batches: skipped (BENCH_HOLDS=0).")
 print("\n".join(out))
 PY
 echo "bench: summary kept in bench/results/latest.txt and bench/results/$STAMP.txt" >&2

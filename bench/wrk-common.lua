@@ -9,8 +9,12 @@
 --
 -- A scenario may also define request() (run.sh's REQUEST_LUA setting) to build each
 -- request itself; it sees `thread_id` (1, 2, ...) and $BENCH_RUN (unique per wrk run).
+-- It may count things of its own in the global table `counters` (name -> number, e.g.
+-- counters.settled = (counters.settled or 0) + 1 in its response()): done() sums each
+-- over the threads and writes it as counter_<name>=N.
 
 local threads = {}
+counters = {}  -- global, per thread: done() reads it through thread:get("counters")
 
 function setup(thread)
   table.insert(threads, thread)
@@ -57,5 +61,13 @@ function done(summary, latency, requests)
   else
     f:write(string.format("non2xx=%d\nstatus_codes=\n", e.status))
   end
+  local sums = {}
+  for _, t in ipairs(threads) do
+    local c = t:get("counters")
+    if c then
+      for name, n in pairs(c) do sums[name] = (sums[name] or 0) + n end
+    end
+  end
+  for name, n in pairs(sums) do f:write(string.format("counter_%s=%d\n", name, n)) end
   f:close()
 end
