@@ -62,6 +62,9 @@ enum Present {
             "lines": .array(invoice.lines.map { ["category": .string($0.category), "quantity": .int64($0.quantity), "units": .int64($0.units), "variant_id": .string($0.variantId)] }),
             "currency": .string(invoice.currency), "total": price(invoice.totalMinor, currency: invoice.currency),
             "created_at": .date(invoice.createdAt), "due_at": .date(invoice.dueAt), "paid_at": .date(invoice.paidAt), "paid_by": .string(invoice.paidBy ?? ""),
+            "invoice_number": .string(invoice.displayNumber), "subtotal": price(invoice.totalMinor, currency: invoice.currency), "tax": price(0, currency: invoice.currency),
+            "subscription_id": .string(invoice.subscriptionId ?? ""), "payment_url": .string(invoice.status == .open ? invoice.paymentUrl ?? "" : ""),
+            "due_date": .date(invoice.dueAt), "refunded": price(invoice.refundedMinor, currency: invoice.currency), "dispute_status": .string(invoice.disputeStatus),
         ]
     }
 

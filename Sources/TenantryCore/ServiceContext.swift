@@ -7,6 +7,7 @@ public struct ServiceContext: Sendable {
     public let settings: Settings
     public let hasher: PasswordHasher
     public let mailer: Mailer
+    public let payments: PaymentGateway
     public let loginThrottle: LoginThrottle
     public let emailThrottle: EmailThrottle
     public let logger: Logger
@@ -17,6 +18,7 @@ public struct ServiceContext: Sendable {
         self.settings = settings
         self.hasher = hasher
         self.mailer = Mailer(settings: settings.mail, clock: clock, logger: logger)
+        self.payments = PaymentGateway(settings: settings)
         self.loginThrottle = LoginThrottle(settings: settings, clock: clock)
         self.emailThrottle = EmailThrottle(settings: settings, clock: clock)
         self.logger = logger

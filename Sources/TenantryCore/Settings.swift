@@ -44,6 +44,22 @@ public struct Settings: Sendable {
     public var checkoutURL = ""
     /// Where a tenant owner manages billing (`{tenant_id}` is filled in). Empty: the console.
     public var billingPortalURL = ""
+    /// Stripe as the payment provider; nil: invoices are paid by hand (or `checkoutURL`).
+    public var stripe: StripeSettings?
 
     public init() {}
+}
+
+/// Stripe Checkout for invoices, and the webhook that confirms them.
+public struct StripeSettings: Sendable {
+    public var secretKey: String
+    /// The endpoint's signing secrets (`whsec_…`): several while one rotates.
+    public var webhookSecrets: [String]
+    public var apiBase = "https://api.stripe.com"
+
+    public init(secretKey: String, webhookSecrets: [String], apiBase: String = "https://api.stripe.com") {
+        self.secretKey = secretKey
+        self.webhookSecrets = webhookSecrets
+        self.apiBase = apiBase
+    }
 }

@@ -12,6 +12,7 @@ public final class Tenantry: Sendable {
     public let apiKeys: ApiKeyService
     public let admin: AdminService
     public let webhooks: WebhookService
+    public let payments: PaymentService
     public let scheduler: Scheduler
 
     public var database: AppDatabase { context.database }
@@ -31,6 +32,7 @@ public final class Tenantry: Sendable {
         apiKeys = ApiKeyService(context: context)
         admin = AdminService(context: context)
         webhooks = WebhookService(context: context)
+        payments = PaymentService(context: context)
         // Order matters when catching up: a trial ends before FREE's allowances are granted,
         // and grants are made before the expiry sweep looks at them.
         scheduler = Scheduler(jobs: BillingTimers.jobs(context) + Housekeeping.jobs(context, webhooks: webhooks), database: database, clock: clock, logger: logger)
@@ -47,6 +49,7 @@ public final class Tenantry: Sendable {
         hasher.stop()
         mailer.stop()
         webhooks.stop()
+        context.payments.stop()
         try database.close()
     }
 

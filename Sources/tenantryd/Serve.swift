@@ -11,6 +11,7 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var mail: MailOptions
+    @OptionGroup var payments: PaymentOptions
 
     @Option(name: .long, help: "Address and port to listen on, e.g. 127.0.0.1:8080 or [::1]:8080 (TENANTRY_LISTEN).")
     var listen: String = Environment.string("listen", "127.0.0.1:8080")
@@ -103,6 +104,7 @@ struct Serve: AsyncParsableCommand {
         settings.newTenantPlan = newTenantPlan
         settings.emailsPerClientPerHour = emailsPerClientPerHour
         settings.checkoutURL = checkoutURL
+        settings.stripe = try payments.settings()
         settings.renewalGraceDays = Int64(renewalGraceDays)
         settings.pastDueDays = Int64(pastDueDays)
 

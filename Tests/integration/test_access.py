@@ -156,6 +156,13 @@ TABLE = [
     row("GET", "/v1/subscription/addons",            (401, 200, 200, 200, 200, 403, 403, 403, 403, 403, 401, 200)),
     row("POST", "/v1/subscription/addons/purchase",  (401, 400, 403, 403, 400, 403, 403, 403, 403, 403, 401, 404)),
     row("GET", "/v1/subscription/portal",            (401, 200, 403, 403, 200, 403, 403, 403, 403, 403, 401, 404)),
+    row("GET", "/v1/subscription/invoices",          (401, 200, 403, 200, 200, 403, 403, 403, 403, 403, 401, 404)),
+    row("GET", "/v1/subscription/invoices/{id}",
+        (401, 404, 403, 404, 404, 403, 403, 403, 403, 403, 401, 404), url=f"/v1/subscription/invoices/{MISSING}"),
+    row("POST", "/v1/subscription/invoices/{id}/pay",
+        (401, 404, 403, 404, 404, 403, 403, 403, 403, 403, 401, 404), url=f"/v1/subscription/invoices/{MISSING}/pay"),
+    # Stripe calls it with no credential; without Stripe configured it is code 12 for everyone.
+    row("POST", "/v1/payments/stripe/webhook",       (501,) * 12),
 
     # --- Plans: operators only (a session or an operator key). A tenant's valid key is not an
     # operator (403); a revoked or expired key is no credential at all (401).

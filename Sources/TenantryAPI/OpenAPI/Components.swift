@@ -195,6 +195,10 @@ enum Components {
                 ("lines", .array(.object([("category", .string()), ("quantity", .int64()), ("units", .int64()), ("variant_id", .string())]))),
                 ("currency", .string()), ("total", .number()), ("created_at", .dateTime()), ("due_at", .dateTime()),
                 ("paid_at", .dateTime(nullable: true)), ("paid_by", .string()),
+                ("invoice_number", .string(description: "seed 004: INV-000042")), ("subtotal", .number()), ("tax", .number(description: "0 until taxes exist")),
+                ("subscription_id", .string()), ("payment_url", .string(description: "the provider's checkout while it is open, else empty")),
+                ("due_date", .dateTime(description: "seed 004's name for due_at")), ("refunded", .number(description: "what the payment provider refunded")),
+                ("dispute_status", .string(description: "the provider's dispute status, empty when none")),
             ])
         ),
         (

@@ -93,6 +93,33 @@ extension RouteBuilder {
                     .ok(["redirect_url": .string(try app.subscriptions.portal(try caller.principal))])
                 }
             ),
+            Endpoint(
+                "GET", "/v1/subscription/invoices", operationId: "SubscriptionInvoiceList", summary: "The current tenant's invoices, newest first.",
+                access: .tenant(.admin), query: [("page", "from 1 (default 1)"), ("limit", "1 to 100 (default 20)")],
+                answer: .json(.object([("invoices", .array(.reference("Invoice"))), ("page", .reference("Page"))])),
+                handler: .offloaded { request, caller in
+                    let found = try await app.subscriptions.invoices(
+                        try caller.principal, page: try request.queryInteger("page", default: 1), limit: try request.queryInteger("limit", default: 20))
+                    return .ok(["invoices": .array(found.items.map(Present.invoice)), "page": Present.page(found)])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/subscription/invoices/{id}", operationId: "SubscriptionInvoiceGet", summary: "One of the current tenant's invoices.", access: .tenant(.admin),
+                answer: .json(.object([("invoice", .reference("Invoice"))])),
+                handler: .inline { request, caller in
+                    .ok(["invoice": Present.invoice(try app.subscriptions.invoice(try caller.principal, id: request.parameter("id")))])
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/subscription/invoices/{id}/pay", operationId: "SubscriptionInvoicePay",
+                summary:
+                    "Where to pay one of the current tenant's open invoices: Stripe Checkout when Stripe is configured (one session per invoice), else the configured checkout or the manual-payment page.",
+                access: .tenant(.admin), answer: .json(.object([("redirect_url", .string()), ("provider", .enumeration(["stripe", "manual"]))])),
+                handler: .offloaded { request, caller in
+                    let url = try await app.subscriptions.payURL(try caller.principal, invoiceId: request.parameter("id"))
+                    return .ok(["redirect_url": .string(url), "provider": .string(app.context.payments.provider)])
+                }
+            ),
         ]
     }
 

@@ -2,7 +2,8 @@ import Foundation
 import GRDB
 
 /// A bill: for a new or changed subscription, a renewal, or add-on credits. Payments are
-/// confirmed by hand (an operator marks it paid) or by a checkout that calls the same.
+/// confirmed by hand (an operator marks it paid), by a checkout that calls the same, or by
+/// the payment provider's signed event.
 public struct Invoice: TenantryRecord, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable { case subscription, renewal, addon }
     public enum Status: String, Codable, Sendable, CaseIterable { case open, paid, void }
@@ -42,6 +43,19 @@ public struct Invoice: TenantryRecord, Equatable {
     public var paidAt: Instant?
     public var paidBy: String?
     public var voidedAt: Instant?
+    /// The payment provider's checkout for it (Stripe: a Checkout Session), reused while fresh.
+    public var paymentSessionId: String? = nil
+    public var paymentUrl: String? = nil
+    public var paymentSessionAt: Instant? = nil
+    /// What paid it at the provider (Stripe: the PaymentIntent), which refunds and disputes name.
+    public var paymentIntentId: String? = nil
+    /// What the provider refunded of it, in minor units.
+    public var refundedMinor: Int64 = 0
+    /// The provider's dispute status ("" when none): needs_response, won, lost…
+    public var disputeStatus: String = ""
+
+    /// The number as a payer reads it (seed 004's `invoice_number`).
+    public var displayNumber: String { "INV-" + String(repeating: "0", count: max(0, 6 - String(number).count)) + String(number) }
 
     /// The next invoice number: invoices are numbered without gaps.
     static func nextNumber(_ db: Database) throws -> Int64 {
@@ -71,5 +85,6 @@ extension Invoice {
         public static let paidAt = Column("paid_at")
         public static let paidBy = Column("paid_by")
         public static let voidedAt = Column("voided_at")
+        public static let paymentIntentId = Column("payment_intent_id")
     }
 }

@@ -416,4 +416,25 @@ enum BillingSchema {
         WHERE expired = 0 AND effective_at <= now AND expires_at > now
         GROUP BY tenant_id, category;
         """
+
+    /// A payment provider (Stripe): each invoice's checkout, what paid it, refunds and
+    /// disputes; every provider event applied once.
+    static let v7 = """
+        ALTER TABLE invoice ADD COLUMN payment_session_id TEXT;
+        ALTER TABLE invoice ADD COLUMN payment_url TEXT;
+        ALTER TABLE invoice ADD COLUMN payment_session_at INTEGER;
+        ALTER TABLE invoice ADD COLUMN payment_intent_id TEXT;
+        ALTER TABLE invoice ADD COLUMN refunded_minor INTEGER NOT NULL DEFAULT 0 CHECK (refunded_minor >= 0);
+        ALTER TABLE invoice ADD COLUMN dispute_status TEXT NOT NULL DEFAULT '';
+        CREATE INDEX invoice_by_payment_intent ON invoice(payment_intent_id) WHERE payment_intent_id IS NOT NULL;
+
+        CREATE TABLE payment_event (
+            id TEXT PRIMARY KEY NOT NULL,
+            provider TEXT NOT NULL,
+            type TEXT NOT NULL,
+            invoice_id TEXT REFERENCES invoice(id) ON DELETE SET NULL,
+            outcome TEXT NOT NULL,
+            received_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        """
 }

@@ -142,6 +142,9 @@ enum Migrations {
         migrator.registerMigration("v6_credits_for_ai") { db in
             try db.execute(sql: BillingSchema.v6)
         }
+        migrator.registerMigration("v7_payments") { db in
+            try db.execute(sql: BillingSchema.v7)
+        }
         return migrator
     }
 }

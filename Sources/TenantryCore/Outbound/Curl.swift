@@ -42,6 +42,25 @@ final class CurlTransfer {
         errorBuffer.deallocate()
     }
 
+    /// An HTTPS POST to a provider's API (a payment provider): the status and the body.
+    /// Redirects are not followed and no proxy from the environment is used.
+    static func post(url: String, headers: [String], body: [UInt8], timeoutSeconds: Int) throws -> (status: Int, body: [UInt8]) {
+        let transfer = try CurlTransfer()
+        transfer.receiveLimit = 1 << 20
+        try transfer.set(CURLOPT_URL, url)
+        try transfer.set(CURLOPT_PROTOCOLS_STR, "http,https")
+        try transfer.set(CURLOPT_FOLLOWLOCATION, 0)
+        try transfer.set(CURLOPT_PROXY, "")
+        try transfer.set(CURLOPT_CONNECTTIMEOUT, timeoutSeconds)
+        try transfer.set(CURLOPT_TIMEOUT, timeoutSeconds)
+        try transfer.set(CURLOPT_USERAGENT, "Tenantry/1")
+        try transfer.set(CURLOPT_HTTPHEADER, list: headers)
+        try transfer.setPostBody(body)
+        try transfer.keepResponse()
+        try transfer.perform()
+        return (transfer.responseCode, transfer.received)
+    }
+
     func set(_ option: CURLoption, _ value: Int) throws {
         try check(tenantry_curl_set_long(handle, option, value), option)
     }

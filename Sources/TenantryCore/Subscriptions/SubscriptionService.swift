@@ -56,11 +56,25 @@ public struct SubscriptionService: Sendable {
                 tenantId: tenantId, before: live, after: invoice, at: now)
             return invoice
         }
-        return checkoutURL(invoice)
+        return try await checkoutURL(invoice)
     }
 
-    /// Where the payer goes for an invoice: the configured checkout, or the console's page.
-    func checkoutURL(_ invoice: Invoice) -> String {
+    /// Where the payer goes for an invoice: Stripe Checkout when Stripe is configured (one
+    /// session per invoice, reused for a day), else the configured checkout, else the
+    /// console's invoice page.
+    func checkoutURL(_ invoice: Invoice) async throws -> String {
+        if let stripe = context.payments.stripe, invoice.status == .open, invoice.totalMinor > 0 {
+            let now = context.clock.now()
+            if let url = invoice.paymentUrl, let made = invoice.paymentSessionAt, made.adding(seconds: 23 * 3600) > now { return url }
+            let back = context.url("/#/invoices/\(invoice.id)")
+            let session = try await stripe.checkoutSession(
+                for: invoice, description: Self.describe(invoice), successURL: back + "?checkout=success", cancelURL: back + "?checkout=canceled")
+            try await database.write { db in
+                try db.execute(
+                    sql: "UPDATE invoice SET payment_session_id = ?, payment_url = ?, payment_session_at = ? WHERE id = ?", arguments: [session.id, session.url, now, invoice.id])
+            }
+            return session.url
+        }
         let template = context.settings.checkoutURL
         guard !template.isEmpty else { return context.url("/#/invoices/\(invoice.id)") }
         return
@@ -69,6 +83,39 @@ public struct SubscriptionService: Sendable {
             .replacingOccurrences(of: "{tenant_id}", with: invoice.tenantId)
             .replacingOccurrences(of: "{amount}", with: Money.decimal(invoice.totalMinor, currency: invoice.currency))
             .replacingOccurrences(of: "{currency}", with: invoice.currency)
+    }
+
+    /// What the payer reads on the provider's page.
+    static func describe(_ invoice: Invoice) -> String {
+        switch invoice.kind {
+        case .subscription, .renewal: "Tenantry \(invoice.plan) (\(invoice.period.rawValue.lowercased())), invoice \(invoice.number)"
+        case .addon: "Tenantry credits, invoice \(invoice.number)"
+        }
+    }
+
+    /// The tenant's invoices, newest first.
+    public func invoices(_ principal: Principal, page: Int, limit: Int) async throws -> TenantService.Page<Invoice> {
+        let tenantId = try principal.tenant(atLeast: .admin)
+        let paging = try Paging(page: page, limit: limit)
+        return try await database.report { db in
+            let request = Invoice.filter(Invoice.Columns.tenantId == tenantId)
+            let items = try request.order(Invoice.Columns.createdAt.desc, Invoice.Columns.number.desc).limit(paging.limit, offset: paging.offset).fetchAll(db)
+            return TenantService.Page(items: items, page: page, limit: limit, total: try request.fetchCount(db))
+        }
+    }
+
+    /// One of the tenant's invoices; another tenant's is not found.
+    public func invoice(_ principal: Principal, id: String) throws -> Invoice {
+        let tenantId = try principal.tenant(atLeast: .admin)
+        guard let invoice = try database.read({ try Invoice.fetchOne($0, key: id) }), invoice.tenantId == tenantId else { throw DomainError.notFound("no invoice \(id)") }
+        return invoice
+    }
+
+    /// Where to pay one of the tenant's open invoices.
+    public func payURL(_ principal: Principal, invoiceId: String) async throws -> String {
+        let invoice = try invoice(principal, id: invoiceId)
+        guard invoice.status == .open else { throw DomainError.invalidArgument("invoice \(invoice.number) is \(invoice.status.rawValue), not open") }
+        return try await checkoutURL(invoice)
     }
 
     /// The tenant's billing page.
@@ -143,7 +190,7 @@ public struct SubscriptionService: Sendable {
             try AuditLog.record(db, actor: actor, action: "addons.purchase", targetType: "invoice", targetId: invoice.id, tenantId: tenantId, before: AuditLog.nothing, after: invoice, at: now)
             return invoice
         }
-        return checkoutURL(invoice)
+        return try await checkoutURL(invoice)
     }
 
     // MARK: - Operators
