@@ -75,7 +75,7 @@ struct BillingAPITests {
         expectError(try await daemon.call("POST", "/v1/subscription/create", json: ["id": "var_nope"], token: session), code: 5)
         expectError(try await daemon.call("POST", "/v1/subscription/create", json: [:], token: session), code: 3)
         let redirect = try await daemon.ok("POST", "/v1/subscription/create", json: ["id": .string(variantId)], token: session)["redirect_url"]!.string
-        #expect(redirect.hasPrefix("https://app.example.test/#/invoices/inv_"))
+        #expect(redirect.hasPrefix("https://app.example.test/portal#/invoices/inv_"))
         let open = try await daemon.ok("GET", "/v1/admin/invoices?status=open&tenant_id=\(tenantId)", token: op)["invoices"]!.arrayValue!
         #expect(open.count == 1)
         #expect(open[0]["total"] == .number("19.99"))
@@ -103,9 +103,24 @@ struct BillingAPITests {
 
         let canceled = try await daemon.ok("POST", "/v1/subscription/cancel", json: [:], token: session)
         #expect(canceled["subscription"]?["cancel_at_period_end"] == true)
-        #expect(try await daemon.ok("GET", "/v1/subscription/portal", token: session)["redirect_url"]?.string == "https://app.example.test/#/tenants/\(tenantId)")
+        #expect(try await daemon.ok("GET", "/v1/subscription/portal", token: session)["redirect_url"]?.string == "https://app.example.test/portal")
+        let resumed = try await daemon.ok("POST", "/v1/subscription/resume", json: [:], token: session)
+        #expect(resumed["subscription"]?["cancel_at_period_end"] == false)
+        expectError(try await daemon.call("POST", "/v1/subscription/resume", json: [:], token: session), code: 3, containing: "not canceled")
+
+        // The tenant's own invoices, with seed 004's fields; a member may not read them.
+        let mine = try await daemon.ok("GET", "/v1/subscription/invoices", token: session)
+        #expect(mine["invoices"]?.arrayValue?.count == 1)
+        let invoice = try #require(mine["invoices"]?[0])
+        #expect(invoice["invoice_number"]?.string.hasPrefix("INV-0000") == true)
+        #expect(invoice["subtotal"] == .number("19.99") && invoice["tax"] == .number("0.00") && invoice["payment_url"] == "")
+        #expect(invoice["subscription_id"] == subscription["id"])
+        expectError(try await daemon.call("POST", "/v1/subscription/invoices/\(invoice["id"]!.string)/pay", token: session), code: 3, containing: "not open")
+        expectError(try await daemon.call("GET", "/v1/subscription/invoices", token: member), code: 7)
+        let (other, _) = try await daemon.owner("other@example.com")
+        expectError(try await daemon.call("GET", "/v1/subscription/invoices/\(invoice["id"]!.string)", token: other), code: 5)
         let audit = try await daemon.ok("GET", "/v1/admin/audit?tenant_id=\(tenantId)", token: op)["entries"]!.arrayValue!
-        #expect(audit.map { $0["action"]!.string } == ["subscription.cancel", "invoice.paid", "subscription.create"])
+        #expect(audit.map { $0["action"]!.string } == ["subscription.resume", "subscription.cancel", "invoice.paid", "subscription.create"])
     }
 
     @Test("add-ons are listed, bought on one invoice, granted when paid")

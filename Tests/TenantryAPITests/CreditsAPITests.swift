@@ -137,6 +137,12 @@ struct CreditsAPITests {
         #expect(plan["plan"]?["config"]?["rollover"]?["max_amount"] == "1000")
         expectError(try await daemon.call("PUT", "/v1/usage/plans/PRO", json: ["config": ["alert_thresholds": [0]]], token: op), code: 3, containing: "alert_thresholds")
         expectError(try await daemon.call("PUT", "/v1/usage/plans/PRO", json: ["config": ["rollover": ["percent": 101]]], token: op), code: 3, containing: "rollover")
+        let agents = try await daemon.ok("GET", "\(base)/agents", token: session)
+        #expect(agents["agents"]?.arrayValue?.compactMap { $0["agent_id"]?.string } == ["=HYPERLINK(\"x\")", "a,b"], "most first")
+        let daily = try await daemon.ok("GET", "\(base)/daily?days=7", token: session)["days"]?.arrayValue ?? []
+        #expect(daily.count == 7)
+        #expect(daily.last?["amount"] == "15", "today's debits")
+        expectError(try await daemon.call("GET", "\(base)/daily?days=0", token: session), code: 3)
         let overview = try await daemon.ok("GET", "/v1/admin/overview", token: op)
         #expect(overview["tenants_below_threshold"] == "0")
     }

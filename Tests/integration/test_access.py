@@ -153,6 +153,7 @@ TABLE = [
     row("POST", "/v1/subscription/update",           (401, 400, 403, 403, 400, 403, 403, 403, 403, 403, 401, 404)),
     # Neither T nor U has a paid subscription to cancel.
     row("POST", "/v1/subscription/cancel",           (401, 400, 403, 403, 400, 403, 403, 403, 403, 403, 401, 404)),
+    row("POST", "/v1/subscription/resume",           (401, 400, 403, 403, 400, 403, 403, 403, 403, 403, 401, 404)),
     row("GET", "/v1/subscription/addons",            (401, 200, 200, 200, 200, 403, 403, 403, 403, 403, 401, 200)),
     row("POST", "/v1/subscription/addons/purchase",  (401, 400, 403, 403, 400, 403, 403, 403, 403, 403, 401, 404)),
     row("GET", "/v1/subscription/portal",            (401, 200, 403, 403, 200, 403, 403, 403, 403, 403, 401, 404)),
@@ -181,6 +182,10 @@ TABLE = [
         (401, 403, 200, 200, 200, 200, 403, 403, 401, 401, 401, 200), url=f"/v1/usage/tenants/{T}/agents/credits"),
     row("GET", "/v1/usage/tenants/{tenant_id}/agents/{agent_id}/credits",
         (401, 403, 200, 200, 200, 200, 403, 403, 401, 401, 401, 200), url=f"/v1/usage/tenants/{T}/agents/agent-1/credits"),
+    row("GET", "/v1/usage/tenants/{tenant_id}/agents",
+        (401, 403, 200, 200, 200, 200, 403, 403, 401, 401, 401, 200), url=f"/v1/usage/tenants/{T}/agents"),
+    row("GET", "/v1/usage/tenants/{tenant_id}/daily",
+        (401, 403, 200, 200, 200, 200, 403, 403, 401, 401, 401, 200), url=f"/v1/usage/tenants/{T}/daily"),
     # Debiting T: only T's usage.write key or an operator (400: no category); never a session.
     row("POST", "/v1/usage/tenants/{tenant_id}/consume",
         (401, 403, 403, 403, 403, 403, 400, 403, 401, 401, 401, 400), url=f"/v1/usage/tenants/{T}/consume"),
@@ -268,6 +273,9 @@ TABLE = [
     row("GET", "/metrics",                           (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200), label=" [loopback]"),
     row("GET", "/",                                  (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200)),
     row("GET", "/invite",                            (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200)),
+    row("GET", "/portal",                            (200,) * 12),
+    row("GET", "/register/verify",                   (200,) * 12),
+    row("GET", "/password/reset",                    (200,) * 12),
     row("GET", "/console/{path}",                    (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200), url="/console/app.js"),
     row("GET", "/v1/openapi.json",                   (200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200, 200)),
 

@@ -44,22 +44,31 @@ extension RouteBuilder {
                 "GET", "/", operationId: "ConsoleIndex", summary: "The admin console.", access: .everyone,
                 answer: .raw(contentType: "text/html", description: "the console's page"), handler: console
             ),
-            Endpoint(
-                "GET", "/invite", operationId: "InvitePage",
-                summary: "The page invitation emails link to (with the default --public-url): it checks the invitation and accepts it.",
-                access: .everyone, answer: .raw(contentType: "text/html", description: "the page"),
-                handler: .inline { request, caller in
-                    guard let response = files.response(for: "invite.html", ifNoneMatch: request.header("if-none-match")) else {
-                        throw DomainError.notFound("no invitation page in the console's files")
-                    }
-                    return response
-                }
-            ),
+            page(
+                "/invite", "invite.html", in: files, operationId: "InvitePage",
+                summary: "The page invitation emails link to (with the default --public-url): it checks the invitation and accepts it."),
+            page(
+                "/portal", "portal.html", in: files, operationId: "PortalPage",
+                summary: "The billing portal for tenant owners and admins: plan, invoices and payment, credits and usage, API keys, members."),
+            page("/register/verify", "register.html", in: files, operationId: "RegisterVerifyPage", summary: "The page sign-up emails link to: enter the code, then set a password."),
+            page("/password/reset", "reset.html", in: files, operationId: "PasswordResetPage", summary: "The page password-reset emails link to: enter the code, then a new password."),
             Endpoint(
                 "GET", "/console/{path...}", operationId: "ConsoleFile", summary: "The console's static files from Public/.", access: .everyone,
                 answer: .raw(contentType: "*/*", description: "a file of the console"), handler: console
             ),
         ]
+    }
+
+    /// A page of Public/ served at its own path, for the links emails and redirects carry.
+    private func page(_ path: String, _ file: String, in files: StaticFiles, operationId: String, summary: String) -> Endpoint {
+        Endpoint(
+            "GET", path, operationId: operationId, summary: summary, access: .everyone, answer: .raw(contentType: "text/html", description: "the page"),
+            handler: .inline { request, caller in
+                guard let response = files.response(for: file, ifNoneMatch: request.header("if-none-match")) else {
+                    throw DomainError.notFound("no \(file) in the console's files")
+                }
+                return response
+            })
     }
 
     static func domainMetrics(_ app: Tenantry) -> String {

@@ -67,6 +67,14 @@ extension RouteBuilder {
                 }
             ),
             Endpoint(
+                "POST", "/v1/subscription/resume", operationId: "SubscriptionResume",
+                summary: "Undoes a cancellation before the period ends: the subscription renews again (code 3 when it is not canceled).", access: .tenant(.owner),
+                body: .json(.empty), answer: .json(.object([("subscription", .reference("Subscription"))])),
+                handler: .offloaded { request, caller in
+                    .ok(["subscription": Present.subscription(try await app.subscriptions.resume(try caller.principal))])
+                }
+            ),
+            Endpoint(
                 "GET", "/v1/subscription/addons", operationId: "AddonsList", summary: "Add-ons on sale: extra credits of one category per unit.", access: .user,
                 answer: .json(.object([("variants", .array(.reference("AddonVariant")))])),
                 handler: .inline { request, caller in

@@ -100,6 +100,25 @@ extension RouteBuilder {
                 }
             ),
             Endpoint(
+                "GET", "/v1/usage/tenants/{tenant_id}/agents", operationId: "ListTenantAgentsUsage",
+                summary: "Every agent that used credits in the current allowance window, most first.", access: .tenantUsage,
+                answer: .json(.object([("agents", .array(.object([("agent_id", .string()), ("category", .string()), ("used", .int64())])))])),
+                handler: .offloaded { request, caller in
+                    let agents = try await app.credits.agents(tenantId: request.parameter("tenant_id"))
+                    return .ok(["agents": .array(agents.map { ["agent_id": .string($0.agentId), "category": .string($0.category), "used": .int64($0.used)] })])
+                }
+            ),
+            Endpoint(
+                "GET", "/v1/usage/tenants/{tenant_id}/daily", operationId: "GetTenantDailyUsage",
+                summary: "Credits debited per UTC day (debits and settled holds), today included, with zeros for quiet days.", access: .tenantUsage,
+                query: [("days", "1 to 366 (default 30)")],
+                answer: .json(.object([("days", .array(.object([("day", .string(description: "YYYY-MM-DD, UTC")), ("amount", .int64())])))])),
+                handler: .offloaded { request, caller in
+                    let days = try await app.credits.daily(tenantId: request.parameter("tenant_id"), days: try request.queryInteger("days", default: 30))
+                    return .ok(["days": .array(days.map { ["day": .string(String($0.day.rfc3339.prefix(10))), "amount": .int64($0.amount)] })])
+                }
+            ),
+            Endpoint(
                 "GET", "/v1/usage/tenants/{tenant_id}/agents/{agent_id}/credits", operationId: "GetTenantAgentCreditUsage",
                 summary: "Credits one agent used in the current allowance window.", access: .tenantUsage,
                 answer: .json(.object([("credits", .int64())])),

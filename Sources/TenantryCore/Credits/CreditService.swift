@@ -294,4 +294,36 @@ public struct CreditService: Sendable {
             return usage
         }
     }
+
+    /// Credits debited per UTC day over the last `days` days (today included), zeros for quiet days.
+    public func daily(tenantId: String, days: Int) async throws -> [(day: Instant, amount: Int64)] {
+        guard (1...366).contains(days) else { throw DomainError.invalidArgument("days must be between 1 and 366") }
+        let now = context.clock.now()
+        return try await database.report { db in
+            guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+            let dayMs: Int64 = 86_400_000
+            let first = now.milliseconds - now.milliseconds % dayMs - Int64(days - 1) * dayMs
+            var perDay: [Int64: Int64] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT created_at - created_at % 86400000 AS day, sum(amount) AS total FROM credit_entry
+                    WHERE tenant_id = ? AND kind IN ('debit', 'settle') AND created_at >= ? GROUP BY 1
+                    """, arguments: [tenantId, first])
+            {
+                perDay[row["day"]] = row["total"]
+            }
+            return (0..<Int64(days)).map { index in (Instant(milliseconds: first + index * dayMs), perDay[first + index * dayMs] ?? 0) }
+        }
+    }
+
+    /// Every agent that used credits in the current window, with what it used, most first.
+    public func agents(tenantId: String) async throws -> [(agentId: String, category: String, used: Int64)] {
+        let now = context.clock.now()
+        return try await database.report { db in
+            guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
+            let usage = try Ledger.windowUsage(db, tenantId: tenantId, dimension: "agent", at: now)
+            return usage.sorted { $0.used != $1.used ? $0.used > $1.used : $0.subject < $1.subject }.map { (agentId: $0.subject, category: $0.category, used: $0.used) }
+        }
+    }
 }

@@ -61,12 +61,12 @@ public struct SubscriptionService: Sendable {
 
     /// Where the payer goes for an invoice: Stripe Checkout when Stripe is configured (one
     /// session per invoice, reused for a day), else the configured checkout, else the
-    /// console's invoice page.
+    /// portal's invoice page (the operator's manual-payment instructions).
     func checkoutURL(_ invoice: Invoice) async throws -> String {
         if let stripe = context.payments.stripe, invoice.status == .open, invoice.totalMinor > 0 {
             let now = context.clock.now()
             if let url = invoice.paymentUrl, let made = invoice.paymentSessionAt, made.adding(seconds: 23 * 3600) > now { return url }
-            let back = context.url("/#/invoices/\(invoice.id)")
+            let back = context.url("/portal#/invoices/\(invoice.id)")
             let session = try await stripe.checkoutSession(
                 for: invoice, description: Self.describe(invoice), successURL: back + "?checkout=success", cancelURL: back + "?checkout=canceled")
             try await database.write { db in
@@ -76,7 +76,7 @@ public struct SubscriptionService: Sendable {
             return session.url
         }
         let template = context.settings.checkoutURL
-        guard !template.isEmpty else { return context.url("/#/invoices/\(invoice.id)") }
+        guard !template.isEmpty else { return context.url("/portal#/invoices/\(invoice.id)") }
         return
             template
             .replacingOccurrences(of: "{invoice_id}", with: invoice.id)
@@ -122,24 +122,36 @@ public struct SubscriptionService: Sendable {
     public func portal(_ principal: Principal) throws -> String {
         let tenantId = try principal.tenant(atLeast: .owner)
         let template = context.settings.billingPortalURL
-        guard !template.isEmpty else { return context.url("/#/tenants/\(tenantId)") }
+        guard !template.isEmpty else { return context.url("/portal") }
         return template.replacingOccurrences(of: "{tenant_id}", with: tenantId)
     }
 
     /// Ends the paid subscription at the end of its period (the tenant then falls to FREE).
     public func cancel(_ principal: Principal) async throws -> Subscription {
+        try await setCancelAtPeriodEnd(principal, true)
+    }
+
+    /// Undoes a cancellation before the period ends: the subscription renews again.
+    public func resume(_ principal: Principal) async throws -> Subscription {
+        try await setCancelAtPeriodEnd(principal, false)
+    }
+
+    private func setCancelAtPeriodEnd(_ principal: Principal, _ cancel: Bool) async throws -> Subscription {
         let tenantId = try principal.tenant(atLeast: .owner)
         let now = context.clock.now()
         let actor = AuditActor(principal)
         return try await database.write { db in
             guard var live = try Subscription.live(db, tenantId: tenantId), live.isPaid else {
-                throw DomainError.invalidArgument("there is no paid subscription to cancel")
+                throw DomainError.invalidArgument("there is no paid subscription to \(cancel ? "cancel" : "resume")")
             }
+            guard cancel || live.cancelAtPeriodEnd else { throw DomainError.invalidArgument("the subscription is not canceled") }
             let before = live
-            live.cancelAtPeriodEnd = true
+            live.cancelAtPeriodEnd = cancel
             live.updatedAt = now
             try live.update(db)
-            try AuditLog.record(db, actor: actor, action: "subscription.cancel", targetType: "subscription", targetId: live.id, tenantId: tenantId, before: before, after: live, at: now)
+            try AuditLog.record(
+                db, actor: actor, action: cancel ? "subscription.cancel" : "subscription.resume", targetType: "subscription", targetId: live.id, tenantId: tenantId,
+                before: before, after: live, at: now)
             return live
         }
     }
