@@ -254,13 +254,15 @@ def shorten(outcome):
 def judge(status, headers, raw, status_by_code):
     """What is wrong with an answer, or None."""
     text = raw[:300].decode("utf-8", "replace")
-    if status >= 500:
+    # 501 (code 12) is an answer, not a crash: a feature the daemon was started without
+    # (Stripe's webhook with no Stripe configured). Its shape is checked below.
+    if status >= 500 and status != 501:
         return f"HTTP {status}: {text}"
     if status in (414, 431):
         # libmicrohttpd itself refuses a request line or headers past the connection's
         # memory (64 KiB), before any handler runs: a correct status, in its own words.
         return None
-    if 400 <= status < 500:
+    if 400 <= status < 500 or status == 501:
         if not headers.get("Content-Type", "").startswith("application/json"):
             return f"HTTP {status} not JSON (Content-Type {headers.get('Content-Type')!r}): {text}"
         try:
