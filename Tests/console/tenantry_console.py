@@ -288,3 +288,32 @@ def console_session(driver, daemon):
     yield view
     severe = view.severe_entries()
     assert not severe, "the browser logged errors:\n" + "\n".join(e["message"] for e in severe)
+
+
+# Runs before any script of each document: window.alert and friends only record (a real
+# alert would block the page), so that an injected handler is seen, not suffered.
+TRAP_ALERTS = """(() => {
+  window.__alerts = [];
+  for (const name of ["alert", "confirm", "prompt"]) {
+    window[name] = (message) => { window.__alerts.push(`${name}: ${message}`); return null; };
+  }
+})();"""
+
+
+@contextmanager
+def trapped_console_session(driver, daemon):
+    """A console_session whose pages record alerts in window.__alerts instead of showing them."""
+    script = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TRAP_ALERTS})
+    try:
+        with console_session(driver, daemon) as view:
+            yield view
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
+        driver.set_window_size(*WIDE)
+
+
+def assert_shown_as_text(console, where):
+    """Hostile strings on the page stayed text: no element or handler came of them, no alert ran."""
+    assert console.driver.execute_script("return document.querySelectorAll('img, script:not([src]), [onerror]').length;") == 0, where
+    assert console.driver.execute_script("return window.__alerts;") == [], where
+    assert not console.alert_present(), where

@@ -19,16 +19,7 @@ from urllib.parse import quote, urlencode
 import pytest
 from selenium.webdriver.support.select import Select
 
-from tenantry_console import PHONE, WIDE, XSS, console_session, instant
-
-# Runs before any script of each document: window.alert and friends only record (a real
-# alert would block the page), so that an injected handler is seen, not suffered.
-TRAP_ALERTS = """(() => {
-  window.__alerts = [];
-  for (const name of ["alert", "confirm", "prompt"]) {
-    window[name] = (message) => { window.__alerts.push(`${name}: ${message}`); return null; };
-  }
-})();"""
+from tenantry_console import PHONE, XSS, assert_shown_as_text, instant, trapped_console_session
 
 AI = "USAGE_AI_CREDIT"
 VOICE = "USAGE_VOICE_MINUTES"
@@ -103,19 +94,9 @@ def scenario(credits_backend):
 def console(chrome, credits_backend):
     """The suite's console (a clean browser log, no SEVERE entry allowed), on this module's
     daemon, with alerts trapped in window.__alerts."""
-    script = chrome.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TRAP_ALERTS})
-    try:
-        with console_session(chrome, credits_backend.daemon) as view:
-            yield view
-    finally:
-        chrome.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
-        chrome.set_window_size(*WIDE)
+    with trapped_console_session(chrome, credits_backend.daemon) as view:
+        yield view
 
-
-def assert_shown_as_text(console, where):
-    assert console.driver.execute_script("return document.querySelectorAll('img, script:not([src]), [onerror]').length;") == 0, where
-    assert console.driver.execute_script("return window.__alerts;") == [], where
-    assert not console.alert_present(), where
 
 
 @contextmanager

@@ -23,16 +23,7 @@ import pytest
 from selenium.webdriver.common.keys import Keys
 
 from conftest import free_port
-from tenantry_console import PHONE, WIDE, XSS, console_session
-
-# Runs before any script of each document: window.alert and friends only record (a real
-# alert would block the page), so that an injected handler is seen, not suffered.
-TRAP_ALERTS = """(() => {
-  window.__alerts = [];
-  for (const name of ["alert", "confirm", "prompt"]) {
-    window[name] = (message) => { window.__alerts.push(`${name}: ${message}`); return null; };
-  }
-})();"""
+from tenantry_console import PHONE, WIDE, XSS, assert_shown_as_text, trapped_console_session
 
 DELIVERY_TIMEOUT = 15  # the deliverWebhooks job runs every 2 s
 
@@ -109,19 +100,9 @@ def receiver():
 def console(chrome, hooks_backend):
     """The suite's console (a clean browser log, no SEVERE entry allowed), on this module's
     daemon, with alerts trapped in window.__alerts."""
-    script = chrome.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": TRAP_ALERTS})
-    try:
-        with console_session(chrome, hooks_backend.daemon) as view:
-            yield view
-    finally:
-        chrome.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]})
-        chrome.set_window_size(*WIDE)
+    with trapped_console_session(chrome, hooks_backend.daemon) as view:
+        yield view
 
-
-def assert_shown_as_text(console, where):
-    assert console.driver.execute_script("return document.querySelectorAll('img, [onerror]').length;") == 0, where
-    assert console.driver.execute_script("return window.__alerts;") == [], where
-    assert not console.alert_present(), where
 
 
 def delivery_row(console, status=None):

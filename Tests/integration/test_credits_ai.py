@@ -50,6 +50,7 @@ from typing import NamedTuple
 import pytest
 
 from conftest import Daemon, current_tenant_id, run_cli, sign_up
+from webhook_receiver import advance_clock, instant
 
 AI = "USAGE_AI_CREDIT"
 DAY = 86400
@@ -142,10 +143,6 @@ def answers(results):
     return results
 
 
-def instant(text):
-    assert isinstance(text, str) and text.endswith("Z"), text
-    return datetime.fromisoformat(text[:-1] + "+00:00")
-
 
 def rfc3339(moment):
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -229,14 +226,7 @@ class CreditsTest:
         return Owner(self, email)
 
     def advance(self, seconds, receivers=()):
-        """Moves the daemon's clock (due jobs run before the answer); receivers verify signatures
-        in the daemon's time, so their clocks move first and are set exactly after."""
-        for receiver in receivers:
-            receiver.clock_offset += seconds
-        now = instant(self.ok("POST", "/v1/admin/clock/advance", {"seconds": int(seconds)})["now"])
-        for receiver in receivers:
-            receiver.clock_offset = (now - datetime.now(timezone.utc)).total_seconds()
-        return now
+        return advance_clock(self.ok, seconds, receivers)
 
     def check(self):
         """`tenantryd check` on the database passes."""

@@ -29,7 +29,7 @@ import pytest
 # Run together with Tests/console, "conftest" may name the console's, which re-exports
 # these helpers but not ROOT.
 from conftest import Daemon, current_tenant_id, operator, sign_up
-from webhook_receiver import Receiver, WebhookVerificationError, free_port, verify
+from webhook_receiver import Receiver, WebhookVerificationError, advance_clock, free_port, instant, verify
 
 USER = "hooked@example.com"
 USER_PASSWORD = "user password 1"
@@ -102,14 +102,7 @@ class HookTest:
             time.sleep(0.1)
 
     def advance(self, seconds, receivers=()):
-        """Moves the daemon's clock (due jobs run before the answer). The receivers' clocks move
-        first: a delivery can arrive before the answer does."""
-        for receiver in receivers:
-            receiver.clock_offset += seconds
-        now = instant(self.ok("POST", "/v1/admin/clock/advance", {"seconds": int(seconds)})["now"])
-        for receiver in receivers:
-            receiver.clock_offset = (now - datetime.now(timezone.utc)).total_seconds()
-        return now
+        return advance_clock(self.ok, seconds, receivers)
 
     def close(self):
         for daemon in self.daemons:
@@ -128,10 +121,6 @@ def hooks(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Helpers
 
-
-def instant(text):
-    assert isinstance(text, str) and text.endswith("Z"), text
-    return datetime.fromisoformat(text[:-1] + "+00:00")
 
 
 def payload_of(message):

@@ -27,6 +27,25 @@ __all__ = ["Message", "Receiver", "WebhookVerificationError", "free_port", "veri
 _clock_lock = threading.Lock()
 
 
+def instant(text):
+    """An RFC 3339 UTC date-time of the daemon ("…Z") as an aware datetime."""
+    assert isinstance(text, str) and text.endswith("Z"), text
+    return datetime.fromisoformat(text[:-1] + "+00:00")
+
+
+def advance_clock(ok, seconds, receivers=()):
+    """Moves a --test-clock daemon's clock through OK (a call answering the JSON of a 2xx); due
+    jobs run before the answer. Receivers verify signatures in the daemon's time, and a
+    delivery can arrive before the answer does: their clocks move first, and are set exactly
+    to the daemon's after."""
+    for receiver in receivers:
+        receiver.clock_offset += seconds
+    now = instant(ok("POST", "/v1/admin/clock/advance", {"seconds": int(seconds)})["now"])
+    for receiver in receivers:
+        receiver.clock_offset = (now - datetime.now(timezone.utc)).total_seconds()
+    return now
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
