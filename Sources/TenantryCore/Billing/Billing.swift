@@ -22,10 +22,11 @@ enum Billing {
 
     /// Marks an open invoice paid and applies it: a new or changed subscription starts now;
     /// a renewal's period gets its allowances (and PAST_DUE becomes ACTIVE again); bought
-    /// add-on credits are granted.
+    /// add-on credits are granted. Audited as `actor`'s, whoever confirmed the payment.
     @discardableResult
     static func settle(_ db: Database, invoiceId: String, by actor: AuditActor, at now: Instant, settings: Settings) throws -> Invoice {
         guard var invoice = try Invoice.fetchOne(db, key: invoiceId) else { throw DomainError.notFound("no invoice \(invoiceId)") }
+        let before = invoice
         guard invoice.status == .open else {
             throw DomainError.invalidArgument("invoice \(invoice.number) is \(invoice.status.rawValue), not open")
         }
@@ -68,6 +69,7 @@ enum Billing {
         }
         try invoice.update(db)
         try WebhookEvents.emit(db, "invoice.paid", WebhookEvents.invoice(invoice), at: now)
+        try AuditLog.record(db, actor: actor, action: "invoice.paid", targetType: "invoice", targetId: invoice.id, tenantId: invoice.tenantId, before: before, after: invoice, at: now)
         return invoice
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Logging
 
 /// The payment provider behind invoices, when one is configured: Stripe Checkout. Shared
 /// by every service through the context, like the mailer.
@@ -82,8 +83,7 @@ public struct PaymentService: Sendable {
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM payment_event WHERE id = ?", arguments: [event.id]) == 0 else {
                 throw DomainError.invalidArgument("event \(event.id) was already processed")
             }
-            let (invoiceId, outcome) = try Self.apply(event, db, settings: settings, at: now)
-            if outcome.hasPrefix("refund it") { logger.warning("a payment came for an invoice that is not open", metadata: ["invoice": "\(invoiceId ?? "")", "event": "\(event.id)"]) }
+            let (invoiceId, outcome) = try Self.apply(event, db, settings: settings, logger: logger, at: now)
             try db.execute(
                 sql: "INSERT INTO payment_event (id, provider, type, invoice_id, outcome, received_at) VALUES (?, 'stripe', ?, ?, ?, ?)",
                 arguments: [event.id, event.type, invoiceId, outcome, now])
@@ -91,27 +91,30 @@ public struct PaymentService: Sendable {
         }
     }
 
-    private static func apply(_ event: StripeEvent, _ db: Database, settings: Settings, at now: Instant) throws -> (invoiceId: String?, outcome: String) {
+    private static func apply(_ event: StripeEvent, _ db: Database, settings: Settings, logger: Logger, at now: Instant) throws -> (invoiceId: String?, outcome: String) {
         switch event.type {
         case "checkout.session.completed", "checkout.session.async_payment_succeeded":
             guard var invoice = try Invoice.fetchOne(db, key: event.clientReferenceId) else { return (nil, "no invoice \(event.clientReferenceId)") }
             guard event.paymentStatus == "paid" else { return (invoice.id, "not paid yet (payment_status \(event.paymentStatus))") }
-            guard event.amountTotal == invoice.totalMinor, event.currency.lowercased() == invoice.currency.lowercased() else {
-                return (invoice.id, "refund it: paid \(event.amountTotal ?? 0) \(event.currency) for an invoice of \(invoice.totalMinor) \(invoice.currency)")
+            // Money taken that pays nothing is for the operator to refund at Stripe.
+            func refundDue(_ reason: String) -> (String?, String) {
+                logger.warning("a Stripe payment pays no open invoice: refund it", metadata: ["invoice": "\(invoice.id)", "event": "\(event.id)", "reason": "\(reason)"])
+                return (invoice.id, "refund it: \(reason)")
             }
-            let before = invoice
+            guard event.amountTotal == invoice.totalMinor, event.currency.lowercased() == invoice.currency.lowercased() else {
+                return refundDue("paid \(event.amountTotal ?? 0) \(event.currency) for an invoice of \(invoice.totalMinor) \(invoice.currency)")
+            }
             switch invoice.status {
             case .paid: return (invoice.id, "already paid")
             case .void:
                 invoice.paymentIntentId = event.paymentIntent
                 try invoice.update(db)
-                return (invoice.id, "refund it: invoice \(invoice.number) was void when it was paid")
+                return refundDue("invoice \(invoice.number) was void when it was paid")
             case .open:
-                invoice = try Billing.settle(db, invoiceId: invoice.id, by: stripeActor, at: now, settings: settings)
                 invoice.paymentIntentId = event.paymentIntent
                 invoice.paymentSessionId = event.objectId
                 try invoice.update(db)
-                try AuditLog.record(db, actor: stripeActor, action: "invoice.paid", targetType: "invoice", targetId: invoice.id, tenantId: invoice.tenantId, before: before, after: invoice, at: now)
+                try Billing.settle(db, invoiceId: invoice.id, by: stripeActor, at: now, settings: settings)
                 return (invoice.id, "paid")
             }
         case "charge.refunded":

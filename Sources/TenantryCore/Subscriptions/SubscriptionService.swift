@@ -254,11 +254,6 @@ public struct SubscriptionService: Sendable {
     public func markPaid(invoiceId: String, by actor: AuditActor) async throws -> Invoice {
         let now = context.clock.now()
         let settings = context.settings
-        return try await database.write { db in
-            guard let before = try Invoice.fetchOne(db, key: invoiceId) else { throw DomainError.notFound("no invoice \(invoiceId)") }
-            let invoice = try Billing.settle(db, invoiceId: invoiceId, by: actor, at: now, settings: settings)
-            try AuditLog.record(db, actor: actor, action: "invoice.paid", targetType: "invoice", targetId: invoiceId, tenantId: invoice.tenantId, before: before, after: invoice, at: now)
-            return invoice
-        }
+        return try await database.write { db in try Billing.settle(db, invoiceId: invoiceId, by: actor, at: now, settings: settings) }
     }
 }
