@@ -31,6 +31,18 @@ if count_statuses then
   end
 end
 
+-- One table per thread, named `name`, summed key by key over every thread.
+local function summed(name)
+  local sums = {}
+  for _, t in ipairs(threads) do
+    local c = t:get(name)
+    if c then
+      for key, n in pairs(c) do sums[key] = (sums[key] or 0) + n end
+    end
+  end
+  return sums
+end
+
 function done(summary, latency, requests)
   local path = os.getenv("BENCH_OUT")
   if not path then return end
@@ -45,14 +57,7 @@ function done(summary, latency, requests)
     latency:percentile(99.9), latency.max, latency.mean))
   if count_statuses then
     local total, parts = 0, {}
-    local merged = {}
-    for _, t in ipairs(threads) do
-      local c = t:get("counts")
-      if c then
-        for code, n in pairs(c) do merged[code] = (merged[code] or 0) + n end
-      end
-    end
-    for code, n in pairs(merged) do
+    for code, n in pairs(summed("counts")) do
       total = total + n
       table.insert(parts, string.format("%d:%d", code, n))
     end
@@ -61,13 +66,6 @@ function done(summary, latency, requests)
   else
     f:write(string.format("non2xx=%d\nstatus_codes=\n", e.status))
   end
-  local sums = {}
-  for _, t in ipairs(threads) do
-    local c = t:get("counters")
-    if c then
-      for name, n in pairs(c) do sums[name] = (sums[name] or 0) + n end
-    end
-  end
-  for name, n in pairs(sums) do f:write(string.format("counter_%s=%d\n", name, n)) end
+  for name, n in pairs(summed("counters")) do f:write(string.format("counter_%s=%d\n", name, n)) end
   f:close()
 end

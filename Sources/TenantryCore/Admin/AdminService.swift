@@ -45,23 +45,12 @@ public struct AdminService: Sendable {
                     SELECT plan, period, count(*) AS n FROM subscription WHERE ended_at IS NULL AND period != 'NOT_DEFINE' GROUP BY plan, period ORDER BY plan, period
                     """
             ).map { ($0["plan"] as String, $0["period"] as String, $0["n"] as Int) }
-            // Thirty UTC days, today included, with zeros for quiet days.
-            let dayMs: Int64 = 86_400_000
-            let today = now.milliseconds - now.milliseconds % dayMs
-            let first = today - 29 * dayMs
-            var perDay = [Int64: Int64]()
-            for row in try Row.fetchAll(
-                db,
+            let days = try DailyTotals.fetch(
+                db, days: 30, endingAt: now,
                 sql: """
                     SELECT (created_at - created_at % 86400000) AS day, sum(amount) AS total FROM credit_debit WHERE created_at >= ? GROUP BY 1
-                    """, arguments: [first])
-            {
-                perDay[row["day"]] = row["total"]
-            }
-            let days = (0..<30).map { index -> (String, Int64) in
-                let day = first + Int64(index) * dayMs
-                return (String(Instant(milliseconds: day).rfc3339.prefix(10)), perDay[day] ?? 0)
-            }
+                    """, arguments: { [$0] }
+            ).map { (String($0.day.rfc3339.prefix(10)), $0.amount) }
             let invoices = try Row.fetchAll(db, sql: "SELECT currency, count(*) AS n, sum(total_minor) AS total FROM invoice WHERE status = 'open' GROUP BY currency ORDER BY currency")
                 .map { ($0["currency"] as String, $0["n"] as Int, $0["total"] as Int64) }
             let below =

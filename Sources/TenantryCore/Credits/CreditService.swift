@@ -301,19 +301,12 @@ public struct CreditService: Sendable {
         let now = context.clock.now()
         return try await database.report { db in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
-            let dayMs: Int64 = 86_400_000
-            let first = now.milliseconds - now.milliseconds % dayMs - Int64(days - 1) * dayMs
-            var perDay: [Int64: Int64] = [:]
-            for row in try Row.fetchAll(
-                db,
+            return try DailyTotals.fetch(
+                db, days: days, endingAt: now,
                 sql: """
                     SELECT created_at - created_at % 86400000 AS day, sum(amount) AS total FROM credit_entry
                     WHERE tenant_id = ? AND kind IN ('debit', 'settle') AND created_at >= ? GROUP BY 1
-                    """, arguments: [tenantId, first])
-            {
-                perDay[row["day"]] = row["total"]
-            }
-            return (0..<Int64(days)).map { index in (Instant(milliseconds: first + index * dayMs), perDay[first + index * dayMs] ?? 0) }
+                    """, arguments: { [tenantId, $0] })
         }
     }
 
