@@ -1,16 +1,6 @@
 // The daemon's JSON API: one fetch wrapper, the session token, and the error shape
 // {"code", "message"} turned into an ApiError the views show next to the action.
 
-const TOKEN_KEY = "tenantry.token";
-
-export const session = {
-  get token() { return localStorage.getItem(TOKEN_KEY); },
-  set token(value) {
-    if (value) localStorage.setItem(TOKEN_KEY, value);
-    else localStorage.removeItem(TOKEN_KEY);
-  },
-};
-
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -19,10 +9,6 @@ export class ApiError extends Error {
     this.code = code;
   }
 }
-
-// Called once when an authenticated request answers 401: the session is over.
-let onSessionEnded = () => {};
-export function whenSessionEnds(handler) { onSessionEnded = handler; }
 
 // int64 values arrive as decimal strings, but a few payloads (audit snapshots) carry raw
 // JSON integers: any integer beyond 2^53 keeps its exact digits, as a string.
@@ -35,51 +21,76 @@ export function parseJSON(text) {
   });
 }
 
-/** Sends one request; a failed answer becomes an ApiError (a 401 with `auth` ends the session). */
-async function send(method, path, body, { auth = true, accept = "application/json" } = {}) {
-  const headers = { Accept: accept };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const token = session.token;
-  if (auth && token) headers.Authorization = `Bearer ${token}`;
-  let response;
-  try {
-    response = await fetch(path, {
-      method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
-    });
-  } catch (_) {
-    throw new ApiError(0, 14, "The daemon cannot be reached; check that tenantryd is running.");
-  }
-  if (!response.ok) {
-    const text = await response.text();
-    let data = {};
-    try { data = text ? parseJSON(text) : {}; } catch (_) { data = {}; }
-    const message = typeof data.message === "string" && data.message ? data.message : `HTTP ${response.status}`;
-    const error = new ApiError(response.status, data.code ?? 0, message);
-    if (auth && response.status === 401) {
-      session.token = null;
-      onSessionEnded(error);
-    }
-    throw error;
-  }
-  return response;
-}
-
 /**
- * Calls the API. `body` is sent as JSON when given. With `auth` (the default) the session
- * token is sent, and a 401 ends the session for the whole console.
+ * An API client whose session token lives under KEY in STORAGE (the console: localStorage;
+ * the billing portal: sessionStorage, this tab only). UNREACHABLE is what a request that
+ * cannot reach the daemon says.
  */
-export async function api(method, path, body, { auth = true } = {}) {
-  const response = await send(method, path, body, { auth });
-  const text = await response.text();
-  if (!text) return {};
-  try { return parseJSON(text); } catch (_) { return {}; }
+export function createClient({ storage, key, unreachable = "The daemon cannot be reached; check that tenantryd is running." }) {
+  const session = {
+    get token() { return storage.getItem(key); },
+    set token(value) {
+      if (value) storage.setItem(key, value);
+      else storage.removeItem(key);
+    },
+  };
+
+  // Called once when an authenticated request answers 401: the session is over.
+  let onSessionEnded = () => {};
+  const whenSessionEnds = (handler) => { onSessionEnded = handler; };
+
+  /**
+   * Sends one request; a failed answer becomes an ApiError. With `auth` the session token is
+   * sent and a 401 ends the session; `token` sends that token instead (a 401 then ends nothing).
+   */
+  async function send(method, path, body, { auth = true, token, accept = "application/json" } = {}) {
+    const headers = { Accept: accept };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const bearer = token || (auth ? session.token : null);
+    if (bearer) headers.Authorization = `Bearer ${bearer}`;
+    let response;
+    try {
+      response = await fetch(path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: "no-store",
+      });
+    } catch (_) {
+      throw new ApiError(0, 14, unreachable);
+    }
+    if (!response.ok) {
+      const text = await response.text();
+      let data = {};
+      try { data = text ? parseJSON(text) : {}; } catch (_) { data = {}; }
+      const message = typeof data.message === "string" && data.message ? data.message : `HTTP ${response.status}`;
+      const error = new ApiError(response.status, data.code ?? 0, message);
+      if (auth && !token && response.status === 401) {
+        session.token = null;
+        onSessionEnded(error);
+      }
+      throw error;
+    }
+    return response;
+  }
+
+  /** Calls the API: `body` is sent as JSON when given; the answer is the parsed JSON ({} if none). */
+  async function api(method, path, body, options = {}) {
+    const response = await send(method, path, body, options);
+    const text = await response.text();
+    if (!text) return {};
+    try { return parseJSON(text); } catch (_) { return {}; }
+  }
+
+  /** GETs PATH with the session token and answers the body as text (a CSV, say). */
+  async function fetchText(path, { accept = "text/plain" } = {}) {
+    const response = await send("GET", path, undefined, { accept });
+    return response.text();
+  }
+
+  return { session, whenSessionEnds, api, fetchText };
 }
 
-/** GETs PATH with the session token and answers the body as text (a CSV, say). */
-export async function fetchText(path, { accept = "text/plain" } = {}) {
-  const response = await send("GET", path, undefined, { accept });
-  return response.text();
-}
+// The operator console's client: its token is kept across tabs and reloads.
+export const client = createClient({ storage: localStorage, key: "tenantry.token" });
+export const { session, whenSessionEnds, api, fetchText } = client;
 
 /**
  * Saves BLOB as FILENAME through a Blob URL, revoked once the browser has taken it: the way

@@ -5,6 +5,16 @@ import { h } from "./dom.js";
 
 const dialog = () => document.getElementById("confirm-dialog");
 
+/** The <dialog> confirmDialog uses, for a page to append once (js/shell.js does). */
+export function dialogElement() {
+  return h("dialog", { id: "confirm-dialog", class: "dialog", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-body" },
+    h("h2", { id: "confirm-title" }),
+    h("div", { id: "confirm-body", class: "dialog-body" }),
+    h("div", { class: "dialog-actions" },
+      h("button", { id: "confirm-cancel", class: "btn", type: "button" }, "Cancel"),
+      h("button", { id: "confirm-ok", class: "btn btn-primary", type: "button" }, "Confirm")));
+}
+
 /**
  * Asks for confirmation. Answers a promise of true (confirmed) or false (cancelled).
  * `body` is a node or an array of nodes/strings; `tone` "danger" colours the confirm button.

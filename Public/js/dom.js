@@ -8,6 +8,11 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 let nextId = 0;
 export const uid = (prefix = "id") => `${prefix}-${++nextId}`;
 
+export const $ = (id) => document.getElementById(id);
+
+/** The Tenantry mark and name (in the sidebar, and on the sign-in and sign-up cards). */
+export const brand = () => [h("span", { class: "brand-mark", "aria-hidden": "true" }, "T"), h("span", null, "Tenantry")];
+
 function setProps(el, props) {
   if (!props) return;
   for (const [key, value] of Object.entries(props)) {
@@ -217,6 +222,11 @@ export function field(label, control, { hint, wide, id } = {}) {
     else control.removeAttribute("aria-invalid");
   };
   return wrap;
+}
+
+/** A plain labelled <input> (ATTRIBUTES: its id, type, autocomplete…) with a small hint under it. */
+export function inputField(label, attributes, hint) {
+  return h("div", { class: "field" }, h("label", { for: attributes.id }, label), h("input", attributes), hint ? h("p", { class: "muted small" }, hint) : null);
 }
 
 export function checkbox(label, { checked = false, name, hint } = {}) {

@@ -173,7 +173,7 @@ struct BillingTests {
         )
         let url = try await harness.tenantry.subscriptions.create(principal, variantId: variant.id)
         let invoiceId = String(try #require(url.split(separator: "/").last))
-        #expect(url == "https://tenantry.test/#/invoices/\(invoiceId)")
+        #expect(url == "https://tenantry.test/portal#/invoices/\(invoiceId)")
         return try await harness.tenantry.subscriptions.markPaid(invoiceId: invoiceId, by: .system)
     }
 

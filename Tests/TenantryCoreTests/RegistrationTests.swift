@@ -206,7 +206,7 @@ struct RegistrationTests {
         #expect(third.redirectURL == first.redirectURL)
         let mail = try #require(try harness.mails(to: "alice@example.com").first)
         #expect(mail.email.subject == "You already have a Tenantry account")
-        #expect(mail.body.contains("https://tenantry.test/login"))
+        #expect(mail.body.contains("https://tenantry.test/portal"))
         #expect(sixDigitCode(in: mail.body) == nil)
         #expect(!mail.body.contains("[expired]"))
         // No code was sent, so none can be right.

@@ -47,6 +47,11 @@ extension RouteBuilder {
             page(
                 "/invite", "invite.html", in: files, operationId: "InvitePage",
                 summary: "The page invitation emails link to (with the default --public-url): it checks the invitation and accepts it."),
+            page(
+                "/portal", "portal.html", in: files, operationId: "PortalPage",
+                summary: "The billing portal for tenant owners and admins: plan, invoices and payment, credits and usage, API keys, members."),
+            page("/register/verify", "register.html", in: files, operationId: "RegisterVerifyPage", summary: "The page sign-up emails link to: enter the code, then set a password."),
+            page("/password/reset", "reset.html", in: files, operationId: "PasswordResetPage", summary: "The page password-reset emails link to: enter the code, then a new password."),
             Endpoint(
                 "GET", "/console/{path...}", operationId: "ConsoleFile", summary: "The console's static files from Public/.", access: .everyone,
                 answer: .raw(contentType: "*/*", description: "a file of the console"), handler: console

@@ -29,7 +29,7 @@ public struct AccountService: Sendable {
         let now = context.clock.now()
         let expiresAt = now.adding(seconds: settings.codeLifetimeSeconds)
         let mailer = context.mailer
-        let loginURL = context.url("/login")
+        let loginURL = context.url("/portal")
         let minutes = settings.codeLifetimeSeconds / 60
         try await database.write { db in
             let existing = try User.withEmail(email, db)

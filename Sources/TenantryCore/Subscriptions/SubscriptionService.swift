@@ -61,12 +61,12 @@ public struct SubscriptionService: Sendable {
 
     /// Where the payer goes for an invoice: Stripe Checkout when Stripe is configured (one
     /// session per invoice, reused for a day), else the configured checkout, else the
-    /// console's invoice page (until the billing portal exists).
+    /// portal's invoice page (the operator's manual-payment instructions).
     func checkoutURL(_ invoice: Invoice) async throws -> String {
         if let stripe = context.payments.stripe, invoice.status == .open, invoice.totalMinor > 0 {
             let now = context.clock.now()
             if let url = invoice.paymentUrl, let made = invoice.paymentSessionAt, made.adding(seconds: 23 * 3600) > now { return url }
-            let back = context.url("/#/invoices/\(invoice.id)")
+            let back = context.url("/portal#/invoices/\(invoice.id)")
             let session = try await stripe.checkoutSession(
                 for: invoice, description: Self.describe(invoice), successURL: back + "?checkout=success", cancelURL: back + "?checkout=canceled")
             try await database.write { db in
@@ -76,7 +76,7 @@ public struct SubscriptionService: Sendable {
             return session.url
         }
         let template = context.settings.checkoutURL
-        guard !template.isEmpty else { return context.url("/#/invoices/\(invoice.id)") }
+        guard !template.isEmpty else { return context.url("/portal#/invoices/\(invoice.id)") }
         return
             template
             .replacingOccurrences(of: "{invoice_id}", with: invoice.id)
@@ -122,7 +122,7 @@ public struct SubscriptionService: Sendable {
     public func portal(_ principal: Principal) throws -> String {
         let tenantId = try principal.tenant(atLeast: .owner)
         let template = context.settings.billingPortalURL
-        guard !template.isEmpty else { return context.url("/#/tenants/\(tenantId)") }
+        guard !template.isEmpty else { return context.url("/portal") }
         return template.replacingOccurrences(of: "{tenant_id}", with: tenantId)
     }
 
