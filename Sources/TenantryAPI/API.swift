@@ -31,7 +31,8 @@ public struct API: Sendable {
         let builder = RouteBuilder(app: app, metrics: metrics, options: options)
         var endpoints =
             builder.accountEndpoints + builder.userEndpoints + builder.tenantEndpoints + builder.apiKeyEndpoints
-            + builder.subscriptionEndpoints + builder.usageEndpoints + builder.creditEndpoints + builder.adminEndpoints + builder.webhookEndpoints + builder.paymentEndpoints + builder.serviceEndpoints
+            + builder.subscriptionEndpoints + builder.usageEndpoints + builder.creditEndpoints + builder.adminEndpoints + builder.revenueEndpoints + builder.webhookEndpoints + builder.paymentEndpoints
+            + builder.serviceEndpoints
         func documentEndpoint(_ handler: Endpoint.Action) -> Endpoint {
             Endpoint(
                 "GET", "/v1/openapi.json", operationId: "OpenAPIDocument", summary: "This API as an OpenAPI 3.1 document.", access: .everyone,

@@ -50,7 +50,11 @@ enum Present {
     static func subscription(_ subscription: Subscription?) -> JSON {
         guard case .object(var members) = subscriptionInfo(subscription?.info ?? .none) else { return .null }
         members.insert(("id", .string(subscription?.id ?? "")), at: 0)
-        members += [("cancel_at_period_end", .bool(subscription?.cancelAtPeriodEnd ?? false)), ("ended_at", .date(subscription?.endedAt))]
+        members += [
+            ("cancel_at_period_end", .bool(subscription?.cancelAtPeriodEnd ?? false)), ("ended_at", .date(subscription?.endedAt)),
+            ("scheduled_variant_id", .string(subscription?.scheduledVariantId ?? "")),
+            ("scheduled_at", .date(subscription?.scheduledVariantId == nil ? nil : subscription?.endAt)),
+        ]
         return .object(members)
     }
 
@@ -59,13 +63,36 @@ enum Present {
             "id": .string(invoice.id), "number": .int64(invoice.number), "tenant_id": .string(invoice.tenantId), "kind": .string(invoice.kind.rawValue),
             "status": .string(invoice.status.rawValue), "plan": .string(invoice.plan), "period": .string(invoice.period.rawValue),
             "period_start": .date(invoice.periodStart), "period_end": .date(invoice.periodEnd),
-            "lines": .array(invoice.lines.map { ["category": .string($0.category), "quantity": .int64($0.quantity), "units": .int64($0.units), "variant_id": .string($0.variantId)] }),
+            "lines": .array(
+                invoice.lines.map {
+                    [
+                        "kind": .string($0.kind.rawValue), "description": .string($0.description), "amount": price($0.amountMinor, currency: invoice.currency),
+                        "category": .string($0.category), "quantity": .int64($0.quantity), "units": .int64($0.units), "variant_id": .string($0.variantId),
+                    ]
+                }),
             "currency": .string(invoice.currency), "total": price(invoice.totalMinor, currency: invoice.currency),
             "created_at": .date(invoice.createdAt), "due_at": .date(invoice.dueAt), "paid_at": .date(invoice.paidAt), "paid_by": .string(invoice.paidBy ?? ""),
-            "invoice_number": .string(invoice.displayNumber), "subtotal": price(invoice.totalMinor, currency: invoice.currency), "tax": price(0, currency: invoice.currency),
+            "invoice_number": .string(invoice.displayNumber), "subtotal": price(invoice.subtotalMinor, currency: invoice.currency), "tax": price(0, currency: invoice.currency),
             "subscription_id": .string(invoice.subscriptionId ?? ""), "payment_url": .string(invoice.status == .open ? invoice.paymentUrl ?? "" : ""),
             "due_date": .date(invoice.dueAt), "refunded": price(invoice.refundedMinor, currency: invoice.currency), "dispute_status": .string(invoice.disputeStatus),
         ]
+    }
+
+    /// Seed 004's BillingCoupon.
+    static func coupon(_ counted: CouponService.Counted) -> JSON {
+        let coupon = counted.coupon
+        return [
+            "id": .string(coupon.id), "code": .string(coupon.code), "discount_type": .string(coupon.discountType.rawValue),
+            "discount_value": .number(coupon.discountValueText), "currency": .string(coupon.currency), "current_uses": .int64(counted.uses),
+            "max_uses": .int64(coupon.maxUses ?? 0), "valid_from": .date(coupon.validFrom), "valid_until": .date(coupon.validUntil),
+            "applicable_plans": .array(coupon.applicablePlans.map(JSON.string)), "is_active": .bool(coupon.isActive),
+            "created_at": .date(coupon.createdAt), "updated_at": .date(coupon.updatedAt),
+        ]
+    }
+
+    /// What asking for a plan did.
+    static func planChange(_ change: SubscriptionService.Change) -> JSON {
+        ["redirect_url": .string(change.redirectURL), "invoice_id": .string(change.invoice?.id ?? ""), "effective_at": .date(change.effectiveAt)]
     }
 
     static func grant(_ grant: CreditGrant) -> JSON {

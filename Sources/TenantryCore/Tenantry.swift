@@ -8,6 +8,7 @@ public final class Tenantry: Sendable {
     public let tenants: TenantService
     public let plans: PlanService
     public let subscriptions: SubscriptionService
+    public let coupons: CouponService
     public let credits: CreditService
     public let apiKeys: ApiKeyService
     public let admin: AdminService
@@ -28,6 +29,7 @@ public final class Tenantry: Sendable {
         tenants = TenantService(context: context)
         plans = PlanService(context: context)
         subscriptions = SubscriptionService(context: context)
+        coupons = CouponService(context: context)
         credits = CreditService(context: context)
         apiKeys = ApiKeyService(context: context)
         admin = AdminService(context: context)

@@ -171,10 +171,11 @@ struct BillingTests {
         let variant = try await harness.tenantry.plans.createVariant(
             .init(kind: .plan, plan: "PRO", period: period, category: "", units: 0, price: price, currency: "USD", description: "Pro", active: true), by: .system
         )
-        let url = try await harness.tenantry.subscriptions.create(principal, variantId: variant.id)
-        let invoiceId = String(try #require(url.split(separator: "/").last))
-        #expect(url == "https://tenantry.test/portal#/invoices/\(invoiceId)")
-        return try await harness.tenantry.subscriptions.markPaid(invoiceId: invoiceId, by: .system)
+        let change = try await harness.tenantry.subscriptions.create(principal, variantId: variant.id)
+        let invoice = try #require(change.invoice)
+        #expect(change.redirectURL == "https://tenantry.test/portal#/invoices/\(invoice.id)")
+        #expect(change.effectiveAt == nil)
+        return try await harness.tenantry.subscriptions.markPaid(invoiceId: invoice.id, by: .system)
     }
 
     @Test("a paid plan starts when its invoice is paid; each month is granted; credits outlive the period by credit_extension")
@@ -359,7 +360,10 @@ struct BillingTests {
         let invoice = try #require(try await harness.tenantry.subscriptions.invoices(tenantId: tenantId, status: "open").first)
         #expect(url.hasSuffix(invoice.id))
         #expect(invoice.totalMinor == 1500)
-        #expect(invoice.lines == [.init(category: "USAGE_AI_CREDIT", quantity: 3, units: 1000, variantId: variant.id)])
+        #expect(
+            invoice.lines == [
+                .init(kind: .addon, description: "3000 USAGE_AI_CREDIT credits (3 × 1000)", amountMinor: 1500, category: "USAGE_AI_CREDIT", quantity: 3, units: 1000, variantId: variant.id)
+            ])
         _ = try await harness.tenantry.subscriptions.markPaid(invoiceId: invoice.id, by: .system)
         let addon = try #require(try grants(harness, tenantId).first { $0.source == .addon })
         #expect(addon.amount == 3000)
@@ -420,8 +424,8 @@ struct BillingTests {
         _ = try await harness.tenantry.plans.create(name: tenantId, draft: .init(config: config, description: "ACME deal", creditExtensionDays: 0, trialDays: nil), by: .system)
         let variant = try await harness.tenantry.plans.createVariant(
             .init(kind: .plan, plan: "CUSTOM", period: "MONTHLY", category: "", units: 0, price: "999", currency: "EUR", description: "", active: true), by: .system)
-        let url = try await harness.tenantry.subscriptions.create(principal, variantId: variant.id)
-        _ = try await harness.tenantry.subscriptions.markPaid(invoiceId: String(url.split(separator: "/").last!), by: .system)
+        let invoice = try #require(try await harness.tenantry.subscriptions.create(principal, variantId: variant.id).invoice)
+        _ = try await harness.tenantry.subscriptions.markPaid(invoiceId: invoice.id, by: .system)
         #expect(try grants(harness, tenantId).first { $0.source == .plan }?.amount == 777)
         #expect(try harness.tenantry.plans.get(name: tenantId).hasUsed)
     }

@@ -252,8 +252,8 @@ struct CreditsForAITests {
         _ = try await plans.update(name: "PRO", changes: .init(config: config, description: nil, creditExtensionDays: 0, trialDays: nil), by: .system)
         let variant = try await plans.createVariant(
             .init(kind: .plan, plan: "PRO", period: "YEARLY", category: "", units: 0, price: "290.00", currency: "USD", description: "Pro", active: true), by: .system)
-        let url = try await harness.tenantry.subscriptions.create(principal, variantId: variant.id)
-        _ = try await harness.tenantry.subscriptions.markPaid(invoiceId: String(try #require(url.split(separator: "/").last)), by: .system)
+        let invoice = try #require(try await harness.tenantry.subscriptions.create(principal, variantId: variant.id).invoice)
+        _ = try await harness.tenantry.subscriptions.markPaid(invoiceId: invoice.id, by: .system)
     }
 
     @Test("at a period's end half of what is left rolls over, capped; the old grant ends there; a rollover never rolls again")

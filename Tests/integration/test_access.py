@@ -252,6 +252,15 @@ TABLE = [
     row("GET", "/v1/admin/invoices",                 (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
     row("GET", "/v1/admin/invoices/{id}",            (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/invoices/{MISSING}"),
     row("POST", "/v1/admin/invoices/{id}/paid",      (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/invoices/{MISSING}/paid"),
+    # Coupons: an empty body fails validation (code is required) before a missing id is looked up.
+    row("GET", "/v1/admin/coupons",                  (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
+    row("POST", "/v1/admin/coupons",                 (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 400)),
+    row("GET", "/v1/admin/coupons/{id}",             (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/coupons/{MISSING}"),
+    row("PUT", "/v1/admin/coupons/{id}",             (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 400), url=f"/v1/admin/coupons/{MISSING}"),
+    row("DELETE", "/v1/admin/coupons/{id}",          (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/coupons/{MISSING}"),
+    row("GET", "/v1/admin/revenue/mrr",              (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
+    row("GET", "/v1/admin/revenue/by-plan",          (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
+    row("GET", "/v1/admin/revenue/monthly",          (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
     row("GET", "/v1/admin/users",                    (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 200)),
     # status must be ACTIVE or DISABLED: nobody's status changes.
     row("POST", "/v1/admin/users/{id}/status",       (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 400), url=f"/v1/admin/users/{MISSING}/status"),

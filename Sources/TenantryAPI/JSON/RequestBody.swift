@@ -51,6 +51,17 @@ public struct RequestBody: Sendable {
         return number
     }
 
+    /// A decimal amount such as `19.99`, as a string or a number, exactly as written (the
+    /// domain turns it into minor units); required.
+    public func decimal(_ key: String) throws -> String {
+        switch present(key) {
+        case .number(let number)?: return number
+        case .string(let text)?: return text
+        case nil: throw DomainError.invalidArgument("\(key) is required")
+        default: throw DomainError.invalidArgument("\(key) must be a decimal amount such as 19.99")
+        }
+    }
+
     /// An RFC 3339 date-time; nil when missing or empty (a string's default).
     public func date(_ key: String) throws -> Instant? {
         let text = try string(key)

@@ -147,6 +147,8 @@ enum Components {
                 ("end_at", .dateTime(nullable: true, description: "the trial's end or the current period's end; null for FREE")),
                 ("cancel_at_period_end", .boolean()),
                 ("ended_at", .dateTime(nullable: true)),
+                ("scheduled_variant_id", .string(description: "a downgrade the owner asked for, taking effect at scheduled_at; empty when none")),
+                ("scheduled_at", .dateTime(nullable: true, description: "the period's end, when a change is scheduled")),
             ])
         ),
         ("PlanConfig", .object(PlanConfigField.schema)),
@@ -192,13 +194,48 @@ enum Components {
                 ("id", .string()), ("number", .int64()), ("tenant_id", .string()), ("kind", .cases(of: Invoice.Kind.self)),
                 ("status", .cases(of: Invoice.Status.self)), ("plan", .string()), ("period", .cases(of: BillingPeriod.self)),
                 ("period_start", .dateTime(nullable: true)), ("period_end", .dateTime(nullable: true)),
-                ("lines", .array(.object([("category", .string()), ("quantity", .int64()), ("units", .int64()), ("variant_id", .string())]))),
+                (
+                    "lines",
+                    .array(
+                        .object([
+                            (
+                                "kind",
+                                .cases(
+                                    of: Invoice.Line.Kind.self,
+                                    description: "plan: a period's price; proration: the unused part of the period a change replaces; discount: a coupon; addon: credits bought")
+                            ),
+                            ("description", .string()), ("amount", .number(description: "negative for a credit or a discount")),
+                            ("category", .string(description: "add-ons: the usage category")), ("quantity", .int64()), ("units", .int64(description: "add-ons: credits per quantity")),
+                            ("variant_id", .string()),
+                        ]))
+                ),
                 ("currency", .string()), ("total", .number()), ("created_at", .dateTime()), ("due_at", .dateTime()),
                 ("paid_at", .dateTime(nullable: true)), ("paid_by", .string()),
-                ("invoice_number", .string(description: "seed 004: INV-000042")), ("subtotal", .number()), ("tax", .number(description: "0 until taxes exist")),
+                ("invoice_number", .string(description: "seed 004: INV-000042")), ("subtotal", .number(description: "the charges before credits and discounts")),
+                ("tax", .number(description: "0 until taxes exist")),
                 ("subscription_id", .string()), ("payment_url", .string(description: "the provider's checkout while it is open, else empty")),
                 ("due_date", .dateTime(description: "seed 004's name for due_at")), ("refunded", .number(description: "what the payment provider refunded")),
                 ("dispute_status", .string(description: "the provider's dispute status, empty when none")),
+            ])
+        ),
+        (
+            "Coupon",
+            .object([
+                ("id", .string()), ("code", .string(description: "matched without regard to case")), ("discount_type", .cases(of: Coupon.DiscountType.self)),
+                ("discount_value", .number(description: "percent: 25 or 12.5; fixed: an amount of currency")),
+                ("currency", .string(description: "a fixed discount's; empty for a percent")),
+                ("current_uses", .int64(description: "invoices open or paid with it; a void invoice gives its use back")),
+                ("max_uses", .int64(description: "0: no limit")), ("valid_from", .dateTime()), ("valid_until", .dateTime(nullable: true)),
+                ("applicable_plans", .array(.string(description: "plan names; empty: every plan"))), ("is_active", .boolean()),
+                ("created_at", .dateTime()), ("updated_at", .dateTime()),
+            ])
+        ),
+        (
+            "PlanChange",
+            .object([
+                ("redirect_url", .string(description: "where the payer goes next: the invoice's checkout, or the portal when nothing is to pay now")),
+                ("invoice_id", .string(description: "the invoice opened (paid already when nothing was due); empty when the change is scheduled")),
+                ("effective_at", .dateTime(nullable: true, description: "when a downgrade takes effect (the period's end); null when the change takes effect once paid")),
             ])
         ),
         (

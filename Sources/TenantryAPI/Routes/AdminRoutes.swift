@@ -271,13 +271,7 @@ extension RouteBuilder {
     static func variantDraft(_ body: RequestBody) throws -> PlanService.VariantDraft {
         let kindText = try body.string("kind")
         guard let kind = Variant.Kind(rawValue: kindText.isEmpty ? "plan" : kindText) else { throw DomainError.invalidArgument("kind must be plan or addon") }
-        let price: String
-        switch body.json["price"] {
-        case .number(let number)?: price = number
-        case .string(let text)?: price = text
-        case nil, .null?: throw DomainError.invalidArgument("price is required")
-        default: throw DomainError.invalidArgument("price must be a decimal amount such as 19.99")
-        }
+        let price = try body.decimal("price")
         return PlanService.VariantDraft(
             kind: kind, plan: try body.string("plan"), period: try body.string("period"), category: try body.string("category"),
             units: try body.int64("units"), price: price, currency: try body.string("currency"), description: try body.string("description"),

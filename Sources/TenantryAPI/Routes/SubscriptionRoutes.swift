@@ -42,20 +42,24 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "POST", "/v1/subscription/create", operationId: "CreateSubscription",
-                summary: "Opens an invoice for a paid plan; the subscription starts when it is paid.", access: .tenant(.owner),
-                body: .json(.object([("id", .string(description: "a variant id"))])), answer: redirect,
+                summary: "Opens an invoice for a paid plan, less a coupon's discount; the subscription starts when it is paid.", access: .tenant(.owner),
+                body: .json(.object([("id", .string(description: "a variant id")), ("coupon", .string(description: "a coupon code (optional)"))])),
+                answer: .json(.reference("PlanChange")),
                 handler: .offloaded { request, caller in
-                    let url = try await app.subscriptions.create(try caller.principal, variantId: try request.jsonBody().string("id"))
-                    return .ok(["redirect_url": .string(url)])
+                    let body = try request.jsonBody()
+                    return .ok(Present.planChange(try await app.subscriptions.create(try caller.principal, variantId: try body.string("id"), coupon: try body.string("coupon"))))
                 }
             ),
             Endpoint(
                 "POST", "/v1/subscription/update", operationId: "UpdateSubscription",
-                summary: "Opens an invoice to move to another plan or period; the change takes effect when it is paid.", access: .tenant(.owner),
-                body: .json(.object([("new_id", .string(description: "a variant id"))])), answer: redirect,
+                summary:
+                    "Moves to another plan or period: an upgrade opens an invoice crediting the unused part of the period and takes effect when paid; a downgrade takes effect at the period's end.",
+                access: .tenant(.owner),
+                body: .json(.object([("new_id", .string(description: "a variant id")), ("coupon", .string(description: "a coupon code (optional; not for a downgrade)"))])),
+                answer: .json(.reference("PlanChange")),
                 handler: .offloaded { request, caller in
-                    let url = try await app.subscriptions.update(try caller.principal, variantId: try request.jsonBody().string("new_id"))
-                    return .ok(["redirect_url": .string(url)])
+                    let body = try request.jsonBody()
+                    return .ok(Present.planChange(try await app.subscriptions.update(try caller.principal, variantId: try body.string("new_id"), coupon: try body.string("coupon"))))
                 }
             ),
             Endpoint(
@@ -68,7 +72,8 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "POST", "/v1/subscription/resume", operationId: "SubscriptionResume",
-                summary: "Undoes a cancellation before the period ends: the subscription renews again (code 3 when it is not canceled).", access: .tenant(.owner),
+                summary: "Undoes a cancellation or a scheduled downgrade before the period ends: the subscription renews as it is (code 3 when there is neither).",
+                access: .tenant(.owner),
                 body: .json(.empty), answer: .json(.object([("subscription", .reference("Subscription"))])),
                 handler: .offloaded { request, caller in
                     .ok(["subscription": Present.subscription(try await app.subscriptions.resume(try caller.principal))])

@@ -6,7 +6,7 @@ public struct AdminService: Sendable {
 
     public init(context: ServiceContext) { self.context = context }
 
-    private var database: AppDatabase { context.database }
+    var database: AppDatabase { context.database }
 
     public struct Overview: Sendable {
         public let tenantsByStatus: [(String, Int)]

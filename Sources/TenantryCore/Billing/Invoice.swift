@@ -8,15 +8,34 @@ public struct Invoice: TenantryRecord, Equatable {
     public enum Kind: String, Codable, Sendable, CaseIterable { case subscription, renewal, addon }
     public enum Status: String, Codable, Sendable, CaseIterable { case open, paid, void }
 
-    /// One add-on bought on an invoice.
+    /// One line of an invoice: the plan's price, a credit for the unused part of the period a
+    /// change replaces, a coupon's discount, or add-on credits bought. The total is their sum.
     public struct Line: Codable, Sendable, Equatable {
-        public var category: String
-        public var quantity: Int64
-        public var units: Int64
-        public var variantId: String
+        public enum Kind: String, Codable, Sendable, CaseIterable { case plan, proration, discount, addon }
+
+        public var kind: Kind
+        public var description: String
+        /// Signed, in minor units: a credit or a discount is negative.
+        public var amountMinor: Int64
+        /// What an add-on line buys (zero and empty on other lines); a plan line's variant.
+        public var category = ""
+        public var quantity: Int64 = 0
+        public var units: Int64 = 0
+        public var variantId = ""
+
+        public init(kind: Kind, description: String, amountMinor: Int64, category: String = "", quantity: Int64 = 0, units: Int64 = 0, variantId: String = "") {
+            self.kind = kind
+            self.description = description
+            self.amountMinor = amountMinor
+            self.category = category
+            self.quantity = quantity
+            self.units = units
+            self.variantId = variantId
+        }
 
         enum CodingKeys: String, CodingKey {
-            case category, quantity, units
+            case kind, description, category, quantity, units
+            case amountMinor = "amount_minor"
             case variantId = "variant_id"
         }
     }
@@ -33,7 +52,7 @@ public struct Invoice: TenantryRecord, Equatable {
     public var period: BillingPeriod
     public var periodStart: Instant?
     public var periodEnd: Instant?
-    /// The add-ons bought, stored as a JSON column: a row that does not decode fails its read.
+    /// Every line, stored as a JSON column: a row that does not decode fails its read.
     public var lines: [Line]
     public var currency: String
     public var totalMinor: Int64
@@ -53,6 +72,13 @@ public struct Invoice: TenantryRecord, Equatable {
     public var refundedMinor: Int64 = 0
     /// The provider's dispute status ("" when none): needs_response, won, lost…
     public var disputeStatus: String = ""
+    /// The coupon applied to it; a void invoice gives its use back.
+    public var couponId: String? = nil
+
+    /// The charges before credits and discounts (seed 004's `subtotal`, as Stripe counts it).
+    public var subtotalMinor: Int64 {
+        lines.isEmpty ? totalMinor : lines.filter { $0.kind == .plan || $0.kind == .addon }.reduce(0) { $0 + $1.amountMinor }
+    }
 
     /// The number as a payer reads it (seed 004's `invoice_number`).
     public var displayNumber: String { "INV-" + String(repeating: "0", count: max(0, 6 - String(number).count)) + String(number) }

@@ -437,4 +437,44 @@ enum BillingSchema {
             received_at INTEGER NOT NULL
         ) STRICT, WITHOUT ROWID;
         """
+
+    static let v8 = """
+        CREATE TABLE coupon (
+            id TEXT PRIMARY KEY NOT NULL,
+            code TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            discount_type TEXT NOT NULL CHECK (discount_type IN ('percent', 'fixed')),
+            discount_value INTEGER NOT NULL CHECK (discount_value > 0),
+            currency TEXT NOT NULL DEFAULT '',
+            max_uses INTEGER CHECK (max_uses IS NULL OR max_uses > 0),
+            valid_from INTEGER NOT NULL,
+            valid_until INTEGER CHECK (valid_until IS NULL OR valid_until > valid_from),
+            applicable_plans TEXT NOT NULL DEFAULT '[]',
+            is_active INTEGER NOT NULL DEFAULT 1 CHECK (is_active IN (0, 1)),
+            created_at INTEGER NOT NULL,
+            updated_at INTEGER NOT NULL,
+            CHECK ((discount_type = 'percent' AND discount_value <= 10000 AND currency = '') OR (discount_type = 'fixed' AND length(currency) = 3))
+        ) STRICT;
+        ALTER TABLE invoice ADD COLUMN coupon_id TEXT REFERENCES coupon(id);
+        CREATE INDEX invoice_by_coupon ON invoice(coupon_id) WHERE coupon_id IS NOT NULL;
+        CREATE INDEX invoice_by_paid_at ON invoice(paid_at) WHERE status = 'paid';
+        CREATE INDEX invoice_by_created_at ON invoice(created_at);
+        ALTER TABLE subscription ADD COLUMN scheduled_variant_id TEXT REFERENCES variant(id);
+
+        -- Every invoice lists its lines now: a plan's price, or what add-ons cost (priced as
+        -- sold when an invoice had one line; by the variant's price when it had several).
+        UPDATE invoice SET lines = json_array(json_object(
+                'kind', 'plan', 'description', plan || ' ' || lower(period), 'amount_minor', total_minor,
+                'category', '', 'quantity', 0, 'units', 0, 'variant_id', coalesce(variant_id, '')))
+            WHERE kind IN ('subscription', 'renewal') AND lines = '[]';
+        UPDATE invoice SET lines = (
+            SELECT json_group_array(json_object(
+                'kind', 'addon',
+                'description', (j.value ->> 'quantity') * (j.value ->> 'units') || ' ' || (j.value ->> 'category') || ' credits ('
+                    || (j.value ->> 'quantity') || ' × ' || (j.value ->> 'units') || ')',
+                'amount_minor', CASE WHEN json_array_length(invoice.lines) = 1 THEN invoice.total_minor
+                    ELSE (j.value ->> 'quantity') * coalesce((SELECT v.price_minor FROM variant v WHERE v.id = j.value ->> 'variant_id'), 0) END,
+                'category', j.value ->> 'category', 'quantity', j.value ->> 'quantity', 'units', j.value ->> 'units', 'variant_id', j.value ->> 'variant_id'))
+            FROM json_each(invoice.lines) j)
+            WHERE kind = 'addon' AND lines != '[]';
+        """
 }

@@ -145,6 +145,9 @@ enum Migrations {
         migrator.registerMigration("v7_payments") { db in
             try db.execute(sql: BillingSchema.v7)
         }
+        migrator.registerMigration("v8_plan_changes_and_coupons") { db in
+            try db.execute(sql: BillingSchema.v8)
+        }
         return migrator
     }
 }

@@ -111,16 +111,20 @@ public struct PaymentService: Sendable {
                 try invoice.update(db)
                 return refundDue("invoice \(invoice.number) was void when it was paid")
             case .open:
-                invoice.paymentIntentId = event.paymentIntent
-                invoice.paymentSessionId = event.objectId
-                try invoice.update(db)
-                try Billing.settle(db, invoiceId: invoice.id, by: stripeActor, at: now, settings: settings)
+                try Billing.settle(
+                    db, invoiceId: invoice.id, by: stripeActor, at: now, settings: settings, payment: (sessionId: event.objectId, intentId: event.paymentIntent))
                 return (invoice.id, "paid")
             }
         case "charge.refunded":
             guard var invoice = try invoice(paidBy: event.paymentIntent, db) else { return (nil, "no invoice paid by \(event.paymentIntent)") }
             let before = invoice
-            invoice.refundedMinor = event.amountRefunded ?? invoice.totalMinor
+            // Stripe's amount_refunded is the charge's running total; it cannot pass what was paid.
+            let refunded = event.amountRefunded ?? invoice.totalMinor
+            guard refunded >= 0 else { throw DomainError.invalidArgument("amount_refunded must not be negative") }
+            if refunded > invoice.totalMinor {
+                logger.warning("a Stripe refund exceeds its invoice; recorded as the whole", metadata: ["invoice": "\(invoice.id)", "event": "\(event.id)"])
+            }
+            invoice.refundedMinor = min(refunded, invoice.totalMinor)
             try invoice.update(db)
             try AuditLog.record(db, actor: stripeActor, action: "invoice.refunded", targetType: "invoice", targetId: invoice.id, tenantId: invoice.tenantId, before: before, after: invoice, at: now)
             return (invoice.id, "refunded \(invoice.refundedMinor)")

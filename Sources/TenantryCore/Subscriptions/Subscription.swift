@@ -41,6 +41,8 @@ public struct Subscription: TenantryRecord, Equatable {
     public var endedAt: Instant?
     public var createdAt: Instant
     public var updatedAt: Instant
+    /// A downgrade the owner asked for: at the period's end the tenant moves to this variant.
+    public var scheduledVariantId: String? = nil
 
     public var isPaid: Bool { period != .notDefined }
 
@@ -60,7 +62,7 @@ extension Subscription {
             id: row["id"], tenantId: row["tenant_id"], plan: row["plan"], period: BillingPeriod(rawValue: row["period"]) ?? .notDefined,
             status: SubscriptionStatus(rawValue: row["status"]) ?? .expired, variantId: row["variant_id"], startAt: row["start_at"],
             endAt: row["end_at"], cancelAtPeriodEnd: row["cancel_at_period_end"], endedAt: row["ended_at"], createdAt: row["created_at"],
-            updatedAt: row["updated_at"]
+            updatedAt: row["updated_at"], scheduledVariantId: row["scheduled_variant_id"]
         )
     }
 }

@@ -18,23 +18,34 @@ public struct SubscriptionService: Sendable {
         try database.read { try Subscription.filter(Subscription.Columns.tenantId == tenantId).order(Subscription.Columns.startAt.desc, Subscription.Columns.createdAt.desc).fetchAll($0) }
     }
 
+    /// What asking for a plan did: an invoice to pay, or a change scheduled for the period's end.
+    public struct Change: Sendable {
+        public let redirectURL: String
+        /// The invoice opened (already paid when nothing was due); nil when scheduled.
+        public let invoice: Invoice?
+        /// When a downgrade takes effect; nil when the change takes effect once paid.
+        public let effectiveAt: Instant?
+    }
+
     /// Opens an invoice for a first paid subscription; it starts when the invoice is paid.
-    public func create(_ principal: Principal, variantId: String) async throws -> String {
-        try await change(principal, variantId: variantId, isUpdate: false)
+    public func create(_ principal: Principal, variantId: String, coupon: String = "") async throws -> Change {
+        try await change(principal, variantId: variantId, coupon: coupon, isUpdate: false)
     }
 
-    /// Opens an invoice to move a paid subscription to another plan or period.
-    public func update(_ principal: Principal, variantId: String) async throws -> String {
-        try await change(principal, variantId: variantId, isUpdate: true)
+    /// Moves a paid subscription to another plan or period: an upgrade once its invoice is
+    /// paid (crediting the unused part of the period), a downgrade at the period's end.
+    public func update(_ principal: Principal, variantId: String, coupon: String = "") async throws -> Change {
+        try await change(principal, variantId: variantId, coupon: coupon, isUpdate: true)
     }
 
-    private func change(_ principal: Principal, variantId: String, isUpdate: Bool) async throws -> String {
+    private func change(_ principal: Principal, variantId: String, coupon code: String, isUpdate: Bool) async throws -> Change {
         let tenantId = try principal.tenant(atLeast: .owner)
         let field = isUpdate ? "new_id" : "id"
         guard !variantId.isEmpty else { throw DomainError.invalidArgument("\(field) is required: a variant id from GET /v1/subscription/variants") }
         let now = context.clock.now()
         let actor = AuditActor(principal)
-        let invoice = try await database.write { db -> Invoice in
+        let settings = context.settings
+        let outcome = try await database.write { db -> Change in
             guard let variant = try Variant.fetchOne(db, key: variantId), variant.kind == .plan, variant.active else {
                 throw DomainError.notFound("no subscription variant \(variantId)")
             }
@@ -43,27 +54,63 @@ public struct SubscriptionService: Sendable {
             if isUpdate && !hasPaid { throw DomainError.invalidArgument("there is no paid subscription to update: use POST /v1/subscription/create") }
             if !isUpdate && hasPaid { throw DomainError.invalidArgument("the tenant already has a paid subscription: use POST /v1/subscription/update") }
             if let live, live.variantId == variant.id, live.status == .active {
-                throw DomainError.alreadyExists("the tenant is already subscribed to this variant")
+                throw DomainError.alreadyExists(
+                    live.scheduledVariantId == nil
+                        ? "the tenant is already subscribed to this variant"
+                        : "the tenant is already subscribed to this variant: POST /v1/subscription/resume drops the change scheduled for the period's end")
             }
-            // One pending change at a time: an older unpaid one is replaced.
+            // One pending change at a time: an older unpaid one is replaced (and gives its coupon back).
             try db.execute(sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE tenant_id = ? AND kind = 'subscription' AND status = 'open'", arguments: [now, tenantId])
-            let invoice = try Billing.openInvoice(
-                db, tenantId: tenantId, kind: .subscription, subscriptionId: nil, variant: variant, plan: variant.plan, period: variant.period,
-                periodStart: nil, periodEnd: nil, lines: [], dueAt: now.adding(days: 7), at: now
+            var lines = [Billing.planLine(variant, plan: variant.plan, period: variant.period)]
+            if isUpdate, var live {
+                switch try Billing.planChange(db, from: live, to: variant, at: now) {
+                case .atPeriodEnd(let reason):
+                    let end = live.endAt ?? now
+                    guard code.isEmpty else {
+                        throw DomainError.invalidArgument("a coupon applies to a change paid now; this one waits for the period's end (\(end.rfc3339)) because \(reason)")
+                    }
+                    let before = live
+                    live.scheduledVariantId = variant.id
+                    live.cancelAtPeriodEnd = false
+                    live.updatedAt = now
+                    try live.update(db)
+                    try AuditLog.record(
+                        db, actor: actor, action: "subscription.schedule_change", targetType: "subscription", targetId: live.id, tenantId: tenantId, before: before, after: live,
+                        at: now)
+                    return Change(redirectURL: context.url("/portal"), invoice: nil, effectiveAt: end)
+                case .whenPaid(let credit):
+                    if let credit { lines.append(credit) }
+                }
+            }
+            var couponId: String?
+            if !code.isEmpty {
+                let coupon = try Coupon.redeemable(db, code: code, plan: variant.plan, currency: variant.currency, at: now)
+                let due = lines.reduce(Int64(0)) { $0 + $1.amountMinor }
+                lines.append(Invoice.Line(kind: .discount, description: coupon.label, amountMinor: -coupon.discount(on: due)))
+                couponId = coupon.id
+            }
+            var invoice = try Billing.openInvoice(
+                db, tenantId: tenantId, kind: .subscription, subscriptionId: nil, variantId: variant.id, plan: variant.plan, period: variant.period,
+                periodStart: nil, periodEnd: nil, lines: lines, currency: variant.currency, couponId: couponId, dueAt: now.adding(days: 7), at: now
             )
             try AuditLog.record(
                 db, actor: actor, action: isUpdate ? "subscription.update" : "subscription.create", targetType: "invoice", targetId: invoice.id,
                 tenantId: tenantId, before: live, after: invoice, at: now)
-            return invoice
+            // Nothing to pay (a full discount or credit): it takes effect now.
+            if invoice.totalMinor == 0 { invoice = try Billing.settle(db, invoiceId: invoice.id, by: actor, at: now, settings: settings) }
+            return Change(redirectURL: "", invoice: invoice, effectiveAt: nil)
         }
-        return try await checkoutURL(invoice)
+        guard let invoice = outcome.invoice else { return outcome }
+        return Change(redirectURL: try await checkoutURL(invoice), invoice: invoice, effectiveAt: nil)
     }
 
     /// Where the payer goes for an invoice: Stripe Checkout when Stripe is configured (one
     /// session per invoice, reused for a day), else the configured checkout, else the
     /// portal's invoice page (the operator's manual-payment instructions).
     func checkoutURL(_ invoice: Invoice) async throws -> String {
-        if let stripe = context.payments.stripe, invoice.status == .open, invoice.totalMinor > 0 {
+        // A paid invoice (nothing was due) has its receipt page.
+        guard invoice.status == .open else { return context.url("/portal#/invoices/\(invoice.id)") }
+        if let stripe = context.payments.stripe, invoice.totalMinor > 0 {
             let now = context.clock.now()
             if let url = invoice.paymentUrl, let made = invoice.paymentSessionAt, made.adding(seconds: 23 * 3600) > now { return url }
             let back = context.url("/portal#/invoices/\(invoice.id)")
@@ -131,7 +178,8 @@ public struct SubscriptionService: Sendable {
         try await setCancelAtPeriodEnd(principal, true)
     }
 
-    /// Undoes a cancellation before the period ends: the subscription renews again.
+    /// Undoes a cancellation or a scheduled change before the period ends: the subscription
+    /// renews as it is.
     public func resume(_ principal: Principal) async throws -> Subscription {
         try await setCancelAtPeriodEnd(principal, false)
     }
@@ -144,9 +192,13 @@ public struct SubscriptionService: Sendable {
             guard var live = try Subscription.live(db, tenantId: tenantId), live.isPaid else {
                 throw DomainError.invalidArgument("there is no paid subscription to \(cancel ? "cancel" : "resume")")
             }
-            guard cancel || live.cancelAtPeriodEnd else { throw DomainError.invalidArgument("the subscription is not canceled") }
+            guard cancel || live.cancelAtPeriodEnd || live.scheduledVariantId != nil else {
+                throw DomainError.invalidArgument("the subscription is not canceled and has no scheduled change")
+            }
             let before = live
             live.cancelAtPeriodEnd = cancel
+            // Either way the scheduled downgrade is off: canceling ends the plan, resuming keeps it.
+            live.scheduledVariantId = nil
             live.updatedAt = now
             try live.update(db)
             try AuditLog.record(
@@ -181,7 +233,6 @@ public struct SubscriptionService: Sendable {
         let invoice = try await database.write { db -> Invoice in
             var lines: [Invoice.Line] = []
             var currency: String?
-            var total: Int64 = 0
             for purchase in purchases {
                 guard let variant = try Variant.filter(Variant.Columns.kind == "addon" && Variant.Columns.category == purchase.category && Variant.Columns.active == true).fetchOne(db) else {
                     throw DomainError.notFound("no add-on is sold for \(purchase.category)")
@@ -190,14 +241,17 @@ public struct SubscriptionService: Sendable {
                     throw DomainError.invalidArgument("these add-ons are priced in different currencies: buy them separately")
                 }
                 currency = variant.currency
-                total = try Amount.sum(total, try Amount.product(variant.priceMinor, purchase.quantity, field: "the price"), field: "the invoice's total")
                 let credits = try Amount.product(variant.units, purchase.quantity, field: "purchases[].quantity × units")
                 _ = try Amount.sum(try Ledger.grantedLeft(db, tenantId: tenantId, category: purchase.category, at: now), credits, field: "the \(purchase.category) balance")
-                lines.append(Invoice.Line(category: purchase.category, quantity: purchase.quantity, units: variant.units, variantId: variant.id))
+                lines.append(
+                    Invoice.Line(
+                        kind: .addon, description: "\(credits) \(purchase.category) credits (\(purchase.quantity) × \(variant.units))",
+                        amountMinor: try Amount.product(variant.priceMinor, purchase.quantity, field: "the price"), category: purchase.category, quantity: purchase.quantity,
+                        units: variant.units, variantId: variant.id))
             }
             let invoice = try Billing.openInvoice(
-                db, tenantId: tenantId, kind: .addon, subscriptionId: nil, variant: nil, plan: "", period: .notDefined, periodStart: nil,
-                periodEnd: nil, lines: lines, dueAt: now.adding(days: 7), at: now, total: total, currency: currency
+                db, tenantId: tenantId, kind: .addon, subscriptionId: nil, variantId: nil, plan: "", period: .notDefined, periodStart: nil,
+                periodEnd: nil, lines: lines, currency: currency ?? "USD", dueAt: now.adding(days: 7), at: now
             )
             try AuditLog.record(db, actor: actor, action: "addons.purchase", targetType: "invoice", targetId: invoice.id, tenantId: tenantId, before: AuditLog.nothing, after: invoice, at: now)
             return invoice

@@ -177,33 +177,53 @@ public enum Subscriptions {
                     continue
                 }
             }
-            guard periodEnd <= now, let months = subscription.period.months else { return }
+            guard periodEnd <= now, subscription.isPaid else { return }
             if subscription.cancelAtPeriodEnd || subscription.status == .pastDue {
                 try end(db, &subscription, status: subscription.cancelAtPeriodEnd ? .canceled : .expired, at: periodEnd, now: now)
                 try startFree(db, tenantId: subscription.tenantId, from: periodEnd, at: now)
                 return
             }
-            let nextEnd = Months.add(months, to: periodEnd)
-            let price = try subscription.variantId.flatMap { try Variant.fetchOne(db, key: $0) }
-            let invoice = try Billing.openInvoice(
-                db, tenantId: subscription.tenantId, kind: .renewal, subscriptionId: subscription.id, variant: price, plan: subscription.plan,
-                period: subscription.period, periodStart: periodEnd, periodEnd: nextEnd, lines: [],
-                dueAt: periodEnd.adding(days: settings.renewalGraceDays), at: now
-            )
-            // A free renewal needs no payment.
-            let paid = invoice.totalMinor == 0
-            if paid {
-                try db.execute(sql: "UPDATE invoice SET status = 'paid', paid_at = ?, paid_by = 'system' WHERE id = ?", arguments: [now, invoice.id])
-                var settled = invoice
-                settled.status = .paid
-                settled.paidAt = now
-                try WebhookEvents.emit(db, "invoice.paid", WebhookEvents.invoice(settled), at: now)
+            // A change opened during the period credited it: it cannot be paid any more.
+            try db.execute(
+                sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE tenant_id = ? AND kind = 'subscription' AND status = 'open'",
+                arguments: [now, subscription.tenantId])
+            // A scheduled downgrade: the new plan's subscription starts where this period ends.
+            if let scheduled = subscription.scheduledVariantId, let variant = try Variant.fetchOne(db, key: scheduled), let months = variant.period.months {
+                try end(db, &subscription, status: .canceled, at: periodEnd, now: now, announce: false)
+                subscription = try begin(
+                    db, tenantId: subscription.tenantId, plan: variant.plan, period: variant.period, status: .active, start: periodEnd,
+                    end: Months.add(months, to: periodEnd), variantId: variant.id, at: now)
+                try openPeriod(db, &subscription, start: periodEnd, at: now, settings: settings, event: "subscription.changed")
+                continue
             }
-            subscription.endAt = nextEnd
-            subscription.updatedAt = now
-            try subscription.update(db)
-            try Allowances.open(db, subscription: subscription, kind: .period, start: periodEnd, end: nextEnd, invoiceId: invoice.id, paid: paid, at: now)
-            try WebhookEvents.emit(db, "subscription.renewed", WebhookEvents.subscription(subscription), at: now)
+            try openPeriod(db, &subscription, start: periodEnd, at: now, settings: settings, event: "subscription.renewed")
         }
+    }
+
+    /// Opens the period from `start`: its invoice (paid at once when nothing is due) and its
+    /// allowances, which are granted when the invoice is paid.
+    private static func openPeriod(_ db: Database, _ subscription: inout Subscription, start periodEnd: Instant, at now: Instant, settings: Settings, event: String) throws {
+        guard let months = subscription.period.months else { return }
+        let nextEnd = Months.add(months, to: periodEnd)
+        let price = try subscription.variantId.flatMap { try Variant.fetchOne(db, key: $0) }
+        let invoice = try Billing.openInvoice(
+            db, tenantId: subscription.tenantId, kind: .renewal, subscriptionId: subscription.id, variantId: price?.id, plan: subscription.plan,
+            period: subscription.period, periodStart: periodEnd, periodEnd: nextEnd, lines: [Billing.planLine(price, plan: subscription.plan, period: subscription.period)],
+            currency: price?.currency ?? "USD", dueAt: periodEnd.adding(days: settings.renewalGraceDays), at: now
+        )
+        // A free renewal needs no payment.
+        let paid = invoice.totalMinor == 0
+        if paid {
+            try db.execute(sql: "UPDATE invoice SET status = 'paid', paid_at = ?, paid_by = 'system' WHERE id = ?", arguments: [now, invoice.id])
+            var settled = invoice
+            settled.status = .paid
+            settled.paidAt = now
+            try WebhookEvents.emit(db, "invoice.paid", WebhookEvents.invoice(settled), at: now)
+        }
+        subscription.endAt = nextEnd
+        subscription.updatedAt = now
+        try subscription.update(db)
+        try Allowances.open(db, subscription: subscription, kind: .period, start: periodEnd, end: nextEnd, invoiceId: invoice.id, paid: paid, at: now)
+        try WebhookEvents.emit(db, event, WebhookEvents.subscription(subscription), at: now)
     }
 }
