@@ -142,6 +142,58 @@ struct BillingAPITests {
         #expect(try usage.json()["config"]?["usage_configs"]?[0]?["total_amount"] == "11000")
     }
 
+    @Test("coupons over HTTP: operators manage them, an owner's invoice shows the discount line, a downgrade is scheduled; revenue per currency")
+    func couponsAndRevenue() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let op = try await daemon.operatorToken()
+        let (session, _) = try await daemon.owner()
+        let pro = try await daemon.ok("POST", "/v1/admin/variants", json: ["plan": "PRO", "period": "MONTHLY", "price": "30.00", "currency": "USD"], token: op)["variant"]!
+        let business = try await daemon.ok("POST", "/v1/admin/variants", json: ["plan": "BUSINESS", "period": "MONTHLY", "price": "90.00", "currency": "USD"], token: op)["variant"]!
+        let coupon = try await daemon.ok(
+            "POST", "/v1/admin/coupons", json: ["code": "WELCOME", "discount_type": "percent", "discount_value": 20, "max_uses": "5", "applicable_plans": ["PRO"]], token: op)["coupon"]!
+        #expect(coupon["discount_value"] == .number("20"))
+        #expect(coupon["current_uses"] == "0")
+        #expect(coupon["max_uses"] == "5")
+        expectError(try await daemon.call("POST", "/v1/admin/coupons", json: ["code": "welcome", "discount_type": "percent", "discount_value": 5], token: op), code: 6)
+        expectError(try await daemon.call("POST", "/v1/admin/coupons", json: ["code": "X", "discount_type": "fixed", "discount_value": "5"], token: op), code: 3, containing: "currency")
+        expectError(try await daemon.call("POST", "/v1/subscription/create", json: ["id": pro["id"]!, "coupon": "NOPE"], token: session), code: 3, containing: "coupon NOPE does not exist")
+
+        let change = try await daemon.ok("POST", "/v1/subscription/create", json: ["id": pro["id"]!, "coupon": "welcome"], token: session)
+        #expect(change["effective_at"] == .null)
+        let invoiceId = change["invoice_id"]!.string
+        let invoice = try await daemon.ok("GET", "/v1/subscription/invoices/\(invoiceId)", token: session)["invoice"]!
+        #expect(invoice["lines"]?.arrayValue?.map { $0["kind"] } == ["plan", "discount"])
+        #expect(invoice["lines"]?[1]?["amount"] == .number("-6.00"))
+        #expect(invoice["lines"]?[1]?["description"] == "Coupon WELCOME: 20% off")
+        #expect(invoice["subtotal"] == .number("30.00"))
+        #expect(invoice["total"] == .number("24.00"))
+        #expect(try await daemon.ok("GET", "/v1/admin/coupons/\(coupon["id"]!.string)", token: op)["coupon"]?["current_uses"] == "1")
+        try await daemon.ok("POST", "/v1/admin/invoices/\(invoiceId)/paid", token: op)
+
+        // Upgrade now (with a credit line), then ask for the way back: scheduled, no invoice.
+        let upgrade = try await daemon.ok("POST", "/v1/subscription/update", json: ["new_id": business["id"]!], token: session)
+        let upgradeInvoice = try await daemon.ok("GET", "/v1/subscription/invoices/\(upgrade["invoice_id"]!.string)", token: session)["invoice"]!
+        #expect(upgradeInvoice["lines"]?.arrayValue?.map { $0["kind"] } == ["plan", "proration"])
+        try await daemon.ok("POST", "/v1/admin/invoices/\(upgrade["invoice_id"]!.string)/paid", token: op)
+        let downgrade = try await daemon.ok("POST", "/v1/subscription/update", json: ["new_id": pro["id"]!], token: session)
+        #expect(downgrade["invoice_id"] == "")
+        let subscription = try await daemon.ok("GET", "/v1/subscription", token: session)["subscription"]!
+        #expect(subscription["scheduled_variant_id"] == pro["id"])
+        #expect(subscription["scheduled_at"] == downgrade["effective_at"])
+        #expect(subscription["plan"] == "BUSINESS")
+
+        let mrr = try await daemon.ok("GET", "/v1/admin/revenue/mrr", token: op)
+        #expect(mrr["mrr"]?.arrayValue?.map { $0["currency"] } == ["USD"])
+        #expect(mrr["mrr"]?[0]?["total_mrr"] == .number("90.00"))
+        #expect(try await daemon.ok("GET", "/v1/admin/revenue/by-plan", token: op)["plans"]?[0]?["plan_name"] == "BUSINESS")
+        let months = try await daemon.ok("GET", "/v1/admin/revenue/monthly?months=2", token: op)["months"]!.arrayValue!
+        #expect(months.count == 2)
+        #expect(months[1]["paid_count"] == "2")
+        expectError(try await daemon.call("GET", "/v1/admin/revenue/monthly?months=37", token: op), code: 3)
+        expectError(try await daemon.call("DELETE", "/v1/admin/coupons/\(coupon["id"]!.string)", token: op), code: 3, containing: "deactivate")
+    }
+
     @Test("consume with an API key: debits, 402 when short, replays, conflicting keys, scopes and tenants enforced")
     func consume() async throws {
         let daemon = try TestDaemon()

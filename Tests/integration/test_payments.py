@@ -27,6 +27,7 @@ Run with: TENANTRYD=… python3 -m pytest -q Tests/integration/test_payments.py
 """
 import json
 import time
+from datetime import datetime, timezone
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -35,6 +36,7 @@ import pytest
 import stripe
 
 from conftest import Daemon, current_tenant_id, operator, sign_up
+from webhook_receiver import advance_clock, instant
 from fake_stripe import CHECKOUT_HOST, FakeStripe, sign, signature_header, stripe_event, stripe_refuses
 
 SECRET_KEY = "sk_test_tenantry51HrQ7wLkDq0Xb3v"
@@ -53,7 +55,7 @@ SESSIONS = "/v1/checkout/sessions"
 class PayTest:
     """A database with an operator and a PRO price, a fake Stripe, and a daemon that uses it."""
 
-    def __init__(self, tmp_path, secrets=(WHSEC,), stripe=True):
+    def __init__(self, tmp_path, secrets=(WHSEC,), stripe=True, args=()):
         self.tmp = tmp_path
         self.db = tmp_path / "tenantry.sqlite"
         self.email, self.password = operator(self.db)
@@ -62,10 +64,10 @@ class PayTest:
         key_file.write_text(SECRET_KEY + "\n")
         secret_file = tmp_path / "stripe-whsec"
         secret_file.write_text("".join(s + "\n" for s in secrets))
-        args = []
+        args = list(args)
         if stripe:
-            args = ["--stripe-secret-key-file", key_file, "--stripe-webhook-secret-file", secret_file,
-                    "--stripe-api-base", self.stripe.base]
+            args += ["--stripe-secret-key-file", key_file, "--stripe-webhook-secret-file", secret_file,
+                     "--stripe-api-base", self.stripe.base]
         self.daemon = Daemon(self.db, args=args)
         self.token = self.daemon.login(self.email, self.password)
         self.variant = self.ok("POST", "/v1/admin/variants", {"kind": "plan", "plan": "PRO", "period": "MONTHLY", "price": PRICE,
@@ -431,3 +433,50 @@ def test_the_webhook_without_stripe_configured_is_code_12(tmp_path):
         assert pay.stripe.requests() == []
     finally:
         pay.close()
+
+
+def test_the_customer_journey_from_sign_up_to_free(tmp_path):
+    """Sign up → subscribe with a coupon → pay through Stripe → credits granted → cancel → FREE
+    at the period's end, on a daemon whose clock the test moves."""
+    pay = PayTest(tmp_path, args=["--test-clock"])
+    try:
+        pay.ok("POST", "/v1/admin/coupons", {"code": "LAUNCH20", "discount_type": "percent", "discount_value": "20", "max_uses": 100})
+        token, tenant_id = pay.owner()  # signed up with the code emailed to them; on the trial
+        assert pay.ok("GET", "/v1/subscription", token=token)["subscription"]["status"] == "TRIALING"
+        trial_credits = pay.available(tenant_id)
+
+        change = pay.ok("POST", "/v1/subscription/create", {"id": pay.variant["id"], "coupon": "launch20"}, token=token)
+        invoice = pay.invoice(change["invoice_id"], token)
+        assert [(line["kind"], line["amount"]) for line in invoice["lines"]] == [("plan", 29.0), ("discount", -5.8)]
+        assert invoice["lines"][1]["description"] == "Coupon LAUNCH20: 20% off"
+        assert (invoice["subtotal"], invoice["total"], invoice["status"]) == (29.0, 23.2, "open")
+        [call] = pay.stripe.requests(SESSIONS)
+        assert call.form["line_items[0][price_data][unit_amount]"] == "2320"
+        assert change["redirect_url"] == invoice["payment_url"] and change["redirect_url"].startswith(CHECKOUT_HOST)
+
+        # The customer pays on Stripe's page; Stripe tells Tenantry.
+        status, answer = pay.send(pay.completed(invoice, amount=2320))
+        assert (status, answer["outcome"]) == (200, "paid"), answer
+        subscription = pay.ok("GET", "/v1/subscription", token=token)["subscription"]
+        assert (subscription["status"], subscription["plan"]) == ("ACTIVE", "PRO")
+        assert pay.available(tenant_id) == trial_credits + pay.allowance
+        coupon = pay.ok("GET", "/v1/admin/coupons")["coupons"][0]
+        assert coupon["current_uses"] == "1"
+
+        canceled = pay.ok("POST", "/v1/subscription/cancel", {}, token=token)["subscription"]
+        assert canceled["cancel_at_period_end"] is True
+        period_end = instant(canceled["end_at"])
+        # The test clock starts at the real time: a day past the period's end is enough.
+        advance_clock(pay.ok, (period_end - datetime.now(timezone.utc)).total_seconds() + 86400)
+        # Sessions have expired by then: the operator signs in again and looks.
+        pay.token = pay.daemon.login(pay.email, pay.password)
+        after = pay.ok("GET", f"/v1/admin/tenants/{tenant_id}")["tenant"]["subscription"]
+        assert (after["plan"], after["status"], after["period"]) == ("FREE", "ACTIVE", "NOT_DEFINE"), after
+        assert instant(after["start_at"]) == period_end
+        # No renewal was billed, and the operator sees the month's revenue.
+        assert [i["kind"] for i in pay.ok("GET", f"/v1/admin/invoices?tenant_id={tenant_id}")["invoices"]] == ["subscription"]
+        months = pay.ok("GET", "/v1/admin/revenue/monthly?months=3")["months"]
+        assert sum(m["total_revenue"] for m in months) == 23.2
+    finally:
+        pay.close()
+
