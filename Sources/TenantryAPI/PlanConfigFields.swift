@@ -27,9 +27,10 @@ struct PlanConfigField: Sendable {
         flag("conversation_insights", \.conversationInsights),
         PlanConfigField(
             name: "analytics", schema: .string(description: "ANALYTICS_[A-Z0-9_]+"),
+            // Empty or ANALYTICS_UNKNOWN (a generated client's zero value): not set, the default stays.
             read: { body, config in
                 let analytics = try body.string("analytics")
-                if !analytics.isEmpty { config.analytics = analytics }
+                if !analytics.isEmpty, analytics != "ANALYTICS_UNKNOWN" { config.analytics = analytics }
             },
             show: { .string($0.analytics) }
         ),
@@ -37,8 +38,12 @@ struct PlanConfigField: Sendable {
         flag("custom_branding_footer", \.customBrandingFooter),
         list("integration_types", \.integrationTypes, prefix: "PLATFORM_"),
         PlanConfigField(
-            name: "team_members", schema: .integer(description: "0 means no limit"),
-            read: { body, config in config.teamMembers = Int(try body.int32("team_members")) },
+            name: "team_members", schema: .integer(description: "the most members plus pending invitations; -1: no limit; 0 or absent: not set (1)"),
+            // 0 is a generated client's zero value, so it cannot mean "no limit": -1 does.
+            read: { body, config in
+                let limit = Int(try body.int32("team_members"))
+                if limit != 0 { config.teamMembers = limit }
+            },
             show: { .integer($0.teamMembers) }
         ),
         PlanConfigField(
@@ -89,7 +94,9 @@ struct PlanConfigField: Sendable {
     private static func list(_ name: String, _ path: WritableKeyPath<PlanConfig, [String]> & Sendable, prefix: String) -> PlanConfigField {
         PlanConfigField(
             name: name, schema: .array(.string(description: "\(prefix)[A-Z0-9_]+")),
-            read: { body, config in config[keyPath: path] = try body.strings(name) }, show: { .array($0[keyPath: path].map(JSON.string)) }
+            // PREFIX_UNKNOWN is a generated client's zero value: not set, so left out.
+            read: { body, config in config[keyPath: path] = try body.strings(name).filter { $0 != prefix + "UNKNOWN" } },
+            show: { .array($0[keyPath: path].map(JSON.string)) }
         )
     }
 }

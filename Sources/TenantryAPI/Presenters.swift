@@ -17,12 +17,13 @@ enum Present {
     /// A price as the seed writes it: a decimal number.
     static func price(_ minor: Int64, currency: String) -> JSON { .number(Money.decimal(minor, currency: currency)) }
 
-    /// The seed's `variant`; add-ons also say what they sell.
+    /// The seed's `variant`. An add-on belongs to no plan, so it has no `plan` (the seed's
+    /// enum has no empty value, and a missing field is the seed's "not set") and says what it
+    /// sells instead.
     static func variant(_ variant: Variant) -> JSON {
-        var members: [(String, JSON)] = [
-            ("id", .string(variant.id)), ("description", .string(variant.description)), ("period", .string(variant.period.rawValue)),
-            ("plan", .string(variant.plan)), ("price", price(variant.priceMinor, currency: variant.currency)), ("currency", .string(variant.currency)),
-        ]
+        var members: [(String, JSON)] = [("id", .string(variant.id)), ("description", .string(variant.description)), ("period", .string(variant.period.rawValue))]
+        if variant.kind == .plan { members.append(("plan", .string(variant.plan))) }
+        members += [("price", price(variant.priceMinor, currency: variant.currency)), ("currency", .string(variant.currency))]
         if variant.kind == .addon {
             members += [("category", .string(variant.category)), ("units", .int64(variant.units))]
         }
@@ -168,7 +169,7 @@ enum Present {
             "id": .string(user.id),
             "name": .string(user.name),
             "email": .string(user.email),
-            "thumbnail_url": .string(user.avatarId.map(AccountService.avatarPath) ?? ""),
+            "thumbnail_url": .string(profile.thumbnailURL),
             "status": .string(user.status.rawValue),
             "subscription_info": Present.subscriptionInfo(profile.subscription),
             "create_at": .date(user.createdAt),

@@ -49,6 +49,41 @@ struct BillingAPITests {
         expectError(try await daemon.call("GET", "/v1/usage/plans/\(tenantId)", token: op), code: 5)
     }
 
+    @Test("a generated client's zero values mean not set: *_UNKNOWN in lists and analytics, team_members 0; -1 is no limit; add-ons have no plan")
+    func seedZeroValues() async throws {
+        let daemon = try TestDaemon()
+        defer { daemon.stop() }
+        let op = try await daemon.operatorToken()
+        let (session, tenantId) = try await daemon.owner()
+        let plan = try await daemon.ok(
+            "POST", "/v1/usage/plans",
+            json: [
+                "plan_name": .string(tenantId),
+                "config": [
+                    "usage_configs": [["category": "USAGE_AI_CREDIT", "total_amount": "250"]], "analytics": "ANALYTICS_UNKNOWN", "team_members": 0,
+                    "lead_collections": ["LEADCOLLECTION_UNKNOWN", "LEADCOLLECTION_EMAIL"], "train_material_types": ["TRAINMAT_UNKNOWN"],
+                    "integration_types": ["PLATFORM_UNKNOWN"],
+                ],
+            ], token: op)["plan"]!["config"]!
+        #expect(plan["analytics"] == "ANALYTICS_BASIC")
+        #expect(plan["team_members"] == 1)
+        #expect(plan["lead_collections"] == ["LEADCOLLECTION_EMAIL"])
+        #expect(plan["train_material_types"] == [])
+        #expect(plan["integration_types"] == [])
+        let unlimited = try await daemon.ok("PUT", "/v1/usage/plans/\(tenantId)", json: ["config": ["team_members": -1]], token: op)["plan"]!["config"]!
+        #expect(unlimited["team_members"] == -1)
+        expectError(try await daemon.call("PUT", "/v1/usage/plans/\(tenantId)", json: ["config": ["team_members": -2]], token: op), code: 3, containing: "-1 for no limit")
+
+        _ = try await daemon.ok("POST", "/v1/admin/variants", json: ["kind": "addon", "category": "USAGE_AI_CREDIT", "units": 500, "price": "4.50", "currency": "EUR"], token: op)
+        let addon = try await daemon.ok("GET", "/v1/subscription/addons", token: session)["variants"]![0]!
+        #expect(addon["plan"] == nil, "an add-on belongs to no plan: the field is left out")
+        #expect(addon["category"] == "USAGE_AI_CREDIT")
+
+        // The seed's operations of a platform Tenantry is not: routed, code 12, saying why.
+        expectError(try await daemon.call("POST", "/v1/account/session", json: ["email": "a@example.com"]), code: 12, containing: "Dify")
+        expectError(try await daemon.call("GET", "/v1/user/tenants/\(tenantId)/wati", token: session), code: 12, containing: "WATI")
+    }
+
     @Test("an owner subscribes: variant → invoice → paid by an operator → ACTIVE with credits; members may not")
     func subscribe() async throws {
         let daemon = try TestDaemon()

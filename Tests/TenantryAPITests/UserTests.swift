@@ -45,10 +45,11 @@ struct UserTests {
         let uploaded = try await upload(daemon, session, file: png, claimedType: "image/png")
         #expect(uploaded.status == 200)
         let url = try uploaded.json()["thumbnail_url"]!.string
-        #expect(url.hasPrefix("/v1/avatars/avt_"))
+        #expect(url.hasPrefix("https://app.example.test/v1/avatars/avt_"), "absolute, from the public URL")
         #expect(try await daemon.ok("GET", "/v1/user", token: session)["user"]?["thumbnail_url"]?.string == url)
 
-        let served = try await daemon.call("GET", url)
+        let path = String(url.dropFirst("https://app.example.test".count))
+        let served = try await daemon.call("GET", path)
         #expect(served.status == 200)
         #expect(served.body == png)
         #expect(served.header("content-type") == "image/png")
@@ -58,7 +59,7 @@ struct UserTests {
         let webp: [UInt8] = Array("RIFF".utf8) + [0, 0, 0, 0] + Array("WEBPVP8 ".utf8) + Array(repeating: 1, count: 20)
         let second = try await upload(daemon, session, file: webp, claimedType: "image/webp")
         #expect(second.status == 200)
-        expectError(try await daemon.call("GET", url), code: 5)
+        expectError(try await daemon.call("GET", path), code: 5)
 
         expectError(try await upload(daemon, session, file: Array("<svg onload=alert(1)>".utf8), claimedType: "image/png"), code: 3, containing: "PNG, JPEG or WebP")
         expectError(try await upload(daemon, session, file: [0xFF, 0xD8, 0xFF] + Array(repeating: 0, count: Avatar.maximumBytes), claimedType: "image/jpeg"), code: 3, containing: "larger than")

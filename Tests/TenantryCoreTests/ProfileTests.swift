@@ -123,8 +123,8 @@ struct ProfileTests {
         let principal = try harness.principal(try await harness.activeUser("alice@example.com"))
         let file = bytes + Array(repeating: 7, count: 100)
         let path = try await harness.accounts.updateAvatar(principal, file: file)
-        #expect(path.hasPrefix("/v1/avatars/avt_"))
-        let id = String(path.dropFirst("/v1/avatars/".count))
+        #expect(path.hasPrefix("https://tenantry.test/v1/avatars/avt_"), "absolute, from the public URL")
+        let id = String(path.dropFirst("https://tenantry.test/v1/avatars/".count))
         let avatar = try #require(try harness.accounts.avatar(id: id))
         #expect(avatar.contentType == contentType)
         #expect(avatar.data == Data(file))
@@ -141,7 +141,7 @@ struct ProfileTests {
         let second = try await harness.accounts.updateAvatar(principal, file: Self.jpeg)
         #expect(first != second)
         #expect(try harness.count("SELECT count(*) FROM avatar") == 1)
-        #expect(try harness.accounts.avatar(id: String(first.dropFirst("/v1/avatars/".count))) == nil)
+        #expect(try harness.accounts.avatar(id: String(first.dropFirst("https://tenantry.test/v1/avatars/".count))) == nil)
     }
 
     @Test(

@@ -243,6 +243,15 @@ def test_create_a_plan_then_edit_its_config(console, backend):
     assert config["train_material_types"] == ["TRAINMAT_PDF"]
     assert config["lead_collections"] == ["LEADCOLLECTION_EMAIL", "LEADCOLLECTION_PHONE"]
 
+    # No limit on the team: the API's -1, shown as "unlimited".
+    console.click("#plan-team-unlimited")
+    assert not console.find("#plan-team-members").is_enabled()
+    console.click("#plan-save")
+    console.wait_text("#plan-notice", "Saved")
+    assert backend.call("GET", f"/v1/usage/plans/{tenant_id}")["plan"]["config"]["team_members"] == -1
+    console.go(f"#/plans/{tenant_id}")
+    assert console.find("#plan-team-unlimited").is_selected()
+
     # A trial plan's length.
     console.go("#/plans/BYOA_USER_TRIAL")
     console.fill("#plan-trial-days", "21")

@@ -66,7 +66,7 @@ function planCard(plan, slot, ctx) {
     h("ul", { class: "allowances" }, c.usage_configs.length ? c.usage_configs.map((u) =>
       h("li", null, code(u.category, { class: "small" }), int(u.total_amount, { class: "strong" }))) : h("li", { class: "muted" }, "No credit allowance")),
     h("dl", { class: "facts" },
-      h("div", null, h("dt", null, "Team members"), h("dd", null, c.team_members ? formatInt(c.team_members) : "unlimited")),
+      h("div", null, h("dt", null, "Team members"), h("dd", null, c.team_members === -1 ? "unlimited" : formatInt(c.team_members))),
       h("div", null, h("dt", null, "Credits valid"), h("dd", null, plan.credit_extension ? `+${plan.credit_extension} days` : "period only")),
       h("div", null, h("dt", null, "Trial"), h("dd", null, plan.trial_days ? `${plan.trial_days} days` : "—")),
       h("div", null, h("dt", null, "Analytics"), h("dd", null, (c.analytics || "").replace(/^ANALYTICS_/, "").toLowerCase() || "—"))),
@@ -169,8 +169,13 @@ export async function planEditor(ctx, name) {
     box.control.id = `flag-${key}`;
     return [key, box];
   });
-  const team = h("input", { type: "number", name: "team_members", min: "0", step: "1", value: String(c.team_members ?? 0), inputmode: "numeric" });
-  const teamField = field("Team members", team, { id: "plan-team-members", hint: "0 means no limit." });
+  // -1 is the API's "no limit" (0 would be a generated client's "not set").
+  const team = h("input", { type: "number", name: "team_members", min: "1", step: "1", value: String(c.team_members > 0 ? c.team_members : 1), inputmode: "numeric" });
+  const teamField = field("Team members", team, { id: "plan-team-members", hint: "The most members plus pending invitations." });
+  const noTeamLimit = checkbox("No limit on team members", { checked: c.team_members === -1, name: "team_members_unlimited" });
+  noTeamLimit.control.id = "plan-team-unlimited";
+  team.disabled = noTeamLimit.control.checked;
+  noTeamLimit.control.addEventListener("change", () => { team.disabled = noTeamLimit.control.checked; });
   const analyticsList = uid("analytics");
   const analytics = h("input", { type: "text", name: "analytics", value: c.analytics || "ANALYTICS_BASIC", list: analyticsList, autocomplete: "off", spellcheck: "false", class: "mono" });
   const analyticsField = field("Analytics", analytics, { id: "plan-analytics", hint: "ANALYTICS_BASIC, ANALYTICS_ADVANCED or another ANALYTICS_NAME." });
@@ -191,7 +196,7 @@ export async function planEditor(ctx, name) {
     card("Credit allowances", { id: "plan-usage", description: "Granted each month of a subscription, and once for a whole trial.", actions: addRow }, rows, emptyAllowances),
     h("div", { class: "grid grid-2 grid-top" },
       card("Features", { id: "plan-features" }, h("div", { class: "checks" }, flags.map(([, box]) => box))),
-      card("Limits and lists", { id: "plan-limits" }, h("div", { class: "form-grid form-grid-1" }, teamField, analyticsField, lists.map(([, f]) => f)))),
+      card("Limits and lists", { id: "plan-limits" }, h("div", { class: "form-grid form-grid-1" }, teamField, noTeamLimit, analyticsField, lists.map(([, f]) => f)))),
     h("div", { class: "form-footer" }, save, link(creating ? "#/plans" : "#/plans", "Cancel", { class: "btn btn-ghost" }), slot),
     datalist(nameList, [...freeNames]), datalist(analyticsList, ANALYTICS));
 
@@ -216,7 +221,7 @@ export async function planEditor(ctx, name) {
     }
     checks.push([extensionField, check.nonNegativeInt(extension.value, "The extension", 3650)]);
     if (isTrial()) checks.push([trialField, check.positiveInt(trialDays.value, "The trial length") || check.nonNegativeInt(trialDays.value, "The trial length", 3650)]);
-    checks.push([teamField, check.nonNegativeInt(team.value, "The team size", 100000)]);
+    if (!noTeamLimit.control.checked) checks.push([teamField, check.nonNegativeInt(team.value, "The team size", 100000) || (Number(team.value) < 1 ? "The team size must be at least 1, or check “No limit”." : "")]);
     const analyticsValue = analytics.value.trim().toUpperCase();
     checks.push([analyticsField, /^ANALYTICS_[A-Z0-9_]+$/.test(analyticsValue) ? "" : "Analytics looks like ANALYTICS_BASIC."]);
     for (const [, f, prefix] of lists) checks.push([f, listError(f, prefix)]);
@@ -229,7 +234,7 @@ export async function planEditor(ctx, name) {
       ...Object.fromEntries(flags.map(([key, box]) => [key, box.control.checked])),
       ...Object.fromEntries(lists.map(([key, f]) => [key, listItems(f)])),
       analytics: analyticsValue,
-      team_members: Number(team.value),
+      team_members: noTeamLimit.control.checked ? -1 : Number(team.value),
     };
     const body = { config, description: description.value.trim(), credit_extension: Number(extension.value) };
     if (isTrial()) body.trial_days = Number(trialDays.value);

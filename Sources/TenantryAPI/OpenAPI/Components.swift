@@ -20,7 +20,7 @@ enum Components {
                 ("id", .string()),
                 ("name", .string()),
                 ("email", .string()),
-                ("thumbnail_url", .string(description: "the avatar's URL path, or empty")),
+                ("thumbnail_url", .string(description: "the avatar's absolute URL (from --public-url), or empty")),
                 ("status", .cases(of: User.Status.self)),
                 ("subscription_info", .reference("SubscriptionInfo")),
                 ("create_at", .dateTime()),
@@ -176,7 +176,7 @@ enum Components {
             "AddonVariant",
             .object([
                 ("id", .string()), ("description", .string()), ("period", .cases(of: BillingPeriod.self)),
-                ("plan", .string()), ("price", .number()), ("currency", .string()),
+                ("price", .number()), ("currency", .string()),
                 ("category", .string(description: "the usage category it adds credits to")), ("units", .int64(description: "credits per quantity")),
             ])
         ),

@@ -256,11 +256,15 @@ public struct AccountService: Sendable {
     public struct Profile: Sendable {
         public let user: User
         public let subscription: SubscriptionInfo
+        /// The avatar's absolute URL (from --public-url), empty without one.
+        public let thumbnailURL: String
     }
 
     public func profile(_ principal: Principal) throws -> Profile {
         try database.read { db in
-            Profile(user: principal.user, subscription: try Subscriptions.info(db, tenantId: principal.tenantId))
+            Profile(
+                user: principal.user, subscription: try Subscriptions.info(db, tenantId: principal.tenantId),
+                thumbnailURL: principal.user.avatarId.map(avatarURL) ?? "")
         }
     }
 
@@ -342,10 +346,11 @@ public struct AccountService: Sendable {
             try avatar.insert(db)
             try db.execute(sql: "UPDATE user SET avatar_id = ?, updated_at = ? WHERE id = ?", arguments: [avatar.id, now, principal.user.id])
         }
-        return Self.avatarPath(avatar.id)
+        return avatarURL(avatar.id)
     }
 
-    public static func avatarPath(_ id: String) -> String { "/v1/avatars/\(id)" }
+    /// Where an avatar is served: absolute, as clients of the seed expect a URL.
+    func avatarURL(_ id: String) -> String { context.url("/v1/avatars/\(id)") }
 
     public func avatar(id: String) throws -> Avatar? {
         try database.read { try Avatar.fetchOne($0, key: id) }

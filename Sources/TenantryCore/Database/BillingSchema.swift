@@ -477,4 +477,10 @@ enum BillingSchema {
             FROM json_each(invoice.lines) j)
             WHERE kind = 'addon' AND lines != '[]';
         """
+
+    /// team_members 0 meant "no limit"; it is a generated client's zero value ("not set")
+    /// now, and -1 means no limit.
+    static let v9 = """
+        UPDATE plan SET config = json_set(config, '$.team_members', -1) WHERE json_extract(config, '$.team_members') = 0;
+        """
 }

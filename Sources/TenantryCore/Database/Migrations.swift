@@ -148,6 +148,9 @@ enum Migrations {
         migrator.registerMigration("v8_plan_changes_and_coupons") { db in
             try db.execute(sql: BillingSchema.v8)
         }
+        migrator.registerMigration("v9_no_member_limit") { db in
+            try db.execute(sql: BillingSchema.v9)
+        }
         return migrator
     }
 }

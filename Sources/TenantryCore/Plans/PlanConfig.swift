@@ -53,7 +53,9 @@ public struct PlanConfig: Codable, Sendable, Equatable {
     public var voiceAgent = false
     public var customBrandingFooter = false
     public var integrationTypes: [String] = []
+    /// The most members plus pending invitations; `noMemberLimit` for none.
     public var teamMembers = 1
+    public static let noMemberLimit = -1
     /// nil: `defaultAlertThresholds`. Beyond the seed's SubscriptionConfig, as is `rollover`.
     public var alertThresholds: [Int]?
     public var rollover: Rollover?
@@ -125,8 +127,8 @@ public struct PlanConfig: Codable, Sendable, Equatable {
             _ = try Amount.nonNegative(rollover.maxAmount, field: "config.rollover.max_amount")
             guard (0...3650).contains(rollover.validDays) else { throw DomainError.invalidArgument("config.rollover.valid_days must be between 0 and 3650") }
         }
-        guard (0...100_000).contains(teamMembers) else {
-            throw DomainError.invalidArgument("config.team_members must be between 0 (no limit) and 100000")
+        guard teamMembers == Self.noMemberLimit || (1...100_000).contains(teamMembers) else {
+            throw DomainError.invalidArgument("config.team_members must be between 1 and 100000, or -1 for no limit")
         }
     }
 

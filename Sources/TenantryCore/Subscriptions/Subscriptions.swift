@@ -45,7 +45,7 @@ public enum Subscriptions {
     static func teamMemberLimit(_ db: Database, tenantId: String) throws -> Int? {
         guard let live = try Subscription.live(db, tenantId: tenantId),
             let plan = try Plan.effective(db, planName: live.plan, tenantId: tenantId),
-            plan.config.teamMembers > 0
+            plan.config.teamMembers != PlanConfig.noMemberLimit
         else { return nil }
         return plan.config.teamMembers
     }
