@@ -17,6 +17,8 @@ public struct Settings: Sendable {
     public var hashingQueueLimit = 64
     /// Failed logins allowed per account and client address, per client address, and per
     /// account (from anywhere) within `loginWindowSeconds`.
+    /// Operators must sign in with a second factor (`--operator-2fa required`).
+    public var operatorTwoFactorRequired = false
     public var loginFailuresPerAccountAndClient = 5
     public var loginFailuresPerClient = 30
     public var loginFailuresPerAccount = 100

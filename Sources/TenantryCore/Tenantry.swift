@@ -5,6 +5,7 @@ import Logging
 public final class Tenantry: Sendable {
     public let context: ServiceContext
     public let accounts: AccountService
+    public let twoFactor: TwoFactorService
     public let tenants: TenantService
     public let plans: PlanService
     public let subscriptions: SubscriptionService
@@ -26,6 +27,7 @@ public final class Tenantry: Sendable {
         let hasher = try PasswordHasher(parameters: settings.passwordHashing, workers: settings.hashingWorkers, queueLimit: settings.hashingQueueLimit)
         context = ServiceContext(database: database, clock: clock, settings: settings, hasher: hasher, logger: logger)
         accounts = AccountService(context: context)
+        twoFactor = TwoFactorService(context: context)
         tenants = TenantService(context: context)
         plans = PlanService(context: context)
         subscriptions = SubscriptionService(context: context)

@@ -3,7 +3,9 @@ import Foundation
 import TenantryCore
 
 struct Admin: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manages operator accounts.", subcommands: [Create.self, SetPassword.self, CreateKey.self, RevokeKey.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Manages operator accounts.", subcommands: [Create.self, SetPassword.self, CreateKey.self, RevokeKey.self, TwoFactorEnroll.self, TwoFactorConfirm.self, TwoFactorReset.self]
+    )
 
     /// Runs `body` with the services over the database (one hashing worker: the command
     /// line hashes one password), closes it, and turns a domain error into a usage error.
@@ -104,6 +106,64 @@ extension Admin {
             try await Admin.withApp(database) { app in
                 try await app.apiKeys.revoke(id: id, tenantId: nil, by: AuditActor(id: nil, email: "cli"))
                 print("revoked \(id)")
+            }
+        }
+    }
+}
+
+extension Admin {
+    /// The operator a second-factor command is about.
+    struct OperatorEmail: ParsableArguments {
+        @Option(name: .long, help: "The operator's email.")
+        var email: String
+    }
+
+    struct TwoFactorEnroll: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "2fa-enroll", abstract: "Starts an operator's second factor: prints the otpauth:// URI and secret for an authenticator app.",
+            discussion: "Then run 2fa-confirm with the code the app shows. Needed first when the daemon runs with --operator-2fa required.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var target: OperatorEmail
+
+        func run() async throws {
+            try await Admin.withApp(database) { app in
+                let enrolment = try await app.twoFactor.enroll(operatorEmail: target.email)
+                print("otpauth URI: \(enrolment.uri)")
+                print("secret: \(enrolment.secret)")
+                print("confirm with: tenantryd admin 2fa-confirm --email \(target.email) --code <the app's code>")
+            }
+        }
+    }
+
+    struct TwoFactorConfirm: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "2fa-confirm", abstract: "Confirms an operator's second factor with a first code; prints the recovery codes once.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var target: OperatorEmail
+
+        @Option(name: .long, help: "The code the authenticator app shows now.")
+        var code: String
+
+        func run() async throws {
+            try await Admin.withApp(database) { app in
+                let codes = try await app.twoFactor.confirm(operatorEmail: target.email, code: code)
+                print("two-factor is on for \(target.email.lowercased()); recovery codes (each works once, shown once):")
+                for code in codes { print("  \(code)") }
+            }
+        }
+    }
+
+    struct TwoFactorReset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "2fa-reset", abstract: "Removes an operator's second factor (a lost device); audited.")
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var target: OperatorEmail
+
+        func run() async throws {
+            try await Admin.withApp(database) { app in
+                try await app.twoFactor.reset(operatorEmail: target.email)
+                print("second factor of \(target.email.lowercased()) removed; they sign in with their password and may enroll again")
             }
         }
     }

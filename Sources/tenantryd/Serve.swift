@@ -31,7 +31,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "The plan new tenants start on (TENANTRY_NEW_TENANT_PLAN).")
     var newTenantPlan: String = Environment.string("new-tenant-plan", "NEW_USER_TRIAL")
 
-    @Option(name: .long, help: "Checkout URL for invoices, with {invoice_id} {tenant_id} {amount} {currency}; empty: the console's invoice page (TENANTRY_CHECKOUT_URL).")
+    @Option(name: .customLong("operator-2fa"), help: "optional: operators may enroll a second factor; required: operators without one cannot log in (TENANTRY_OPERATOR_2FA).")
+    var operatorTwoFactor: String = Environment.string("operator-2fa", "optional")
+
+    @Option(name: .long, help: "Checkout URL for invoices, with {invoice_id} {tenant_id} {amount} {currency}; empty: the billing portal's invoice page (TENANTRY_CHECKOUT_URL).")
     var checkoutURL: String = Environment.string("checkout-url", "")
 
     @Option(name: .long, help: "Days after a renewal before an unpaid invoice makes the subscription PAST_DUE (TENANTRY_RENEWAL_GRACE_DAYS).")
@@ -102,6 +105,8 @@ struct Serve: AsyncParsableCommand {
         settings.hashingWorkers = hashingWorkers == 0 ? cores : hashingWorkers
         settings.hashingQueueLimit = hashingQueue
         settings.newTenantPlan = newTenantPlan
+        guard ["optional", "required"].contains(operatorTwoFactor) else { throw ValidationError("--operator-2fa is optional or required, not \(operatorTwoFactor)") }
+        settings.operatorTwoFactorRequired = operatorTwoFactor == "required"
         settings.emailsPerClientPerHour = emailsPerClientPerHour
         settings.checkoutURL = checkoutURL
         settings.stripe = try payments.settings()

@@ -438,7 +438,8 @@ struct BillingTests {
         await harness.tenantry.scheduler.runDue()
         #expect(try live(harness, tenantId).plan == "FREE")
         let results = try await harness.tenants.invite(
-            try harness.principal(try await harness.accounts.login(email: principal.user.email, password: "correct horse", client: "10.0.0.1")), [.init(email: "second@example.com", role: "member")])
+            try harness.principal(try await harness.accounts.sessionLogin(email: principal.user.email, password: "correct horse", client: "10.0.0.1")),
+            [.init(email: "second@example.com", role: "member")])
         #expect(results.map(\.status) == ["SC_RESOURCE_EXHAUSTED"])
         #expect(results[0].message.contains("1 team members"))
     }

@@ -36,7 +36,7 @@ struct PasswordResetTests {
     func fullReset() async throws {
         let harness = try Harness()
         let first = try await harness.activeUser("alice@example.com", password: "old password")
-        let second = try await harness.accounts.login(email: "alice@example.com", password: "old password", client: "laptop")
+        let second = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "old password", client: "laptop")
 
         let token = try await harness.accounts.forgotPassword(email: "Alice@Example.com", client: "c")
         let mail = try #require(try harness.mails(to: "alice@example.com").first)
@@ -71,9 +71,9 @@ struct PasswordResetTests {
         await expectDomainError(.unauthenticated("")) { try harness.accounts.authenticate(token: first) }
         await expectDomainError(.unauthenticated("")) { try harness.accounts.authenticate(token: second) }
         await expectDomainError(.unauthenticated("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: "old password", client: "c2")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: "old password", client: "c2")
         }
-        let fresh = try await harness.accounts.login(email: "alice@example.com", password: "new password", client: "c2")
+        let fresh = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "new password", client: "c2")
         _ = try harness.principal(fresh)
         #expect(try harness.mails(to: "alice@example.com").first?.email.subject == "Your Tenantry password was changed")
 
@@ -91,7 +91,7 @@ struct PasswordResetTests {
         let check = try await harness.accounts.verifyForgotPassword(email: "alice@example.com", code: try harness.latestCode(to: "alice@example.com"), token: token)
         try await harness.accounts.resetPassword(token: check.newToken, newPassword: "brand new pw", confirmation: "brand new pw")
         #expect(try harness.user("alice@example.com")?.status == .active)
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "brand new pw", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "brand new pw", client: "c")
     }
 
     @Test("after 5 wrong codes the reset code is refused")
@@ -145,7 +145,7 @@ struct PasswordResetTests {
         await expectDomainError(.invalidArgument("")) {
             try await harness.accounts.resetPassword(token: token, newPassword: "new password", confirmation: "new password")
         }
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "old password", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "old password", client: "c")
     }
 
     @Test("a reset lifts the per-account lock set by guessing from many places")
@@ -153,14 +153,14 @@ struct PasswordResetTests {
         let harness = try Harness { $0.loginFailuresPerAccount = 3 }
         _ = try await harness.activeUser("alice@example.com", password: "old password")
         for index in 0..<3 {
-            _ = try? await harness.accounts.login(email: "alice@example.com", password: "guess \(index)", client: "bot\(index)")
+            _ = try? await harness.accounts.sessionLogin(email: "alice@example.com", password: "guess \(index)", client: "bot\(index)")
         }
         await expectDomainError(.resourceExhausted("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: "old password", client: "home")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: "old password", client: "home")
         }
         let token = try await harness.accounts.forgotPassword(email: "alice@example.com", client: "home")
         let check = try await harness.accounts.verifyForgotPassword(email: "alice@example.com", code: try harness.latestCode(to: "alice@example.com"), token: token)
         try await harness.accounts.resetPassword(token: check.newToken, newPassword: "new password", confirmation: "new password")
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "new password", client: "home")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "new password", client: "home")
     }
 }

@@ -25,7 +25,7 @@ struct ProfileTests {
         #expect(active.user.timezone == "Europe/Paris")
         #expect(active.tenantId == principal.tenantId)
         #expect(active.user.passwordHash?.hasPrefix("$argon2id$") == true)
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "first password", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "first password", client: "c")
 
         // Only once: neither with the new session nor with the stale principal of the old one.
         await expectDomainError(.invalidArgument("")) {
@@ -35,7 +35,7 @@ struct ProfileTests {
             try await harness.accounts.initialize(principal, password: "second password", timezone: "", client: "c")
         }
         await expectDomainError(.unauthenticated("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: "second password", client: "c")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: "second password", client: "c")
         }
     }
 
@@ -74,15 +74,15 @@ struct ProfileTests {
     func updatePassword() async throws {
         let harness = try Harness()
         let current = try await harness.activeUser("alice@example.com", password: "old password")
-        let other = try await harness.accounts.login(email: "alice@example.com", password: "old password", client: "phone")
+        let other = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "old password", client: "phone")
         let principal = try harness.principal(current)
         try await harness.accounts.updatePassword(principal, old: "old password", new: "new password", client: "c")
         _ = try harness.principal(current)
         await expectDomainError(.unauthenticated("")) { try harness.accounts.authenticate(token: other) }
         await expectDomainError(.unauthenticated("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: "old password", client: "c")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: "old password", client: "c")
         }
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "new password", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "new password", client: "c")
         #expect(try harness.mails(to: "alice@example.com").first?.email.subject == "Your Tenantry password was changed")
     }
 
@@ -101,7 +101,7 @@ struct ProfileTests {
         await expectDomainError(.invalidArgument("")) {
             try await harness.accounts.updatePassword(principal, old: "old password", new: "short", client: "c")
         }
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "old password", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "old password", client: "c")
         // Guessing the old password is throttled like logins.
         for _ in 0..<5 {
             _ = try? await harness.accounts.updatePassword(principal, old: "guess", new: "new password", client: "c")
@@ -232,7 +232,7 @@ struct ProfileTests {
         // Bob's own workspace went with him; Alice's stays, with Alice alone.
         #expect(try harness.count("SELECT count(*) FROM tenant") == 1)
         #expect(
-            try harness.tenants.members(try harness.principal(try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c"))).map(\.email) == [
+            try harness.tenants.members(try harness.principal(try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "c"))).map(\.email) == [
                 "alice@example.com"
             ])
     }
@@ -249,7 +249,7 @@ struct ProfileTests {
         #expect(created.user.status == .active)
         #expect(created.user.email == "root@example.com")
         #expect(try harness.accounts.hasOperator())
-        let token = try await harness.accounts.login(email: "root@example.com", password: "operator password", client: "c")
+        let token = try await harness.accounts.sessionLogin(email: "root@example.com", password: "operator password", client: "c")
         let principal = try harness.principal(token)
         #expect(principal.isOperator)
         // Operators are not tenant members by virtue of being operators.
@@ -265,7 +265,7 @@ struct ProfileTests {
         #expect(promoted.promoted)
         #expect(promoted.user.isOperator)
         #expect(promoted.user.status == .active)
-        _ = try await harness.accounts.login(email: "bob@example.com", password: "bob operator pw", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "bob@example.com", password: "bob operator pw", client: "c")
 
         await expectDomainError(.invalidArgument("")) { try await harness.accounts.createOperator(email: "x@example.com", password: "short") }
         await expectDomainError(.invalidArgument("")) { try await harness.accounts.createOperator(email: "nope", password: "long enough") }
@@ -275,10 +275,10 @@ struct ProfileTests {
     func setOperatorPassword() async throws {
         let harness = try Harness()
         _ = try await harness.accounts.createOperator(email: "root@example.com", password: "operator password")
-        let token = try await harness.accounts.login(email: "root@example.com", password: "operator password", client: "c")
+        let token = try await harness.accounts.sessionLogin(email: "root@example.com", password: "operator password", client: "c")
         try await harness.accounts.setOperatorPassword(email: "root@example.com", password: "another password")
         await expectDomainError(.unauthenticated("")) { try harness.accounts.authenticate(token: token) }
-        _ = try await harness.accounts.login(email: "root@example.com", password: "another password", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "root@example.com", password: "another password", client: "c")
         // Not for users who are not operators.
         _ = try await harness.activeUser("alice@example.com")
         await expectDomainError(.notFound("")) {

@@ -177,7 +177,7 @@ struct SchedulerTests {
         #expect(Set(ids).isSuperset(of: ["deliverMail", "purgeExpired", "checkpointWAL"]))
         #expect(Set(ids).count == ids.count)
         let token = try await harness.activeUser("alice@example.com")
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "c")
         #expect(try harness.mails(to: "alice@example.com").allSatisfy { $0.email.status == .queued })
 
         // The first run catches up on every job, in their declared order.

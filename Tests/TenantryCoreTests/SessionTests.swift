@@ -12,7 +12,7 @@ struct SessionTests {
     func loginSucceeds() async throws {
         let harness = try Harness()
         _ = try await harness.activeUser("alice@example.com", password: "correct horse")
-        let token = try await harness.accounts.login(email: " ALICE@example.com", password: "correct horse", client: "1.2.3.4")
+        let token = try await harness.accounts.sessionLogin(email: " ALICE@example.com", password: "correct horse", client: "1.2.3.4")
         #expect(token.hasPrefix("tns_"))
         let principal = try harness.principal(token)
         #expect(principal.user.email == "alice@example.com")
@@ -31,26 +31,26 @@ struct SessionTests {
         _ = try await harness.activeUser("alice@example.com", password: "correct horse")
         _ = try await harness.registerVerified("nopassword@example.com")
         let wrong = await expectDomainError(.unauthenticated("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: "wrong horse", client: "c1")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: "wrong horse", client: "c1")
         }
         #expect(wrong == .unauthenticated("invalid email or password"))
         // The same answer for an address without an account…
         let unknown = await expectDomainError(.unauthenticated("")) {
-            try await harness.accounts.login(email: "nobody@example.com", password: "correct horse", client: "c2")
+            try await harness.accounts.sessionLogin(email: "nobody@example.com", password: "correct horse", client: "c2")
         }
         #expect(unknown == wrong)
         // …and for an account that has no password yet.
         await expectDomainError(.unauthenticated("")) {
-            try await harness.accounts.login(email: "nopassword@example.com", password: "anything at all", client: "c3")
+            try await harness.accounts.sessionLogin(email: "nopassword@example.com", password: "anything at all", client: "c3")
         }
         await expectDomainError(.unauthenticated("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: String(repeating: "x", count: 129), client: "c4")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: String(repeating: "x", count: 129), client: "c4")
         }
         await expectDomainError(.invalidArgument("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: "", client: "c5")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: "", client: "c5")
         }
         await expectDomainError(.invalidArgument("")) {
-            try await harness.accounts.login(email: "not an email", password: "correct horse", client: "c6")
+            try await harness.accounts.sessionLogin(email: "not an email", password: "correct horse", client: "c6")
         }
     }
 
@@ -61,7 +61,7 @@ struct SessionTests {
         try await harness.database.write { try $0.execute(sql: "UPDATE user SET status = 'DISABLED' WHERE email = 'alice@example.com'") }
         await expectDomainError(.permissionDenied("")) { try harness.accounts.authenticate(token: token) }
         await expectDomainError(.permissionDenied("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "c")
         }
         await expectDomainError(.unauthenticated("")) { try await harness.accounts.refresh(token: token, client: "c") }
     }
@@ -72,29 +72,29 @@ struct SessionTests {
         _ = try await harness.activeUser("alice@example.com", password: "correct horse")
         for _ in 0..<5 {
             await expectDomainError(.unauthenticated("")) {
-                try await harness.accounts.login(email: "alice@example.com", password: "wrong horse", client: "attacker")
+                try await harness.accounts.sessionLogin(email: "alice@example.com", password: "wrong horse", client: "attacker")
             }
         }
         // Even the right password is refused from there now.
         let error = await expectDomainError(.resourceExhausted("")) {
-            try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "attacker")
+            try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "attacker")
         }
         guard case .resourceExhausted(_, let wait)? = error else { return }
         #expect((wait ?? 0) > 0)
         // Alice, from her own address, is not locked out.
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "home")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "home")
         harness.clock.advance(seconds: Int64(wait ?? 0))
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "attacker")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "attacker")
     }
 
     @Test("a successful login clears the failures of its client")
     func successClearsFailures() async throws {
         let harness = try Harness()
         _ = try await harness.activeUser("alice@example.com", password: "correct horse")
-        for _ in 0..<4 { _ = try? await harness.accounts.login(email: "alice@example.com", password: "typo horse", client: "home") }
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "home")
-        for _ in 0..<4 { _ = try? await harness.accounts.login(email: "alice@example.com", password: "typo horse", client: "home") }
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "home")
+        for _ in 0..<4 { _ = try? await harness.accounts.sessionLogin(email: "alice@example.com", password: "typo horse", client: "home") }
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "home")
+        for _ in 0..<4 { _ = try? await harness.accounts.sessionLogin(email: "alice@example.com", password: "typo horse", client: "home") }
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "home")
     }
 
     @Test("a login with a hash of older parameters upgrades the stored hash")
@@ -104,11 +104,11 @@ struct SessionTests {
         let old = try PasswordHasher(parameters: .init(memoryKiB: 32, iterations: 1, parallelism: 1), workers: 1)
         let oldHash = try await old.hash("correct horse")
         try await harness.database.write { try $0.execute(sql: "UPDATE user SET password_hash = ? WHERE email = 'alice@example.com'", arguments: [oldHash]) }
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "c")
         let stored = try #require(try harness.user("alice@example.com")?.passwordHash)
         #expect(stored != oldHash)
         #expect(stored.hasPrefix("$argon2id$v=19$m=64,t=1,p=1$"))
-        _ = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c")
+        _ = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "c")
     }
 
     @Test("authenticate refuses malformed and unknown tokens")
@@ -203,7 +203,7 @@ struct SessionTests {
     func refreshWindow() async throws {
         let harness = try Harness()
         let early = try await harness.activeUser("alice@example.com")
-        let late = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c")
+        let late = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "c")
         // Idle for 7 days: ended. 7 more days of grace for refresh.
         harness.clock.advance(seconds: 14 * Self.day - 1)
         await expectDomainError(.unauthenticated("")) { try harness.accounts.authenticate(token: early) }
@@ -231,7 +231,7 @@ struct SessionTests {
     func logout() async throws {
         let harness = try Harness()
         let token = try await harness.activeUser("alice@example.com")
-        let other = try await harness.accounts.login(email: "alice@example.com", password: "correct horse", client: "c")
+        let other = try await harness.accounts.sessionLogin(email: "alice@example.com", password: "correct horse", client: "c")
         try await harness.accounts.logout(try harness.principal(token))
         await expectDomainError(.unauthenticated("")) { try harness.accounts.authenticate(token: token) }
         await expectDomainError(.unauthenticated("")) { try await harness.accounts.refresh(token: token, client: "c") }

@@ -208,3 +208,13 @@ final class SerialThreadExecutor: TaskExecutor, @unchecked Sendable {
         queue.async { job.runSynchronously(on: executor) }
     }
 }
+
+extension AccountService {
+    /// A password login that must open a session (no second factor asked for).
+    func sessionLogin(email: String, password: String, client: String) async throws -> String {
+        guard case .session(let token) = try await login(email: email, password: password, client: client) else {
+            throw DomainError.failedPrecondition("the login asked for a second factor")
+        }
+        return token
+    }
+}

@@ -211,7 +211,7 @@ struct TenantServiceTests {
         #expect(bob.role == .admin)
         // No personal workspace: the invited tenant is Bob's only one.
         #expect(try team.tenants.list(bob, page: 1, limit: 10).total == 1)
-        _ = try await team.harness.accounts.login(email: "bob@example.com", password: "member password", client: "c")
+        _ = try await team.harness.accounts.sessionLogin(email: "bob@example.com", password: "member password", client: "c")
         let members = try team.tenants.members(try team.alice)
         #expect(members.map(\.email) == ["alice@example.com", "bob@example.com"])
         #expect(members.map(\.status) == ["ACTIVE", "ACTIVE"])
@@ -242,7 +242,7 @@ struct TenantServiceTests {
         #expect(try team.tenants.list(bob, page: 1, limit: 10).total == 2)
         // His password did not change, and his first session is still open.
         _ = try team.harness.principal(bobToken)
-        _ = try await team.harness.accounts.login(email: "bob@example.com", password: "bob password", client: "c")
+        _ = try await team.harness.accounts.sessionLogin(email: "bob@example.com", password: "bob password", client: "c")
     }
 
     @Test("an invitation is for its address and its tenant only")
@@ -283,7 +283,7 @@ struct TenantServiceTests {
         await expectDomainError(.notFound("")) { try await team.tenants.acceptInvite(acceptance(late), client: "c") }
         #expect(try team.harness.user("late@example.com") == nil)
         // An expired invitation no longer shows as pending (Alice's session idled out meanwhile).
-        let alice = try team.harness.principal(try await team.harness.accounts.login(email: "alice@example.com", password: "alice password", client: "c"))
+        let alice = try team.harness.principal(try await team.harness.accounts.sessionLogin(email: "alice@example.com", password: "alice password", client: "c"))
         #expect(try team.tenants.members(alice).map(\.email) == ["alice@example.com", "early@example.com"])
     }
 
@@ -318,7 +318,7 @@ struct TenantServiceTests {
         try await team.tenants.changeRole(try team.alice, email: "bob@example.com", role: "owner")
         try await team.tenants.changeRole(try team.alice, email: "alice@example.com", role: "member")
         #expect(try team.alice.role == .member)
-        let bob = try team.harness.principal(try await team.harness.accounts.login(email: "bob@example.com", password: "member password", client: "c"))
+        let bob = try team.harness.principal(try await team.harness.accounts.sessionLogin(email: "bob@example.com", password: "member password", client: "c"))
         #expect(bob.role == .owner)
         await expectDomainError(.invalidArgument("")) { try await team.tenants.changeRole(bob, email: "bob@example.com", role: "admin") }
         try await team.tenants.removeMember(bob, email: "alice@example.com")

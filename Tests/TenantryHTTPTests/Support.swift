@@ -39,8 +39,9 @@ enum WireError: Error, CustomStringConvertible {
 /// never blocks the cooperative pool the server's offloaded handlers need.
 enum WireClient {
     /// Sends `request` (raw bytes, in `chunks` written one after another) and reads the whole
-    /// response until the server closes the connection.
-    static func exchange(port: UInt16, _ chunks: [[UInt8]], timeoutSeconds: Int = 10) async throws -> WireResponse {
+    /// response until the server closes the connection. The wait is long: with the whole
+    /// suite running on two busy cores, an offloaded handler can wait seconds for a thread.
+    static func exchange(port: UInt16, _ chunks: [[UInt8]], timeoutSeconds: Int = 30) async throws -> WireResponse {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread {
                 continuation.resume(with: Result { try exchangeNow(port: port, chunks, timeoutSeconds: timeoutSeconds) })

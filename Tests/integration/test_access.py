@@ -120,6 +120,13 @@ TABLE = [
     row("POST", "/v1/user/password",                 (401, 400, 400, 400, 400, 403, 403, 403, 403, 403, 401, 400)),
     # A JSON body is not multipart/form-data.
     row("POST", "/v1/user/avatar",                   (401, 400, 400, 400, 400, 403, 403, 403, 403, 403, 401, 400)),
+    # Two-factor: operators only (users are refused, 403); an empty code is refused (400).
+    row("POST", "/v1/account/login/2fa",             (401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401)),
+    row("GET", "/v1/user/2fa",                       (401, 403, 403, 403, 403, 401, 401, 401, 401, 401, 401, 200)),
+    row("POST", "/v1/user/2fa/enroll",               (401, 403, 403, 403, 403, 401, 401, 401, 401, 401, 401, 200)),
+    row("POST", "/v1/user/2fa/confirm",              (401, 403, 403, 403, 403, 401, 401, 401, 401, 401, 401, 400)),
+    row("POST", "/v1/user/2fa/disable",              (401, 403, 403, 403, 403, 401, 401, 401, 401, 401, 401, 400)),
+    row("DELETE", "/v1/admin/users/{id}/2fa",        (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/users/{MISSING}/2fa"),
     # The seed's operations of a platform Tenantry is not: code 12 for everyone.
     row("POST", "/v1/account/session",               (501,) * 12),
     row("GET", "/v1/user/tenants/{tenant_id}/wati",  (501,) * 12, url=f"/v1/user/tenants/{T}/wati"),

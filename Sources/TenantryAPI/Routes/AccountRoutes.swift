@@ -34,13 +34,31 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "POST", "/v1/account/login", operationId: "Login",
-                summary: "Logs in with email and password.", access: .everyone,
+                summary: "Logs in with email and password; an operator with a second factor gets a challenge for POST /v1/account/login/2fa instead of a token.",
+                access: .everyone,
                 body: .json(.object([("email", .string()), ("password", .string())])),
-                answer: .json(.object([("token", .string())])),
+                answer: .json(
+                    .object([
+                        ("token", .string(description: "empty when a second factor is asked for")),
+                        ("mfa_required", .boolean()), ("mfa_token", .string(description: "the challenge for POST /v1/account/login/2fa, valid 5 minutes; else empty")),
+                    ])),
                 hashesPassword: true,
                 handler: .offloaded { request, caller in
                     let body = try request.jsonBody()
-                    let token = try await accounts.login(email: try body.string("email"), password: try body.string("password"), client: request.clientAddress)
+                    switch try await accounts.login(email: try body.string("email"), password: try body.string("password"), client: request.clientAddress) {
+                    case .session(let token): return .ok(["token": .string(token), "mfa_required": false, "mfa_token": ""])
+                    case .secondFactor(let challenge): return .ok(["token": "", "mfa_required": true, "mfa_token": .string(challenge)])
+                    }
+                }
+            ),
+            Endpoint(
+                "POST", "/v1/account/login/2fa", operationId: "LoginSecondFactor",
+                summary: "The second step of an operator's login: the challenge and a code from the authenticator app, or a recovery code (each works once).",
+                access: .everyone, body: .json(.object([("mfa_token", .string()), ("code", .string(description: "6 digits, or a recovery code xxxxx-xxxxx"))])),
+                answer: .json(.object([("token", .string())])),
+                handler: .offloaded { request, caller in
+                    let body = try request.jsonBody()
+                    let token = try await accounts.completeLogin(challenge: try body.string("mfa_token"), code: try body.string("code"), client: request.clientAddress)
                     return .ok(["token": .string(token)])
                 }
             ),

@@ -76,7 +76,14 @@ public struct AccountService: Sendable {
 
     // MARK: - Login and sessions
 
-    public func login(email rawEmail: String, password: String, client: String) async throws -> String {
+    /// What a correct password opens: a session, or (an operator with a second factor) a
+    /// challenge that `completeLogin` turns into one with a code.
+    public enum LoginOutcome: Sendable, Equatable {
+        case session(token: String)
+        case secondFactor(challenge: String)
+    }
+
+    public func login(email rawEmail: String, password: String, client: String) async throws -> LoginOutcome {
         let email = try EmailAddress.normalize(rawEmail)
         guard !password.isEmpty else { throw DomainError.invalidArgument("password is required") }
         guard password.count <= PasswordHasher.maximumPasswordLength else {
@@ -95,8 +102,14 @@ public struct AccountService: Sendable {
             if let rehash {
                 try db.execute(sql: "UPDATE user SET password_hash = ? WHERE id = ?", arguments: [rehash, user.id])
             }
-            return try Self.issueSession(db, userId: user.id, tenantId: nil, client: client, now: now, settings: settings).token
+            if let challenge = try TwoFactorService.challenge(db, user: user, at: now, settings: settings) { return .secondFactor(challenge: challenge) }
+            return .session(token: try Self.issueSession(db, userId: user.id, tenantId: nil, client: client, now: now, settings: settings).token)
         }
+    }
+
+    /// The second step of an operator's sign-in: the challenge and a TOTP or recovery code.
+    public func completeLogin(challenge: String, code: String, client: String) async throws -> String {
+        try await TwoFactorService(context: context).completeLogin(challenge: challenge, code: code, client: client)
     }
 
     /// The session behind a bearer token, if it is open; the token's user must not be disabled.

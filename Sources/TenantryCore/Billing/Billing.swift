@@ -25,7 +25,7 @@ enum Billing {
     /// The line that charges a plan's price for one period.
     static func planLine(_ variant: Variant?, plan: String, period: BillingPeriod) -> Invoice.Line {
         Invoice.Line(
-            kind: .plan, description: "\(plan) \(period.rawValue.lowercased())", amountMinor: variant?.priceMinor ?? 0, variantId: variant?.id ?? "")
+            kind: .plan, description: "\(plan) \(period.rawValue.lowercased())", amountMinor: variant?.priceMinor ?? 0, quantity: 1, variantId: variant?.id ?? "")
     }
 
     /// How a paid, active subscription moves to `variant`.

@@ -464,7 +464,7 @@ enum BillingSchema {
         -- sold when an invoice had one line; by the variant's price when it had several).
         UPDATE invoice SET lines = json_array(json_object(
                 'kind', 'plan', 'description', plan || ' ' || lower(period), 'amount_minor', total_minor,
-                'category', '', 'quantity', 0, 'units', 0, 'variant_id', coalesce(variant_id, '')))
+                'category', '', 'quantity', 1, 'units', 0, 'variant_id', coalesce(variant_id, '')))
             WHERE kind IN ('subscription', 'renewal') AND lines = '[]';
         UPDATE invoice SET lines = (
             SELECT json_group_array(json_object(
@@ -482,5 +482,29 @@ enum BillingSchema {
     /// now, and -1 means no limit.
     static let v9 = """
         UPDATE plan SET config = json_set(config, '$.team_members', -1) WHERE json_extract(config, '$.team_members') = 0;
+        """
+
+    /// Operators' second factor: a TOTP secret (confirmed by a first code), single-use
+    /// recovery codes (hashed), and the short-lived challenge between password and code.
+    static let v10 = """
+        CREATE TABLE totp_factor (
+            user_id TEXT PRIMARY KEY NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+            secret BLOB NOT NULL CHECK (length(secret) = 20),
+            confirmed_at INTEGER,
+            last_step INTEGER NOT NULL DEFAULT 0,
+            created_at INTEGER NOT NULL
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE totp_recovery_code (
+            user_id TEXT NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+            code_hash BLOB NOT NULL,
+            used_at INTEGER,
+            PRIMARY KEY (user_id, code_hash)
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE login_challenge (
+            token_hash BLOB PRIMARY KEY NOT NULL,
+            user_id TEXT NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        ) STRICT, WITHOUT ROWID;
         """
 }

@@ -151,6 +151,9 @@ enum Migrations {
         migrator.registerMigration("v9_no_member_limit") { db in
             try db.execute(sql: BillingSchema.v9)
         }
+        migrator.registerMigration("v10_operator_two_factor") { db in
+            try db.execute(sql: BillingSchema.v10)
+        }
         return migrator
     }
 }

@@ -57,7 +57,8 @@ public enum Secrets {
 
     private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
 
-    private static func base32(_ bytes: [UInt8]) -> String {
+    /// RFC 4648 base32 without padding, lower-case.
+    static func base32(_ bytes: [UInt8]) -> String {
         var output = ""
         var buffer = 0
         var bits = 0
