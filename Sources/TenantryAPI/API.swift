@@ -32,7 +32,7 @@ public struct API: Sendable {
         var endpoints =
             builder.accountEndpoints + builder.userEndpoints + builder.tenantEndpoints + builder.apiKeyEndpoints
             + builder.subscriptionEndpoints + builder.usageEndpoints + builder.creditEndpoints + builder.adminEndpoints + builder.revenueEndpoints + builder.webhookEndpoints + builder.paymentEndpoints
-            + builder.platformEndpoints + builder.twoFactorEndpoints
+            + builder.platformEndpoints + builder.twoFactorEndpoints + builder.signInEndpoints
             + builder.serviceEndpoints
         func documentEndpoint(_ handler: Endpoint.Action) -> Endpoint {
             Endpoint(

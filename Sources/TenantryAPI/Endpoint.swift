@@ -45,6 +45,8 @@ public struct Endpoint: Sendable {
     public enum Answer: Sendable {
         case json(Schema)
         case raw(contentType: String, description: String)
+        /// A 302 to where the browser goes next (its `Location`), for browser flows.
+        case redirect(description: String)
     }
 
     public let method: String

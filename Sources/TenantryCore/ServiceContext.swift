@@ -8,6 +8,7 @@ public struct ServiceContext: Sendable {
     public let hasher: PasswordHasher
     public let mailer: Mailer
     public let payments: PaymentGateway
+    public let identityProviders: IdentityProviders
     public let loginThrottle: LoginThrottle
     public let emailThrottle: EmailThrottle
     public let logger: Logger
@@ -19,6 +20,7 @@ public struct ServiceContext: Sendable {
         self.hasher = hasher
         self.mailer = Mailer(settings: settings.mail, clock: clock, logger: logger)
         self.payments = PaymentGateway(settings: settings)
+        self.identityProviders = IdentityProviders(settings: settings.identityProviders)
         self.loginThrottle = LoginThrottle(settings: settings, clock: clock)
         self.emailThrottle = EmailThrottle(settings: settings, clock: clock)
         self.logger = logger

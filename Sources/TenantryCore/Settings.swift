@@ -17,6 +17,8 @@ public struct Settings: Sendable {
     public var hashingQueueLimit = 64
     /// Failed logins allowed per account and client address, per client address, and per
     /// account (from anywhere) within `loginWindowSeconds`.
+    /// OpenID Connect providers users may sign in with (`--oidc-providers-file`).
+    public var identityProviders: [IdentityProviderSettings] = []
     /// Operators must sign in with a second factor (`--operator-2fa required`).
     public var operatorTwoFactorRequired = false
     public var loginFailuresPerAccountAndClient = 5

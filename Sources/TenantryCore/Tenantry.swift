@@ -6,6 +6,7 @@ public final class Tenantry: Sendable {
     public let context: ServiceContext
     public let accounts: AccountService
     public let twoFactor: TwoFactorService
+    public let signIn: SignInService
     public let tenants: TenantService
     public let plans: PlanService
     public let subscriptions: SubscriptionService
@@ -28,6 +29,7 @@ public final class Tenantry: Sendable {
         context = ServiceContext(database: database, clock: clock, settings: settings, hasher: hasher, logger: logger)
         accounts = AccountService(context: context)
         twoFactor = TwoFactorService(context: context)
+        signIn = SignInService(context: context)
         tenants = TenantService(context: context)
         plans = PlanService(context: context)
         subscriptions = SubscriptionService(context: context)
@@ -54,6 +56,7 @@ public final class Tenantry: Sendable {
         mailer.stop()
         webhooks.stop()
         context.payments.stop()
+        context.identityProviders.stop()
         try database.close()
     }
 

@@ -12,6 +12,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var mail: MailOptions
     @OptionGroup var payments: PaymentOptions
+    @OptionGroup var signIn: SignInOptions
 
     @Option(name: .long, help: "Address and port to listen on, e.g. 127.0.0.1:8080 or [::1]:8080 (TENANTRY_LISTEN).")
     var listen: String = Environment.string("listen", "127.0.0.1:8080")
@@ -110,6 +111,7 @@ struct Serve: AsyncParsableCommand {
         settings.emailsPerClientPerHour = emailsPerClientPerHour
         settings.checkoutURL = checkoutURL
         settings.stripe = try payments.settings()
+        settings.identityProviders = try signIn.providers()
         settings.renewalGraceDays = Int64(renewalGraceDays)
         settings.pastDueDays = Int64(pastDueDays)
 

@@ -120,12 +120,24 @@ TABLE = [
     row("POST", "/v1/user/password",                 (401, 400, 400, 400, 400, 403, 403, 403, 403, 403, 401, 400)),
     # A JSON body is not multipart/form-data.
     row("POST", "/v1/user/avatar",                   (401, 400, 400, 400, 400, 403, 403, 403, 403, 403, 401, 400)),
+    # OpenID sign-in: no provider is configured here, so a provider is not found (404); the
+    # list is empty; the ticket is unknown (401); an unlinked provider is not found.
+    row("GET", "/v1/account/oauth/providers",        (200,) * 12),
+    row("GET", "/v1/account/oauth/{provider}/login", (404,) * 12, url="/v1/account/oauth/nope/login"),
+    row("POST", "/v1/account/oauth/{provider}/authorize", (401, 404, 404, 404, 404, 403, 403, 403, 403, 403, 401, 404),
+        url="/v1/account/oauth/nope/authorize"),
+    row("GET", "/v1/account/oauth/{provider}/callback-url", (404,) * 12, url="/v1/account/oauth/nope/callback-url"),
+    row("GET", "/v1/account/oauth/{provider}/post-callback-url", (404,) * 12, url="/v1/account/oauth/nope/post-callback-url"),
+    row("GET", "/v1/account/oauth/{provider}/callback", (404,) * 12, url="/v1/account/oauth/nope/callback?state=x&code=y"),
+    row("POST", "/v1/account/oauth/session",         (401,) * 12),
+    row("GET", "/v1/user/identities",                (401, 200, 200, 200, 200, 403, 403, 403, 403, 403, 401, 200)),
+    row("DELETE", "/v1/user/identities/{provider}",  (401, 404, 404, 404, 404, 403, 403, 403, 403, 403, 401, 404), url="/v1/user/identities/nope"),
     # Two-factor: operators only (users are refused, 403); an empty code is refused (400).
     row("POST", "/v1/account/login/2fa",             (401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401)),
-    row("GET", "/v1/user/2fa",                       (401, 403, 403, 403, 403, 401, 401, 401, 401, 401, 401, 200)),
-    row("POST", "/v1/user/2fa/enroll",               (401, 403, 403, 403, 403, 401, 401, 401, 401, 401, 401, 200)),
-    row("POST", "/v1/user/2fa/confirm",              (401, 403, 403, 403, 403, 401, 401, 401, 401, 401, 401, 400)),
-    row("POST", "/v1/user/2fa/disable",              (401, 403, 403, 403, 403, 401, 401, 401, 401, 401, 401, 400)),
+    row("GET", "/v1/user/2fa",                       (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 200)),
+    row("POST", "/v1/user/2fa/enroll",               (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 200)),
+    row("POST", "/v1/user/2fa/confirm",              (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 400)),
+    row("POST", "/v1/user/2fa/disable",              (401, 403, 403, 403, 403, 403, 403, 403, 403, 403, 401, 400)),
     row("DELETE", "/v1/admin/users/{id}/2fa",        (401, 403, 403, 403, 403, 403, 403, 403, 401, 401, 401, 404), url=f"/v1/admin/users/{MISSING}/2fa"),
     # The seed's operations of a platform Tenantry is not: code 12 for everyone.
     row("POST", "/v1/account/session",               (501,) * 12),

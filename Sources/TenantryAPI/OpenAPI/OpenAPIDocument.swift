@@ -68,6 +68,7 @@ enum OpenAPIDocument {
             let form: JSON = ["type": "object", "required": [.string(field)], "properties": .object([(field, file)])]
             operation.append(("requestBody", ["required": true, "content": ["multipart/form-data": ["schema": form]]]))
         }
+        var status = "200"
         let success: JSON
         switch endpoint.answer {
         case .json(let schema):
@@ -75,10 +76,13 @@ enum OpenAPIDocument {
         case .raw(let contentType, let description):
             let content: JSON = ["schema": stringSchema]
             success = ["description": .string(description), "content": .object([(contentType, content)])]
+        case .redirect(let description):
+            status = "302"
+            success = ["description": .string(description), "headers": ["Location": ["schema": stringSchema]]]
         }
         let errorSchema: JSON = ["$ref": "#/components/schemas/Error"]
         let error: JSON = ["description": "an error (see the code table)", "content": ["application/json": ["schema": errorSchema]]]
-        operation.append(("responses", ["200": success, "default": error]))
+        operation.append(("responses", .object([(status, success), ("default", error)])))
         return .object(operation)
     }
 }

@@ -80,7 +80,7 @@ public struct CouponService: Sendable {
             if uses > 0,
                 coupon.code != before.code || coupon.discountType != before.discountType || coupon.discountValue != before.discountValue || coupon.currency != before.currency
             {
-                throw DomainError.invalidArgument("coupon \(before.code) has been used \(uses) times: its code and discount stay; deactivate it and create another")
+                throw DomainError.invalidArgument("coupon \(before.code) has been used \(uses) \(uses == 1 ? "time" : "times"): its code and discount stay; deactivate it and create another")
             }
             if let limit = coupon.maxUses, limit < uses { throw DomainError.invalidArgument("max_uses cannot be below the \(uses) uses already made") }
             if try Coupon.fetchOne(db, sql: "SELECT * FROM coupon WHERE code = ? COLLATE NOCASE AND id != ?", arguments: [coupon.code, id]) != nil {

@@ -507,4 +507,35 @@ enum BillingSchema {
             used_at INTEGER
         ) STRICT, WITHOUT ROWID;
         """
+
+    /// Sign-in through OpenID Connect: identities linked to users, the attempts under way
+    /// (state, nonce, PKCE verifier, the browser's binding) and the tickets they end with.
+    static let v11 = """
+        CREATE TABLE user_identity (
+            provider TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+            email TEXT NOT NULL DEFAULT '',
+            linked_at INTEGER NOT NULL,
+            PRIMARY KEY (provider, subject)
+        ) STRICT, WITHOUT ROWID;
+        CREATE UNIQUE INDEX user_identity_one_per_provider ON user_identity(user_id, provider);
+        CREATE TABLE oauth_state (
+            state_hash BLOB PRIMARY KEY NOT NULL,
+            provider TEXT NOT NULL,
+            nonce TEXT NOT NULL,
+            code_verifier TEXT NOT NULL,
+            binding_hash BLOB NOT NULL,
+            redirect_to TEXT NOT NULL,
+            link_user_id TEXT REFERENCES user(id) ON DELETE CASCADE,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        ) STRICT, WITHOUT ROWID;
+        CREATE TABLE oauth_ticket (
+            ticket_hash BLOB PRIMARY KEY NOT NULL,
+            user_id TEXT NOT NULL REFERENCES user(id) ON DELETE CASCADE,
+            expires_at INTEGER NOT NULL,
+            used_at INTEGER
+        ) STRICT, WITHOUT ROWID;
+        """
 }

@@ -154,6 +154,9 @@ enum Migrations {
         migrator.registerMigration("v10_operator_two_factor") { db in
             try db.execute(sql: BillingSchema.v10)
         }
+        migrator.registerMigration("v11_oidc_sign_in") { db in
+            try db.execute(sql: BillingSchema.v11)
+        }
         return migrator
     }
 }

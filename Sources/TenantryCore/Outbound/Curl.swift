@@ -42,9 +42,10 @@ final class CurlTransfer {
         errorBuffer.deallocate()
     }
 
-    /// An HTTPS POST to a provider's API (a payment provider): the status and the body.
-    /// Redirects are not followed and no proxy from the environment is used.
-    static func post(url: String, headers: [String], body: [UInt8], timeoutSeconds: Int) throws -> (status: Int, body: [UInt8]) {
+    /// An HTTPS call to a provider's API (a payment provider, an identity provider): a POST
+    /// of `body`, or a GET without one; the status and the body. Redirects are not followed
+    /// and no proxy from the environment is used.
+    static func call(url: String, headers: [String], body: [UInt8]?, timeoutSeconds: Int) throws -> (status: Int, body: [UInt8]) {
         let transfer = try CurlTransfer()
         transfer.receiveLimit = 1 << 20
         try transfer.set(CURLOPT_URL, url)
@@ -55,7 +56,7 @@ final class CurlTransfer {
         try transfer.set(CURLOPT_TIMEOUT, timeoutSeconds)
         try transfer.set(CURLOPT_USERAGENT, "Tenantry/1")
         try transfer.set(CURLOPT_HTTPHEADER, list: headers)
-        try transfer.setPostBody(body)
+        if let body { try transfer.setPostBody(body) }
         try transfer.keepResponse()
         try transfer.perform()
         return (transfer.responseCode, transfer.received)

@@ -32,7 +32,7 @@ struct StripeClient: Sendable {
         let unavailable = DomainError.unavailable("the payment provider is busy; retry shortly", retryAfterSeconds: 5)
         let answer: (status: Int, body: [UInt8])
         do {
-            answer = try await queue.run(refusal: unavailable) { try CurlTransfer.post(url: url, headers: headers, body: Array(form.utf8), timeoutSeconds: Self.timeoutSeconds) }
+            answer = try await queue.run(refusal: unavailable) { try CurlTransfer.call(url: url, headers: headers, body: Array(form.utf8), timeoutSeconds: Self.timeoutSeconds) }
         } catch let failure as CurlTransfer.Failure {
             throw DomainError.unavailable("Stripe could not be reached: \(failure)", retryAfterSeconds: 30)
         }
