@@ -7,6 +7,7 @@ import { api, ApiError, client, session } from "./js/api.js";
 import { h, errorText } from "./js/dom.js";
 import { $, createShell } from "./js/shell.js";
 import { audit } from "./js/views/audit.js";
+import { couponEditor, couponList } from "./js/views/coupons.js";
 import { dashboard } from "./js/views/dashboard.js";
 import { invoiceList, invoicePage } from "./js/views/invoices.js";
 import { jobs } from "./js/views/jobs.js";
@@ -27,6 +28,9 @@ const routes = [
   [/^\/variants$/, "variants", variantList],
   [/^\/variants\/new$/, "variants", (ctx) => variantEditor(ctx, null)],
   [/^\/variants\/([^/]+)$/, "variants", (ctx) => variantEditor(ctx, ctx.args[0])],
+  [/^\/coupons$/, "coupons", couponList],
+  [/^\/coupons\/new$/, "coupons", (ctx) => couponEditor(ctx, null)],
+  [/^\/coupons\/([^/]+)$/, "coupons", (ctx) => couponEditor(ctx, ctx.args[0])],
   [/^\/invoices$/, "invoices", invoiceList],
   [/^\/invoices\/([^/]+)$/, "invoices", invoicePage],
   [/^\/users$/, "users", users],
@@ -49,7 +53,7 @@ const shell = createShell(client, routes, {
     signOut: "Log out",
     navLabel: "Console",
     nav: [["dashboard", "Dashboard"], ["tenants", "Tenants"], ["plans", "Plans"], ["variants", "Prices & add-ons"],
-      ["invoices", "Invoices"], ["users", "Users"], ["audit", "Audit"], ["outbox", "Outbox"], ["webhooks", "Webhooks"], ["jobs", "Timers"]],
+      ["coupons", "Coupons"], ["invoices", "Invoices"], ["users", "Users"], ["audit", "Audit"], ["outbox", "Outbox"], ["webhooks", "Webhooks"], ["jobs", "Timers"]],
   },
   titles: { app: "Tenantry console", suffix: "Tenantry", login: "Log in · Tenantry console" },
   homeLabel: "Go to the dashboard",

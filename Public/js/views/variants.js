@@ -11,6 +11,9 @@ import * as check from "../validate.js";
 
 const PERIODS = ["MONTHLY", "YEARLY"];
 
+/** The plans one can put a price on (or a coupon): not a tenant's own, a trial or FREE. */
+export const sellablePlans = (plans) => plans.filter((p) => !/^tnt_/.test(p.plan_name) && !/_TRIAL$/.test(p.plan_name) && p.plan_name !== "FREE");
+
 async function deleteVariant(variant, slot, ctx, buttonEl) {
   slot.clear();
   const label = variant.kind === "addon" ? `add-on ${variant.category} × ${variant.units}` : `${variant.plan} ${variant.period}`;
@@ -79,7 +82,7 @@ export async function variantEditor(ctx, id) {
   const v = variant || { plan: "PRO", period: "MONTHLY", category: "USAGE_AI_CREDIT", units: "", price: "", currency: "USD", description: "", active: true };
   const slot = noticeSlot({ id: "variant-notice" });
 
-  const planNames = plans.map((p) => p.plan_name).filter((n) => !/^tnt_/.test(n) && !/_TRIAL$/.test(n) && n !== "FREE");
+  const planNames = sellablePlans(plans).map((p) => p.plan_name);
   const planSelect = select(planNames.length ? planNames : ["PRO", "BUSINESS", "CUSTOM"], { value: v.plan, name: "plan" });
   const periodSelect = select(PERIODS, { value: v.period === "YEARLY" ? "YEARLY" : "MONTHLY", name: "period" });
   const categories = [...new Set(plans.flatMap((p) => p.config.usage_configs.map((u) => u.category)))];
