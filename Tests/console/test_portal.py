@@ -5,8 +5,10 @@ An owner signs in, sees the plan and the credits, subscribes to a PRO price the 
 (the daemon's redirect_url, without Stripe, is an invoice page: the portal shows its own),
 asks to pay (manual instructions with the invoice number and amount), the operator marks it
 paid, and the portal shows ACTIVE PRO; cancel then undo; an API key shown once and revoked;
-an invitation; a printable receipt. Hostile agent ids, key and user names show as text; the
-pages fit a phone. Sign-up and reset run end to end with the codes read from the outbox.
+an invitation; a printable receipt. With a coupon, an upgrade's proration credit and a downgrade
+scheduled for the period's end (then kept off with "Keep my current plan"), every invoice line
+shows. Hostile agent ids, key, user names and price descriptions show as text; the pages fit a
+phone. Sign-up and reset run end to end with the codes read from the outbox.
 
 Run with: python3 -m pytest -q Tests/console/test_portal.py
 """
@@ -128,7 +130,7 @@ def test_owner_subscribes_pays_cancels_and_manages_keys_and_members(portal, port
     view.go(f"#/invoices/{invoice_id}/receipt")
     assert view.h1() == "Receipt"
     assert invoice["invoice_number"] in view.text("#receipt")
-    assert "PRO MONTHLY" in view.text("#receipt table")
+    assert invoice["lines"][0]["description"] in view.text("#receipt table")  # "PRO monthly"
     assert "$29.00" in view.text("#receipt")
     assert view.find("#print-receipt").is_displayed()
     view.driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
@@ -345,3 +347,135 @@ def test_change_a_role_and_remove_a_member(portal, portal_backend, owner):
         view.confirm(r"Remove")
     assert f"Removed {mate}" in view.page_text()
     assert all(m["email"] != mate for m in b.call("GET", "/v1/tenant/members", token=owner["token"])["members"])
+
+
+def dollars(amount):
+    """An amount as the portal shows it in en-US: "$29.00", "-$5.80"."""
+    return f"{'-' if amount < 0 else ''}${abs(amount):,.2f}"
+
+
+@pytest.fixture(scope="module")
+def plan_prices(portal_backend):
+    """PRO and BUSINESS monthly prices (BUSINESS's description hostile) and the WELCOME coupon."""
+    b = portal_backend
+    t = uuid.uuid4().hex[:8]
+    pro = b.call("POST", "/v1/admin/variants", {"kind": "plan", "plan": "PRO", "period": "MONTHLY", "price": "29.00",
+                                                "currency": "USD", "description": f"Pro for switching {t}", "active": True})["variant"]
+    business = b.call("POST", "/v1/admin/variants", {"kind": "plan", "plan": "BUSINESS", "period": "MONTHLY", "price": "99.00",
+                                                     "currency": "USD", "description": f"Business {XSS}", "active": True})["variant"]
+    b.call("POST", "/v1/admin/coupons", {"code": "WELCOME", "discount_type": "percent", "discount_value": "20"})
+    return {"pro": pro, "business": business}
+
+
+def choose(view, variant, title):
+    """Presses the price's Subscribe or Switch button and confirms the dialog titled TITLE."""
+    view.click(f'button.choose-variant[data-variant="{variant["id"]}"]')
+    view.confirm(title)
+
+
+def opened_invoice(view, backend, token):
+    """The invoice whose page the portal shows, as the API answers it."""
+    found = re.search(r"#/invoices/(inv_[^/?]+)$", view.driver.current_url)
+    assert found, view.driver.current_url
+    return backend.call("GET", f"/v1/subscription/invoices/{found.group(1)}", token=token)["invoice"]
+
+
+@pytest.mark.parametrize("size", [WIDE, PHONE], ids=["desktop", "phone"])
+def test_coupon_upgrade_with_proration_and_a_scheduled_downgrade(portal, portal_backend, plan_prices, size):
+    b, view = portal_backend, portal
+    pro, business = plan_prices["pro"], plan_prices["business"]
+    view.driver.set_window_size(*size)
+    email = f"switcher.{uuid.uuid4().hex[:8]}@example.com"
+    token, _ = b.sign_up(email, name=XSS)
+    sign_in(view, b, email, route="#/plans")
+    assert view.h1() == "Plans"
+    assert f"Business {XSS}" in view.text(f'li.price-row[data-variant="{business["id"]}"]')
+    assert view.text(f'button.choose-variant[data-variant="{pro["id"]}"]') == "Subscribe"
+    assert_shown_as_text(view, "plans")
+
+    # An unknown coupon: the API's refusal, as text next to the field; no invoice is opened.
+    view.allow_failed_request(r"/v1/subscription/create", 400)
+    view.fill("#coupon-code", "NOSUCHCODE")
+    choose(view, pro, r"^Subscribe to PRO MONTHLY\?$")
+    view.wait_text("#coupon-code-error", r"^coupon NOSUCHCODE does not exist \(code 3\)$")
+    assert view.find("#coupon-code").get_attribute("aria-invalid") == "true"
+    assert b.call("GET", "/v1/subscription/invoices", token=token)["invoices"] == []
+
+    # WELCOME (in any case): the invoice lists the plan and the discount, and the discounted total.
+    view.fill("#coupon-code", "welcome")
+    with view.navigation():
+        choose(view, pro, r"^Subscribe to PRO MONTHLY\?$")
+    invoice = opened_invoice(view, b, token)
+    assert [line["kind"] for line in invoice["lines"]] == ["plan", "discount"]
+    lines = view.text("#invoice-lines table")
+    assert "PRO monthly" in lines and "$29.00" in lines
+    assert "Coupon WELCOME: 20% off" in lines and "-$5.80" in lines and "Discount" in lines
+    assert view.text("#invoice-subtotal") == "$29.00"
+    assert view.text("#invoice-credits") == "-$5.80"
+    assert view.text("#invoice-tax") == "$0.00"
+    assert view.text("#invoice-total") == dollars(invoice["total"]) == "$23.20"
+    assert view.text("#pay-invoice") == "Pay $23.20"
+    assert view.horizontal_overflow() <= 0
+    b.call("POST", f"/v1/admin/invoices/{invoice['id']}/paid", {})
+
+    # Switch to BUSINESS, an upgrade: its invoice credits the unused time on PRO.
+    view.go("#/plans")
+    assert view.text("#sub-plan") == "PRO" and view.text("#sub-status") == "ACTIVE"
+    assert view.text(f'button.choose-variant[data-variant="{business["id"]}"]') == "Switch"
+    with view.navigation():
+        choose(view, business, r"^Switch to BUSINESS MONTHLY\?$")
+    upgrade = opened_invoice(view, b, token)
+    credit = next(line for line in upgrade["lines"] if line["kind"] == "proration")
+    assert credit["description"].startswith("Unused time on PRO monthly") and credit["amount"] < 0
+    lines = view.text("#invoice-lines table")
+    assert "BUSINESS monthly" in lines and "$99.00" in lines
+    assert credit["description"] in lines and dollars(credit["amount"]) in lines and "Credit" in lines
+    assert view.text("#invoice-subtotal") == "$99.00"
+    assert view.text("#invoice-credits") == dollars(credit["amount"])
+    assert view.text("#invoice-total") == dollars(upgrade["total"])
+    assert view.horizontal_overflow() <= 0
+    b.call("POST", f"/v1/admin/invoices/{upgrade['id']}/paid", {})
+
+    # The receipt lists every line too.
+    view.go(f"#/invoices/{upgrade['id']}/receipt")
+    assert view.h1() == "Receipt"
+    receipt = view.text("#receipt table")
+    assert "BUSINESS monthly" in receipt and credit["description"] in receipt
+    assert view.text("#receipt #invoice-total") == dollars(upgrade["total"])
+    assert view.horizontal_overflow() <= 0
+
+    # Back to PRO, a downgrade: a coupon is refused (nothing is paid now), then it is scheduled.
+    view.go("#/plans")
+    assert view.text("#sub-plan") == "BUSINESS"
+    view.allow_failed_request(r"/v1/subscription/update", 400)
+    view.fill("#coupon-code", "WELCOME")
+    choose(view, pro, r"^Switch to PRO MONTHLY\?$")
+    view.wait_text("#coupon-code-error", r"coupon applies to a change paid now.*\(code 3\)$")
+    view.fill("#coupon-code", "")
+    with view.navigation():
+        choose(view, pro, r"^Switch to PRO MONTHLY\?$")
+    sub = b.call("GET", "/v1/subscription", token=token)["subscription"]
+    assert sub["plan"] == "BUSINESS" and sub["scheduled_variant_id"] == pro["id"] and sub["scheduled_at"] == sub["end_at"]
+    assert re.search(r"^Your plan changes to PRO on .+\. Nothing to pay now", view.text("#change-notice")), view.text("#change-notice")
+    assert view.find("#change-notice time").get_attribute("datetime") == sub["scheduled_at"]
+    assert view.text("#sub-scheduled").startswith("Changes BUSINESS → PRO on ")
+    assert len(b.call("GET", "/v1/subscription/invoices", token=token)["invoices"]) == 2  # no invoice for a downgrade
+
+    # The overview shows the scheduled change; "Keep my current plan" drops it.
+    view.go("#/")
+    assert view.text("#sub-scheduled").startswith("Changes BUSINESS → PRO on ")
+    assert view.find("#sub-scheduled time").get_attribute("datetime") == sub["scheduled_at"]
+    assert "$29.00 / month" in view.text("#scheduled-change")
+    assert view.horizontal_overflow() <= 0
+    assert_shown_as_text(view, "overview with a scheduled change")
+    with view.navigation():
+        view.click("#keep-plan")
+        view.confirm(r"^Keep BUSINESS\?$")
+    assert view.h1() == "Overview"
+    assert "You keep BUSINESS: the change to PRO is dropped." in view.page_text()
+    assert not view.finds("#scheduled-change")
+    sub = b.call("GET", "/v1/subscription", token=token)["subscription"]
+    assert sub["plan"] == "BUSINESS" and sub["scheduled_variant_id"] == "" and sub["scheduled_at"] is None
+    view.go("#/plans")
+    assert not view.finds("#scheduled-change")
+    assert_shown_as_text(view, "plans after keeping the plan")

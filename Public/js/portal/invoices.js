@@ -1,4 +1,5 @@
-// #/invoices (paged), #/invoices/{id} (lines, totals, status, Pay) and
+// #/invoices (paged), #/invoices/{id} (every line — plan, proration credit, coupon discount,
+// add-on — with subtotal, tax and total; status, Pay) and
 // #/invoices/{id}/receipt (a printable receipt). Stripe returns to #/invoices/{id}?checkout=…
 
 import { api, enc } from "./api.js";
@@ -27,23 +28,37 @@ export async function invoiceList(ctx) {
       answer.page ? pager(answer.page, (n) => ctx.navigate("/invoices", { page: n }), "invoices") : null));
 }
 
+/** What a negative line is, by its kind: a proration credits unused time, a coupon discounts. */
+const CREDIT_KINDS = { proration: "Credit", discount: "Discount" };
+const isCredit = (line) => Number(line.amount) < 0;
+
+/** The invoice's lines; one without any (an older invoice) is one line, its total. */
+function linesOf(inv) {
+  if ((inv.lines || []).length) return inv.lines;
+  return [{ kind: inv.kind === "addon" ? "addon" : "plan", description: describe(inv), amount: inv.total }];
+}
+
 function lineTable(inv) {
-  // A plan's invoice carries no lines: it is one line, the plan for its period.
-  const lines = (inv.lines || []).length
-    ? inv.lines.map((l) => ({ item: l.category, quantity: l.quantity, credits: String(l.units || "0") === "0" ? null : BigInt(l.units || 0) * BigInt(l.quantity || 1), amount: inv.lines.length === 1 ? inv.total : null }))
-    : [{ item: describe(inv), quantity: 1, credits: null, amount: inv.total }];
+  const lines = linesOf(inv);
+  const addons = lines.some((l) => l.kind === "addon");
+  const credits = (l) => (String(l.units || "0") === "0" ? null : BigInt(l.units || 0) * BigInt(l.quantity || 1));
   return table([
-    { label: "Item", render: (l) => h("span", { class: "line-item" }, l.item) },
-    { label: "Quantity", numeric: true, render: (l) => formatInt(l.quantity) },
-    { label: "Credits", numeric: true, render: (l) => (l.credits === null ? "—" : formatInt(l.credits)) },
-    { label: "Amount", numeric: true, render: (l) => (l.amount === null ? "—" : money(l.amount, inv.currency)) },
-  ], lines, { label: "Invoice lines" });
+    { label: "Item", render: (l) => h("span", { class: "line-item" },
+      h("span", { class: "line-description" }, l.description || l.category || describe(inv)),
+      CREDIT_KINDS[l.kind] || isCredit(l) ? [" ", badge(CREDIT_KINDS[l.kind] || "Credit", "ok")] : null) },
+    addons ? { label: "Quantity", numeric: true, render: (l) => (l.kind === "addon" ? formatInt(l.quantity) : "—") } : null,
+    addons ? { label: "Credits", numeric: true, render: (l) => (credits(l) === null ? "—" : formatInt(credits(l))) } : null,
+    { label: "Amount", numeric: true, render: (l) => (l.amount === undefined || l.amount === null ? "—"
+      : h("span", { class: ["line-amount", isCredit(l) && "line-credit"] }, money(l.amount, inv.currency))) },
+  ].filter(Boolean), lines, { label: "Invoice lines", rowClass: (l) => ["line", `line-${l.kind || "plan"}`].join(" ") });
 }
 
 function totals(inv) {
+  const credited = linesOf(inv).filter(isCredit).reduce((sum, l) => sum + Number(l.amount), 0);
   return h("dl", { class: "totals", id: "invoice-totals" },
-    h("div", null, h("dt", null, "Subtotal"), h("dd", null, money(inv.subtotal ?? inv.total, inv.currency))),
-    h("div", null, h("dt", null, "Tax"), h("dd", null, money(inv.tax ?? 0, inv.currency))),
+    h("div", null, h("dt", null, "Subtotal"), h("dd", { id: "invoice-subtotal" }, money(inv.subtotal ?? inv.total, inv.currency))),
+    credited < 0 ? h("div", null, h("dt", null, "Credits and discounts"), h("dd", { id: "invoice-credits", class: "line-credit" }, money(credited, inv.currency))) : null,
+    h("div", null, h("dt", null, "Tax"), h("dd", { id: "invoice-tax" }, money(inv.tax ?? 0, inv.currency))),
     h("div", { class: "totals-total" }, h("dt", null, "Total"), h("dd", { id: "invoice-total" }, money(inv.total, inv.currency))),
     Number(inv.refunded) > 0 ? h("div", null, h("dt", null, "Refunded"), h("dd", null, money(inv.refunded, inv.currency))) : null);
 }

@@ -1,10 +1,12 @@
-// #/ — the plan, the credit balances, usage per day (30 days) and per agent.
+// #/ — the plan (and a change scheduled for the period's end), the credit balances, usage per
+// day (30 days) and per agent.
 
 import { api, enc } from "./api.js";
-import { badge, card, details, h, int, pageHeader, table, time } from "../dom.js";
+import { confirmDialog } from "../dialog.js";
+import { badge, busy, button, card, details, h, int, pageHeader, table, time } from "../dom.js";
 import { barChart, proportionList } from "../chart.js";
 import { formatDay, formatInt, formatRelative, sumInts } from "../format.js";
-import { apiErrorText } from "./ui.js";
+import { apiErrorText, money, perPeriod, slot } from "./ui.js";
 
 /** The subscription's facts, shared by the overview and the plans page. */
 export function subscriptionDetails(sub) {
@@ -18,6 +20,42 @@ export function subscriptionDetails(sub) {
     ["Current period", h("span", null, time(sub.start_at), " – ", time(sub.end_at))],
     ["Renewal", renewal],
   ]);
+}
+
+/**
+ * A downgrade waiting for the period's end ("Changes BUSINESS → PRO on …") with "Keep my
+ * current plan" (resume), or null when none is scheduled. The price it moves to is resolved
+ * from VARIANTS (the prices on sale; fetched when not given). After resuming, ROUTE is shown
+ * again with a notice.
+ */
+export async function scheduledChange(sub, ctx, route, variants = null) {
+  if (!sub.scheduled_variant_id) return null;
+  const list = variants || (await api("GET", "/v1/subscription/variants").catch(() => ({}))).variants || [];
+  const target = list.find((v) => v.id === sub.scheduled_variant_id);
+  const name = target ? target.plan : "another price";
+  const errors = slot({ id: "scheduled-notice" });
+  const keep = button("Keep my current plan", { tone: "primary", size: "sm", id: "keep-plan" });
+  keep.addEventListener("click", busy(keep, async () => {
+    const ok = await confirmDialog({
+      title: `Keep ${sub.plan}?`,
+      body: [h("p", null, "The change to ", name, " on ", time(sub.scheduled_at), " is dropped; ", sub.plan, " renews as it is.")],
+      confirmLabel: "Keep my current plan",
+    });
+    if (!ok) return;
+    errors.clear();
+    try {
+      await api("POST", "/v1/subscription/resume", {});
+      ctx.navigate(route, {}, { kind: "ok", text: `You keep ${sub.plan}: the change to ${name} is dropped.` });
+    } catch (error) {
+      errors.error(error);
+    }
+  }));
+  return h("div", { class: "notice notice-info scheduled-change", id: "scheduled-change", role: "status" },
+    h("p", { id: "sub-scheduled" }, "Changes ", h("strong", null, sub.plan), " → ", h("strong", { id: "scheduled-plan" }, name),
+      " on ", time(sub.scheduled_at), "."),
+    target ? h("p", { class: "small" }, `${target.plan} ${String(target.period).toLowerCase()}, ${money(target.price, target.currency)} ${perPeriod(target.period)}: nothing to pay until then.`) : null,
+    h("div", { class: "row" }, keep),
+    errors);
 }
 
 function balances(list) {
@@ -42,6 +80,7 @@ export async function overview(ctx) {
     api("GET", `${base}/agents`).catch((e) => ({ error: e })),
   ]);
   const sub = subscription.subscription || {};
+  const scheduled = await scheduledChange(sub, ctx, "/");
   const failed = (answer) => (answer.error ? h("div", { class: "notice notice-error", role: "alert" }, apiErrorText(answer.error)) : null);
 
   const days = daily.days || [];
@@ -66,7 +105,7 @@ export async function overview(ctx) {
   return h("div", { class: "page" },
     pageHeader("Overview", { subtitle: h("span", { class: "tenant-title" }, ctx.tenant.name || "") }),
     h("div", { class: "grid grid-2 grid-top" },
-      card("Subscription", { id: "subscription", actions: h("a", { href: "#/plans", class: "btn btn-sm" }, "Plans") }, subscriptionDetails(sub)),
+      card("Subscription", { id: "subscription", actions: h("a", { href: "#/plans", class: "btn btn-sm" }, "Plans") }, subscriptionDetails(sub), scheduled),
       card("Credits", { id: "credits", description: "What you can spend now, per category." }, failed(balance) || balances(balance.balances || []))),
     usageCard,
     agentsCard);
