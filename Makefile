@@ -29,7 +29,7 @@ deps:
 
 test-deps: deps
 	$(call apt_install,$(TEST_PACKAGES))
-	@$(PYTHON) -c 'import pytest, openapi_spec_validator, selenium, aiosmtpd, standardwebhooks, cryptography, stripe' 2>/dev/null || $(PYTHON) -m pip install -q pytest openapi-spec-validator selenium aiosmtpd standardwebhooks cryptography stripe
+	@$(PYTHON) -c 'import pytest, openapi_spec_validator, selenium, aiosmtpd, standardwebhooks, cryptography, stripe, joserfc, pyotp' 2>/dev/null || $(PYTHON) -m pip install -q pytest openapi-spec-validator selenium aiosmtpd standardwebhooks cryptography stripe joserfc pyotp
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_PACKAGES))

@@ -248,7 +248,9 @@ def test_create_a_plan_then_edit_its_config(console, backend):
     assert not console.find("#plan-team-members").is_enabled()
     console.click("#plan-save")
     console.wait_text("#plan-notice", "Saved")
-    assert backend.call("GET", f"/v1/usage/plans/{tenant_id}")["plan"]["config"]["team_members"] == -1
+    plan = backend.call("GET", f"/v1/usage/plans/{tenant_id}")["plan"]
+    assert plan["config"]["team_members"] == -1
+    console.go("#/plans")
     console.go(f"#/plans/{tenant_id}")
     assert console.find("#plan-team-unlimited").is_selected()
 
