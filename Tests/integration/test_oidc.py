@@ -38,6 +38,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import pyotp
 import pytest
 
 from conftest import Daemon, current_tenant_id, operator, sign_up
@@ -221,10 +222,11 @@ class OIDCTest:
         assert "oauth_error" not in fragment and fragment.get("oauth_ticket"), (fragment, self.daemon.output()[-3000:])
         return fragment["oauth_ticket"]
 
-    def session(self, ticket):
+    def session(self, ticket, mfa=False):
         status, _, answer = self.request("POST", "/v1/account/oauth/session", {"ticket": ticket})
         assert status == 200, (status, answer)
-        assert isinstance(answer["token"], str) and answer["token"] and isinstance(answer["is_initialized"], bool), answer
+        assert answer["mfa_required"] is mfa and isinstance(answer["is_initialized"], bool), answer
+        assert bool(answer["token"]) is not mfa and bool(answer["mfa_token"]) is mfa, answer
         return answer
 
     def signed_in(self, browser=None, name=IDP):
@@ -830,3 +832,21 @@ def test_a_password_account_can_unlink_its_only_identity(oidc):
     assert [i["provider"] for i in oidc.identities(token)] == [IDP]
     oidc.ok("DELETE", f"/v1/user/identities/{IDP}", token=token)
     assert oidc.identities(token) == []
+
+
+def test_an_operator_with_a_second_factor_is_asked_for_a_code_after_the_provider(oidc):
+    """A provider proves the email, not the operator's device: the ticket opens the same
+    challenge a password login gets, and only a code from the app opens the session."""
+    enrolment = oidc.ok("POST", "/v1/user/2fa/enroll", {}, token=oidc.operator)
+    app = pyotp.TOTP(enrolment["secret"])
+    oidc.ok("POST", "/v1/user/2fa/confirm", {"code": app.now()}, token=oidc.operator)
+    oidc.provider.sign_in_as(sub="sub-operator", email=oidc.operator_email, email_verified=True)
+    answer = oidc.session(oidc.ticket(oidc.sign_in()), mfa=True)
+    status, _, refused = oidc.request("POST", "/v1/account/login/2fa", {"mfa_token": answer["mfa_token"], "code": "000000"})
+    assert (status, refused["code"]) == (401, 16), refused
+    # The confirming code's step is used up: the next step's code signs in.
+    code = app.at(time.time() + 30)
+    status, _, opened = oidc.request("POST", "/v1/account/login/2fa", {"mfa_token": answer["mfa_token"], "code": code})
+    assert status == 200 and opened["token"], opened
+    assert oidc.ok("GET", "/v1/user", token=opened["token"])["user"]["email"] == oidc.operator_email
+

@@ -79,10 +79,21 @@ extension RouteBuilder {
             ),
             Endpoint(
                 "POST", "/v1/account/oauth/session", operationId: "OAuthSession", summary: "Exchanges the ticket the callback gave the browser for a session (once, within 2 minutes).",
-                access: .everyone, body: .json(.object([("ticket", .string())])), answer: .json(.object([("token", .string()), ("is_initialized", .boolean())])),
+                access: .everyone, body: .json(.object([("ticket", .string())])),
+                answer: .json(
+                    .object([
+                        ("token", .string(description: "empty when a second factor is asked for")), ("is_initialized", .boolean()),
+                        ("mfa_required", .boolean(description: "an operator with a second factor: POST /v1/account/login/2fa with mfa_token")),
+                        ("mfa_token", .string()),
+                    ])),
                 handler: .offloaded { request, _ in
                     let session = try await signIn.session(ticket: try request.jsonBody().string("ticket"), client: request.clientAddress)
-                    return .ok(["token": .string(session.token), "is_initialized": .bool(session.isInitialized)])
+                    switch session.outcome {
+                    case .session(let token):
+                        return .ok(["token": .string(token), "is_initialized": .bool(session.isInitialized), "mfa_required": false, "mfa_token": ""])
+                    case .secondFactor(let challenge):
+                        return .ok(["token": "", "is_initialized": .bool(session.isInitialized), "mfa_required": true, "mfa_token": .string(challenge)])
+                    }
                 }
             ),
             Endpoint(

@@ -115,8 +115,10 @@ public struct SignInService: Sendable {
         }
     }
 
-    /// The session a ticket from the callback stands for; a ticket works once, for 2 minutes.
-    public func session(ticket: String, client: String) async throws -> (token: String, isInitialized: Bool) {
+    /// What a ticket from the callback opens, once, within 2 minutes: a session, or for an
+    /// operator with a second factor the same challenge a password login gets (a provider
+    /// proves the email, not the operator's device).
+    public func session(ticket: String, client: String) async throws -> (outcome: AccountService.LoginOutcome, isInitialized: Bool) {
         let now = context.clock.now()
         let settings = context.settings
         return try await database.write { db in
@@ -128,8 +130,11 @@ public struct SignInService: Sendable {
             guard user.status != .disabled else { throw DomainError.permissionDenied("this account is disabled") }
             try db.execute(sql: "UPDATE oauth_ticket SET used_at = ? WHERE ticket_hash = ?", arguments: [now, Secrets.sha256(ticket)])
             try db.execute(sql: "DELETE FROM oauth_ticket WHERE expires_at <= ?", arguments: [now])
+            if let challenge = try TwoFactorService.challenge(db, user: user, at: now, settings: settings) {
+                return (.secondFactor(challenge: challenge), user.status != .uninitialized)
+            }
             let issued = try AccountService.issueSession(db, userId: userId, tenantId: nil, client: client, now: now, settings: settings)
-            return (issued.token, user.status != .uninitialized)
+            return (.session(token: issued.token), user.status != .uninitialized)
         }
     }
 
