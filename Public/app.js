@@ -12,6 +12,7 @@ import { dashboard } from "./js/views/dashboard.js";
 import { invoiceList, invoicePage } from "./js/views/invoices.js";
 import { jobs } from "./js/views/jobs.js";
 import { outbox } from "./js/views/outbox.js";
+import { security } from "./js/views/security.js";
 import { planEditor, planList } from "./js/views/plans.js";
 import { tenantList, tenantPage } from "./js/views/tenants.js";
 import { users } from "./js/views/users.js";
@@ -41,6 +42,7 @@ const routes = [
   [/^\/webhooks\/([^/]+)\/edit$/, "webhooks", (ctx) => webhookEditor(ctx, ctx.args[0])],
   [/^\/webhooks\/([^/]+)$/, "webhooks", webhookPage],
   [/^\/jobs$/, "jobs", jobs],
+  [/^\/security$/, "security", security],
 ];
 
 const shell = createShell(client, routes, {
@@ -53,7 +55,7 @@ const shell = createShell(client, routes, {
     signOut: "Log out",
     navLabel: "Console",
     nav: [["dashboard", "Dashboard"], ["tenants", "Tenants"], ["plans", "Plans"], ["variants", "Prices & add-ons"],
-      ["coupons", "Coupons"], ["invoices", "Invoices"], ["users", "Users"], ["audit", "Audit"], ["outbox", "Outbox"], ["webhooks", "Webhooks"], ["jobs", "Timers"]],
+      ["coupons", "Coupons"], ["invoices", "Invoices"], ["users", "Users"], ["audit", "Audit"], ["outbox", "Outbox"], ["webhooks", "Webhooks"], ["jobs", "Timers"], ["security", "Security"]],
   },
   titles: { app: "Tenantry console", suffix: "Tenantry", login: "Log in · Tenantry console" },
   homeLabel: "Go to the dashboard",
@@ -76,7 +78,7 @@ const shell = createShell(client, routes, {
       if (error instanceof ApiError && error.status === 403) {
         await api("POST", "/v1/account/logout", {}).catch(() => {});
         session.token = null;
-        shell.showLogin(`${email} is not an operator account. The console is for operators (tenantryd admin create).`);
+        shell.showLogin(`${email || "This account"} is not an operator account. The console is for operators (tenantryd admin create).`);
       } else if (!(error instanceof ApiError && error.status === 401)) {
         session.token = null;
         shell.showLogin(errorText(error));

@@ -18,6 +18,23 @@ export function hashOf(path, params = {}) {
   return `#${path}${search.toString() ? `?${search}` : ""}`;
 }
 
+const RETURN_KEY = "tenantry.oauth.return";
+
+/** Names the route (of this page) to land on when the browser comes back from a provider. */
+export function returnAfterOAuth(path) {
+  sessionStorage.setItem(RETURN_KEY, path);
+}
+
+/** The OpenID Connect providers of the daemon ([] when none, or when they cannot be read). */
+export async function oauthProviders(api) {
+  try {
+    const { providers = [] } = await api("GET", "/v1/account/oauth/providers", undefined, { auth: false });
+    return providers;
+  } catch (_) {
+    return [];
+  }
+}
+
 /** The sign-in card (#login-view), the shell (#shell: sidebar, top bar, #main) and the dialog. */
 function build(ui) {
   const login = h("div", { id: "login-view", class: "login", hidden: true },
@@ -25,11 +42,23 @@ function build(ui) {
       h("div", { class: "brand brand-dark" }, brand()),
       h("h1", { id: "login-title" }, ui.heading),
       h("p", { class: "muted" }, ui.intro),
+      h("p", { id: "login-message", class: "notice", role: "alert", hidden: true }),
       h("form", { id: "login-form", class: "stack", novalidate: true },
         inputField("Email", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true }),
         inputField("Password", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true }),
-        h("p", { id: "login-message", class: "notice", role: "alert", hidden: true }),
         h("button", { id: "login-submit", class: "btn btn-primary btn-block", type: "submit" }, ui.signIn)),
+      // The second step of an account with two-factor authentication (POST /v1/account/login/2fa).
+      h("form", { id: "mfa-form", class: "stack", novalidate: true, hidden: true },
+        h("p", { id: "mfa-intro" }, "Enter the 6-digit code from your authenticator app."),
+        inputField("Authentication code", {
+          id: "mfa-code", name: "code", type: "text", inputmode: "text", autocomplete: "one-time-code",
+          autocapitalize: "off", spellcheck: "false", maxlength: "32", required: true, "aria-describedby": "mfa-hint",
+        }),
+        h("p", { id: "mfa-hint", class: "muted small" }, "Use a recovery code (xxxxx-xxxxx) if you do not have your device."),
+        h("button", { id: "mfa-submit", class: "btn btn-primary btn-block", type: "submit" }, "Verify"),
+        h("button", { id: "mfa-back", class: "btn btn-ghost btn-block", type: "button" }, "Back")),
+      // "Sign in with …" for each OpenID Connect provider (GET /v1/account/oauth/providers).
+      h("div", { id: "oauth-providers", class: "oauth-providers stack", hidden: true }),
       ui.links ? h("p", { class: "small login-links" }, ui.links) : null));
   const shell = h("div", { id: "shell", class: "shell", hidden: true },
     h("aside", { class: "sidebar" },
@@ -60,7 +89,7 @@ function build(ui) {
 export function createShell({ api, session, whenSessionEnds }, routes, options) {
   const { home, ui, titles } = options;
   const errorText = options.errorText || defaultErrorText;
-  const state = { me: null, serial: 0, flash: null };
+  const state = { me: null, serial: 0, flash: null, mfa: null };
   build({ ...ui, home });
 
   function parseHash() {
@@ -84,14 +113,28 @@ export function createShell({ api, session, whenSessionEnds }, routes, options) 
     }
   }
 
-  function showLogin(message = "", tone = "error") {
-    closeDialog();
-    $("shell").hidden = true;
-    $("login-view").hidden = false;
+  /** The sign-in card's message line (text only). */
+  function say(message = "", tone = "error") {
     const box = $("login-message");
     box.textContent = message;
     box.hidden = !message;
     box.className = `notice notice-${tone}`;
+  }
+
+  /** Shows the password step (MFA false) or the second-factor step of the sign-in card. */
+  function showStep(mfa) {
+    $("login-form").hidden = mfa;
+    $("mfa-form").hidden = !mfa;
+    $("oauth-providers").hidden = mfa || !$("oauth-providers").childElementCount;
+    if (!mfa) state.mfa = null;
+  }
+
+  function showLogin(message = "", tone = "error") {
+    closeDialog();
+    $("shell").hidden = true;
+    $("login-view").hidden = false;
+    showStep(false);
+    say(message, tone);
     document.title = titles.login;
     const email = $("login-email");
     (email.value ? $("login-password") : email).focus();
@@ -159,33 +202,130 @@ export function createShell({ api, session, whenSessionEnds }, routes, options) 
     showLogin(options.sessionEnded);
   });
 
+  /** A session TOKEN was granted (to EMAIL): keeps it, lets options.admit refuse it, renders. */
+  async function signedIn(token, email) {
+    session.token = token;
+    state.me = null;
+    if (options.admit && !(await options.admit(email))) return;
+    $("login-password").value = "";
+    await render();
+  }
+
+  /** Runs WORK with SUBMIT disabled and saying BUSYLABEL meanwhile. */
+  async function submitting(submit, busyLabel, work) {
+    const label = submit.textContent;
+    submit.disabled = true;
+    submit.textContent = busyLabel;
+    try { await work(); } finally {
+      submit.disabled = false;
+      submit.textContent = label;
+    }
+  }
+
   $("login-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const email = $("login-email").value.trim();
     const password = $("login-password").value;
-    const submit = $("login-submit");
     if (!email || !/^[^@\s]+@[^@\s]+$/.test(email)) { showLogin("Enter your email address."); $("login-email").focus(); return; }
     if (!password) { showLogin("Enter your password."); $("login-password").focus(); return; }
-    submit.disabled = true;
-    submit.textContent = ui.busy;
-    try {
-      let token;
+    await submitting($("login-submit"), ui.busy, async () => {
+      let answer;
       try {
-        ({ token } = await api("POST", "/v1/account/login", { email, password }, { auth: false }));
+        answer = await api("POST", "/v1/account/login", { email, password }, { auth: false });
       } catch (error) {
         showLogin(errorText(error));
         return;
       }
-      session.token = token;
-      state.me = null;
-      if (options.admit && !(await options.admit(email))) return;
-      $("login-password").value = "";
-      await render();
-    } finally {
-      submit.disabled = false;
-      submit.textContent = ui.signIn;
-    }
+      await answered(answer, email);
+    });
   });
+
+  /** A sign-in's answer: a session, or the code step when a second factor is asked for. */
+  async function answered(answer, email) {
+    if (answer.mfa_required) {
+      state.mfa = { token: answer.mfa_token, email };
+      $("login-password").value = "";
+      $("mfa-code").value = "";
+      showStep(true);
+      say();
+      $("mfa-code").focus();
+      return;
+    }
+    await signedIn(answer.token, email);
+  }
+
+  $("mfa-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const code = $("mfa-code").value.replace(/\s+/g, "");
+    if (!state.mfa) { showLogin(); return; }
+    if (!code) { say("Enter the code from your authenticator app, or a recovery code."); $("mfa-code").focus(); return; }
+    await submitting($("mfa-submit"), "Verifying…", async () => {
+      let token;
+      try {
+        ({ token } = await api("POST", "/v1/account/login/2fa", { mfa_token: state.mfa.token, code }, { auth: false }));
+      } catch (error) {
+        say(errorText(error));
+        $("mfa-code").select();
+        $("mfa-code").focus();
+        return;
+      }
+      const { email } = state.mfa;
+      showStep(false);
+      await signedIn(token, email);
+    });
+  });
+
+  $("mfa-back").addEventListener("click", () => showLogin());
+
+  /** The provider buttons: plain links to each login_url, back to this page. */
+  async function loadProviders() {
+    const providers = await oauthProviders(api);
+    const back = `?redirect_to=${encodeURIComponent(location.pathname)}`;
+    const box = $("oauth-providers");
+    box.replaceChildren(...(providers.length ? [h("p", { class: "oauth-or muted small" }, "or")] : []),
+      ...providers.map((p) => h("a", { class: "btn btn-block oauth-provider", href: `${p.login_url}${back}`, "data-provider": p.name },
+        `Sign in with ${p.display_name || p.name}`)));
+    box.hidden = !providers.length || !$("mfa-form").hidden;
+  }
+
+  /**
+   * The end of a sign-in at a provider: #oauth_ticket=… becomes a session, #oauth_error=… is
+   * said on the sign-in card (or above the page, when signed in already). The fragment is
+   * cleared either way; the page to show is the one named by returnAfterOAuth, else home.
+   */
+  async function finishOAuth() {
+    const fragment = new URLSearchParams(location.hash.replace(/^#/, ""));
+    const ticket = fragment.get("oauth_ticket");
+    const failed = fragment.get("oauth_error");
+    if (ticket === null && failed === null) return false;
+    const back = sessionStorage.getItem(RETURN_KEY) || home;
+    sessionStorage.removeItem(RETURN_KEY);
+    history.replaceState(null, "", `${location.pathname}${location.search}${hashOf(back)}`);
+    if (failed !== null) {
+      if (session.token) { state.flash = { kind: "error", text: failed }; await render(); } else showLogin(failed);
+      return true;
+    }
+    let answer;
+    try {
+      answer = await api("POST", "/v1/account/oauth/session", { ticket }, { auth: false });
+    } catch (error) {
+      if (session.token) { state.flash = { kind: "error", text: errorText(error) }; await render(); } else showLogin(errorText(error));
+      return true;
+    }
+    // An operator with a second factor is asked for a code here too.
+    if (answer.mfa_required) { showLogin(); await answered(answer, ""); return true; }
+    let email = "";
+    try {
+      ({ user: { email } } = await api("GET", "/v1/user", undefined, { token: answer.token }));
+    } catch (_) { /* admit says what it can without it */ }
+    await signedIn(answer.token, email);
+    return true;
+  }
+
+  async function start() {
+    loadProviders();
+    if (!(await finishOAuth())) await render();
+  }
 
   $("logout").addEventListener("click", async () => {
     try { await api("POST", "/v1/account/logout", {}); } catch (_) { /* the session may be over already */ }
@@ -197,5 +337,5 @@ export function createShell({ api, session, whenSessionEnds }, routes, options) 
 
   window.addEventListener("hashchange", () => { if (session.token && state.me) render(); });
 
-  return { navigate, render, showLogin, start: render };
+  return { navigate, render, showLogin, start };
 }

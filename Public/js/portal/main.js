@@ -12,6 +12,7 @@ import { plans } from "./plans.js";
 import { invoiceList, invoicePage, receiptPage } from "./invoices.js";
 import { keys } from "./keys.js";
 import { members } from "./members.js";
+import { account } from "./account.js";
 
 /** A page that shows the flash ({kind, text}) it was navigated to with above itself. */
 const withFlash = (view) => async (ctx) => {
@@ -28,6 +29,7 @@ const routes = [
   [/^\/invoices\/([^/]+)\/receipt$/, "invoices", receiptPage],
   [/^\/keys$/, "keys", keys],
   [/^\/members$/, "members", members],
+  [/^\/account$/, "account", account],
 ].map(([pattern, section, view]) => [pattern, section, withFlash(view)]);
 
 let tenant = null;
@@ -44,7 +46,7 @@ const shell = createShell(client, routes, {
       h("a", { id: "signup-link", href: "/register/verify" }, "Create an account")],
     sidebar: h("p", { id: "tenant-name", class: "portal-tenant" }),
     navLabel: "Billing portal",
-    nav: [["overview", "Overview"], ["plans", "Plans"], ["invoices", "Invoices"], ["keys", "API keys"], ["members", "Members"]],
+    nav: [["overview", "Overview"], ["plans", "Plans"], ["invoices", "Invoices"], ["keys", "API keys"], ["members", "Members"], ["account", "Account"]],
     navPath: { overview: "/" },
   },
   titles: { app: "Billing · Tenantry", suffix: "Billing · Tenantry", login: "Sign in · Billing · Tenantry" },

@@ -1,4 +1,5 @@
-// #/users: search users, disable or enable them (POST /v1/admin/users/{id}/status).
+// #/users: search users, disable or enable them (POST /v1/admin/users/{id}/status), reset an
+// operator's second factor (DELETE /v1/admin/users/{id}/2fa).
 
 import { api, enc, query } from "../api.js";
 import { confirmDialog } from "../dialog.js";
@@ -21,6 +22,25 @@ async function setStatus(user, next, slot, ctx, buttonEl) {
   try {
     const { user: saved } = await api("POST", `/v1/admin/users/${enc(user.id)}/status`, { status: next });
     ctx.navigate("/users", Object.fromEntries(ctx.params), { kind: "ok", text: `${saved.email} is now ${saved.status}.` });
+  } catch (error) {
+    slot.error(error);
+    buttonEl.disabled = false;
+  }
+}
+
+async function resetTwoFactor(user, slot, ctx, buttonEl) {
+  slot.clear();
+  const ok = await confirmDialog({
+    title: `Reset two-factor for ${user.email}?`,
+    body: [h("p", null, h("strong", null, user.name || user.email), " signs in with their password alone until they set up two-factor again. Do this when they lost their device.")],
+    confirmLabel: "Reset two-factor",
+    tone: "danger",
+  });
+  if (!ok) return;
+  buttonEl.disabled = true;
+  try {
+    await api("DELETE", `/v1/admin/users/${enc(user.id)}/2fa`);
+    ctx.navigate("/users", Object.fromEntries(ctx.params), { kind: "ok", text: `The two-factor authentication of ${user.email} is reset.` });
   } catch (error) {
     slot.error(error);
     buttonEl.disabled = false;
@@ -59,7 +79,12 @@ export async function users(ctx) {
         const next = u.status === "DISABLED" ? "ACTIVE" : "DISABLED";
         const b = button(next === "DISABLED" ? "Disable…" : "Enable…", { size: "sm", tone: next === "DISABLED" ? "danger-ghost" : "primary", "data-user": u.id });
         b.addEventListener("click", () => setStatus(u, next, slot, ctx, b));
-        return h("span", { class: "row-tight" }, tenants, u.status === "UNINITIALIZED" ? null : b);
+        let reset = null;
+        if (u.is_operator) {
+          reset = button("Reset two-factor…", { size: "sm", tone: "danger-ghost", "data-reset-2fa": u.id });
+          reset.addEventListener("click", () => resetTwoFactor(u, slot, ctx, reset));
+        }
+        return h("span", { class: "row-tight" }, tenants, u.status === "UNINITIALIZED" ? null : b, reset);
       },
     },
   ], data.users, { empty: q ? "No user matches." : "No user yet.", label: "Users" });
