@@ -366,6 +366,29 @@ struct CreditsForAITests {
         try await harness.database.write { try $0.execute(sql: "UPDATE credit_hold SET settled_amount = 40, status = 'open', ended_at = NULL, settled_amount = NULL, debit_seq = NULL") }
         #expect(try problems(harness).contains { $0.contains("placed 1, settled 1") })
     }
+
+    @Test("what open holds reserve is a running total: right through placing, settling, releasing, lapsing and the expiry timer")
+    func openHoldTotals() async throws {
+        let harness = try Harness()
+        let (_, tenantId) = try await owner(harness)
+        var held: [CreditHold] = []
+        for index in 0..<40 { held.append(try await hold(harness, tenantId, 10, key: "h\(index)", ttl: index < 10 ? 60 : 600).hold) }
+        #expect(try balance(harness, tenantId) == 10_000 - 400)
+        _ = try await harness.tenantry.credits.settle(tenantId: tenantId, holdId: held[20].id, amount: 7, idempotencyKey: "s20")
+        _ = try await harness.tenantry.credits.release(tenantId: tenantId, holdId: held[21].id)
+        #expect(try balance(harness, tenantId) == 10_000 - 7 - 380)
+        // Ten holds pass their TTL: they stop reserving at once, before the timer marks them.
+        harness.clock.advance(seconds: 61)
+        #expect(try balance(harness, tenantId) == 10_000 - 7 - 280)
+        #expect(try problems(harness) == [])
+        await harness.tenantry.scheduler.runDue()
+        #expect(try balance(harness, tenantId) == 10_000 - 7 - 280)
+        #expect(try harness.count("SELECT holds FROM credit_hold_total WHERE tenant_id = ?", [tenantId]) == 28)
+        #expect(try problems(harness) == [])
+        // The check notices a total that drifted from the holds.
+        try await harness.database.write { try $0.execute(sql: "UPDATE credit_hold_total SET amount = amount + 1 WHERE tenant_id = ?", arguments: [tenantId]) }
+        #expect(try problems(harness).contains { $0.contains("the open-hold total says 281 but open holds add up to 280") })
+    }
 }
 
 @Suite("Migration v6: the journal of an upgraded database")
@@ -397,4 +420,5 @@ struct CreditsMigrationTests {
                 "USAGE_AI_CREDIT opening 120 120", "USAGE_VOICE_MINUTE opening 0 0",
             ])
     }
+
 }

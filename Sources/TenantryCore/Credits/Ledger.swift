@@ -124,13 +124,28 @@ enum Ledger {
     }
 
     /// The funds of a category: `granted` when the caller has summed the live grants already.
+    /// What open holds reserve is their running total (`credit_hold_total`, kept by triggers)
+    /// less those past their TTL that the timer has not marked yet, so its cost does not grow
+    /// with the number of open holds.
     static func funds(_ db: Database, tenantId: String, category: String, granted: Int64? = nil, excludingHold: Int64? = nil, at now: Instant) throws -> Funds {
         let granted = try granted ?? grantedLeft(db, tenantId: tenantId, category: category, at: now)
-        let row = try Row.fetchOne(
+        let total = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT amount, holds FROM credit_hold_total WHERE tenant_id = ? AND category = ?"), arguments: [tenantId, category])
+        guard let total, total["holds"] as Int64 > 0 else { return Funds(granted: granted, held: 0, holds: 0) }
+        let lapsed = try Row.fetchOne(
             db.cachedStatement(
-                sql: "SELECT coalesce(sum(amount), 0) AS held, count(*) AS holds FROM credit_hold WHERE tenant_id = ? AND category = ? AND status = 'open' AND expires_at > ? AND seq != ?"),
-            arguments: [tenantId, category, now, excludingHold ?? 0])
-        return Funds(granted: granted, held: row?["held"] ?? 0, holds: row?["holds"] ?? 0)
+                sql: "SELECT coalesce(sum(amount), 0) AS amount, count(*) AS holds FROM credit_hold WHERE tenant_id = ? AND category = ? AND status = 'open' AND expires_at <= ?"),
+            arguments: [tenantId, category, now])
+        var held: Int64 = total["amount"] - (lapsed?["amount"] ?? 0)
+        var holds: Int64 = total["holds"] - (lapsed?["holds"] ?? 0)
+        if let excludingHold,
+            let excluded = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT amount FROM credit_hold WHERE seq = ? AND status = 'open' AND expires_at > ?"), arguments: [excludingHold, now])
+        {
+            held -= excluded
+            holds -= 1
+        }
+        return Funds(granted: granted, held: held, holds: Int(holds))
     }
 
     /// Where the tenant's current allowance window starts: the newest plan or trial grant
@@ -374,6 +389,19 @@ enum Ledger {
         {
             problems.append(
                 "hold \(row["id"] as String) is \(row["status"] as String) for \((row["settled_amount"] as Int64?) ?? 0) but its debit is \((row["debited"] as Int64?).map(String.init) ?? "missing")")
+        }
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                WITH actual AS (SELECT tenant_id, category, sum(amount) AS amount, count(*) AS holds FROM credit_hold WHERE status = 'open' GROUP BY tenant_id, category)
+                SELECT coalesce(t.tenant_id, a.tenant_id) AS tenant_id, coalesce(t.category, a.category) AS category,
+                       coalesce(t.amount, 0) AS kept, coalesce(a.amount, 0) AS actual
+                FROM credit_hold_total t FULL JOIN actual a ON a.tenant_id = t.tenant_id AND a.category = t.category
+                WHERE coalesce(t.amount, 0) != coalesce(a.amount, 0) OR coalesce(t.holds, 0) != coalesce(a.holds, 0)
+                """)
+        {
+            problems.append(
+                "tenant \(row["tenant_id"] as String) \(row["category"] as String): the open-hold total says \(row["kept"] as Int64) but open holds add up to \(row["actual"] as Int64)")
         }
         for row in try Row.fetchAll(db, sql: "SELECT debit_seq, count(*) AS n FROM credit_hold WHERE debit_seq IS NOT NULL GROUP BY debit_seq HAVING count(*) > 1") {
             problems.append("debit #\(row["debit_seq"] as Int64) settles \(row["n"] as Int) holds")

@@ -538,4 +538,30 @@ enum BillingSchema {
             used_at INTEGER
         ) STRICT, WITHOUT ROWID;
         """
+
+    /// What the open holds of each tenant and category reserve, kept by triggers in the
+    /// statement that opens or ends a hold, so a debit reads one row instead of summing every
+    /// open hold. Open holds past their TTL that the timer has not marked yet are subtracted
+    /// by an index range (`credit_hold_open` index, expires_at <= now): a few at most.
+    static let v12 = """
+        CREATE TABLE credit_hold_total (
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            amount INTEGER NOT NULL CHECK (amount >= 0),
+            holds INTEGER NOT NULL CHECK (holds >= 0),
+            PRIMARY KEY (tenant_id, category)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO credit_hold_total (tenant_id, category, amount, holds)
+            SELECT tenant_id, category, sum(amount), count(*) FROM credit_hold WHERE status = 'open' GROUP BY tenant_id, category;
+        CREATE TRIGGER credit_hold_opened AFTER INSERT ON credit_hold WHEN NEW.status = 'open' BEGIN
+            INSERT OR IGNORE INTO credit_hold_total (tenant_id, category, amount, holds) VALUES (NEW.tenant_id, NEW.category, 0, 0);
+            UPDATE credit_hold_total SET amount = amount + NEW.amount, holds = holds + 1 WHERE tenant_id = NEW.tenant_id AND category = NEW.category;
+        END;
+        CREATE TRIGGER credit_hold_ended AFTER UPDATE OF status ON credit_hold WHEN OLD.status = 'open' AND NEW.status != 'open' BEGIN
+            UPDATE credit_hold_total SET amount = amount - OLD.amount, holds = holds - 1 WHERE tenant_id = OLD.tenant_id AND category = OLD.category;
+        END;
+        CREATE TRIGGER credit_hold_removed AFTER DELETE ON credit_hold WHEN OLD.status = 'open' BEGIN
+            UPDATE credit_hold_total SET amount = amount - OLD.amount, holds = holds - 1 WHERE tenant_id = OLD.tenant_id AND category = OLD.category;
+        END;
+        """
 }

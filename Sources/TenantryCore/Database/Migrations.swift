@@ -157,6 +157,9 @@ enum Migrations {
         migrator.registerMigration("v11_oidc_sign_in") { db in
             try db.execute(sql: BillingSchema.v11)
         }
+        migrator.registerMigration("v12_open_hold_totals") { db in
+            try db.execute(sql: BillingSchema.v12)
+        }
         return migrator
     }
 }
