@@ -250,7 +250,8 @@ def test_coupons_and_revenue_from_an_empty_daemon_to_a_paid_subscription(hostile
     months = b.call("GET", "/v1/admin/revenue/monthly?months=12")["months"]
     assert months[-1]["month"] == month and months[-1]["total_revenue"] == 28, months[-1]
     series = console.find('#revenue-chart .revenue-series[data-currency="USD"]')
-    assert len(series.find_elements("css selector", ".chart-bar")) == len(months) == 12
+    # The chart draws once its width is known, a frame after the page is in place.
+    console.wait(lambda driver: len(series.find_elements("css selector", ".chart-bar")) == len(months) == 12, message="the 12 bars of the revenue chart")
     titles = console.driver.execute_script(
         "return [...arguments[0].querySelectorAll('.chart-bar title')].map(t => t.textContent);", series)
     assert re.match(r"^\w{3} \d{2}: \$28\.00 · 1 invoice issued, 1 paid$", titles[-1]), titles[-1]
