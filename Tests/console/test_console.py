@@ -412,7 +412,8 @@ def test_the_dashboard_shows_the_overview_and_fits_a_phone(console, backend):
 
     console.login_operator(backend)
     assert console.h1() == "Dashboard"
-    assert len(console.finds("#credits-chart .chart-bar")) == len(days) == 30
+    # The chart draws once its width is known, a frame after the page is in place.
+    console.wait(lambda driver: len(console.finds("#credits-chart .chart-bar")) == len(days) == 30, message="the 30 bars of the credits chart")
     assert digits(console.text("#credits-chart .chart-total strong")) == str(total)
     titles = console.driver.execute_script(
         "return [...document.querySelectorAll('#credits-chart .chart-bar title')].map(t => t.textContent);")
