@@ -1072,7 +1072,7 @@ if holds:
     p(f"  POST holds (1 credit, a new key each): {rate(ho / hr['secs'])} holds/s = {ho / hr['secs'] / base['ok_rps']:.3f} x {base['path']}; "
       f"p50 {ms(hr['lat_p50'])}, p99 {ms(hr['lat_p99'])}; {codes(hr)}; daemon {hr['daemon_cpu_s'] / hr['secs']:.2f} cores")
     p(f"    open holds on its tenant {int(hr['rows_before_open']):,} before the run, {int(hr['rows_before_open']) + int(hr['rows_delta_open']):,} after "
-      f"(each hold sums the tenant's open holds: the rate falls as they pile up); "
+      f"(what they reserve is a running total: a hold's cost does not grow with them); "
       f"{int(hr['rows_delta_holds']):,} holds made for {ho:,} 2xx answers: {verdict(ledger(int(hr['rows_delta_holds']), ho, in_flight(hr)))}")
     settled, held = counter(sr, "settled"), counter(sr, "held")
     p(f"  hold ({holds['hold_amount']}) + settle ({holds['settle_amount']}), each connection alternating: {rate(settled / sr['secs'])} pairs/s (settles/s) "
