@@ -106,4 +106,17 @@ struct SecretsTests {
         #expect(Secrets.randomBytes(16).count == 16)
         #expect(Secrets.randomBytes(32) != Secrets.randomBytes(32))
     }
+
+    @Test("random bytes come from the buffered pool without repeats, across refills and for large requests")
+    func randomPool() {
+        var seen = Set<[UInt8]>()
+        // 700 × 16 bytes crosses the 4 KiB buffer's refill twice over.
+        for _ in 0..<700 { #expect(seen.insert(Secrets.randomBytes(16)).inserted) }
+        #expect(Secrets.randomBytes(0).isEmpty)
+        let large = Secrets.randomBytes(10_000)
+        #expect(large.count == 10_000)
+        #expect(Set(large).count > 200, "the bytes are spread over the range")
+        let tokens = Set((0..<1000).map { _ in Secrets.token("tns") })
+        #expect(tokens.count == 1000)
+    }
 }

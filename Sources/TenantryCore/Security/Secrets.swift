@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// Random identifiers, bearer secrets and codes, and their hashes. Only hashes of secrets
 /// reach the database: tokens and keys carry 256 random bits, so SHA-256 is enough.
@@ -50,9 +51,10 @@ public enum Secrets {
         return difference == 0
     }
 
+    /// Bytes from the kernel's CSPRNG, read 4 KiB at a time: one read serves many ids instead
+    /// of one getrandom call per eight bytes (ids are made on every debit).
     public static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        RandomPool.shared.take(count)
     }
 
     private static let alphabet = Array("abcdefghijklmnopqrstuvwxyz234567")
@@ -72,5 +74,49 @@ public enum Secrets {
         }
         if bits > 0 { output.append(alphabet[(buffer << (5 - bits)) & 31]) }
         return output
+    }
+}
+
+/// The kernel's random bytes, buffered (read 4 KiB at a time). The buffer lives in this process only (Tenantry
+/// never forks), and each byte is handed out once.
+final class RandomPool: Sendable {
+    static let shared = RandomPool()
+    private static let size = 4096
+
+    private struct Buffer {
+        var bytes = [UInt8](repeating: 0, count: RandomPool.size)
+        var next = RandomPool.size
+    }
+
+    private let buffer = Mutex(Buffer())
+
+    func take(_ count: Int) -> [UInt8] {
+        guard count <= Self.size / 4 else { return Self.fill(count) }
+        return buffer.withLock { buffer in
+            if buffer.next + count > Self.size {
+                buffer.bytes = Self.fill(Self.size)
+                buffer.next = 0
+            }
+            defer {
+                // Handed out: not kept where a later reader of this memory could find it.
+                for index in buffer.next..<(buffer.next + count) { buffer.bytes[index] = 0 }
+                buffer.next += count
+            }
+            return Array(buffer.bytes[buffer.next..<(buffer.next + count)])
+        }
+    }
+
+    /// The kernel's CSPRNG through /dev/urandom, kept open (getrandom(2) is not in Swift's
+    /// Glibc module); on Linux both read the same generator.
+    private static let urandom: Int32 = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+
+    private static func fill(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var done = 0
+        while done < count {
+            let got = bytes.withUnsafeMutableBytes { read(urandom, $0.baseAddress! + done, count - done) }
+            if got > 0 { done += got } else if got == 0 || errno != EINTR { fatalError("/dev/urandom cannot be read: errno \(errno)") }
+        }
+        return bytes
     }
 }
