@@ -29,6 +29,16 @@ public struct Router: Sendable {
 
     public private(set) var routes: [Route] = []
     public let defaultBodyLimit: Int
+    /// The routes a path can match, by its number of segments and then its second segment
+    /// (`/v1/<this>/…`), in registration order: a request tries a handful, not every route.
+    private var candidates: [Int: Bucket] = [:]
+    private var secondLiterals: Set<String> = []
+
+    /// The routes of one path length: by the path's second segment, else `otherwise`.
+    private struct Bucket: Sendable {
+        var byLiteral: [String: [Int]]
+        var otherwise: [Int]
+    }
 
     public init(defaultBodyLimit: Int = 1 << 20) {
         self.defaultBodyLimit = defaultBodyLimit
@@ -45,18 +55,70 @@ public struct Router: Sendable {
             "route \(method) \(pattern) registered twice"
         )
         routes.append(Route(method: method, pattern: pattern, handler: handler, bodyLimit: bodyLimit ?? defaultBodyLimit, segments: segments))
+        index(routes.count - 1)
     }
 
     public func match(method: String, path: String) -> Match {
         let parts = Self.split(path)
         let lookupMethod = method == "HEAD" ? "GET" : method
         var allowed: [String] = []
-        for route in routes {
+        for position in candidates(for: parts) {
+            let route = routes[position]
             guard let parameters = Self.bind(route.segments, to: parts) else { continue }
             if route.method == lookupMethod { return .found(route, parameters: parameters) }
             allowed.append(route.method)
         }
         return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    private func candidates(for parts: [Substring]) -> [Int] {
+        guard let bucket = candidates[parts.count] else {
+            // Longer than any pattern: only a route ending in {name...} can match.
+            return routes.indices.filter { Self.applies(routes[$0].segments, count: parts.count, second: parts.count > 1 ? String(parts[1]) : nil) }
+        }
+        if parts.count > 1, let list = bucket.byLiteral[String(parts[1])] { return list }
+        return bucket.otherwise
+    }
+
+    /// Adds the route at `position` (the newest) to the candidate lists it belongs to.
+    private mutating func index(_ position: Int) {
+        let segments = routes[position].segments
+        let older = Array(routes.indices.dropLast())
+        var table = candidates
+        // Buckets for paths longer than any before start with the older {name...} routes.
+        for count in 0...max(segments.count, table.keys.max() ?? 0) where table[count] == nil {
+            var byLiteral: [String: [Int]] = [:]
+            for literal in secondLiterals { byLiteral[literal] = older.filter { Self.applies(routes[$0].segments, count: count, second: literal) } }
+            table[count] = Bucket(byLiteral: byLiteral, otherwise: older.filter { Self.applies(routes[$0].segments, count: count, second: nil) })
+        }
+        // A second segment no route had before starts from the routes that take any.
+        if segments.count > 1, case .literal(let literal) = segments[1], !secondLiterals.contains(literal) {
+            secondLiterals.insert(literal)
+            for count in Array(table.keys) {
+                var bucket = table[count]!
+                bucket.byLiteral[literal] = bucket.otherwise
+                table[count] = bucket
+            }
+        }
+        for count in Array(table.keys) {
+            var bucket = table[count]!
+            if Self.applies(segments, count: count, second: nil) { bucket.otherwise.append(position) }
+            for literal in secondLiterals where Self.applies(segments, count: count, second: literal) { bucket.byLiteral[literal, default: []].append(position) }
+            table[count] = bucket
+        }
+        candidates = table
+    }
+
+    /// Whether a pattern can match a path of `count` segments whose second is `second`
+    /// (nil: not one of the patterns' literals, or none).
+    private static func applies(_ segments: [Segment], count: Int, second: String?) -> Bool {
+        if case .rest = segments.last {
+            guard count >= segments.count - 1 else { return false }
+        } else {
+            guard count == segments.count else { return false }
+        }
+        guard segments.count > 1, case .literal(let literal) = segments[1] else { return true }
+        return second.map { $0 == literal } ?? false
     }
 
     private static func split(_ path: String) -> [Substring] {

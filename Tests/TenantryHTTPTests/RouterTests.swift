@@ -205,4 +205,32 @@ struct RequestResponseTests {
         #expect(response.header("X-THING") == "2")
         #expect(response.header("missing") == nil)
     }
+
+    @Test("candidates by length and second segment keep registration order: literal before parameter, rest routes at every length, 405s across buckets")
+    func candidateOrder() {
+        var router = Router()
+        router.add("GET", "/", ok)
+        router.add("GET", "/v1/{kind}/current", ok)
+        router.add("GET", "/v1/user/current", ok)
+        router.add("POST", "/v1/user/{id}", ok)
+        router.add("GET", "/console/{path...}", ok)
+        router.add("GET", "/v1/admin/{rest...}", ok)
+        router.add("PUT", "/v1/admin/settings", ok)
+        // Registered first, the parameter route wins over the literal one.
+        #expect(outcome(router, "GET", "/v1/user/current") == .found("/v1/{kind}/current", ["kind": "user"]))
+        #expect(outcome(router, "GET", "/v1/tenant/current") == .found("/v1/{kind}/current", ["kind": "tenant"]))
+        #expect(outcome(router, "POST", "/v1/user/current") == .found("/v1/user/{id}", ["id": "current"]))
+        #expect(outcome(router, "DELETE", "/v1/user/current") == .methodNotAllowed(["GET", "GET", "POST"]))
+        #expect(outcome(router, "GET", "/") == .found("/", [:]))
+        #expect(outcome(router, "GET", "/console") == .found("/console/{path...}", ["path": ""]))
+        #expect(outcome(router, "GET", "/console/js/a/b/c/d/e/f/g/h.js") == .found("/console/{path...}", ["path": "js/a/b/c/d/e/f/g/h.js"]))
+        #expect(outcome(router, "GET", "/v1/admin/settings") == .found("/v1/admin/{rest...}", ["rest": "settings"]))
+        #expect(outcome(router, "PUT", "/v1/admin/settings") == .found("/v1/admin/settings", [:]))
+        #expect(outcome(router, "POST", "/v1/admin/settings") == .methodNotAllowed(["GET", "PUT"]))
+        #expect(outcome(router, "GET", "/v1/nothing/here/at/all/for/sure/ever") == .notFound)
+        // A route added after longer paths were indexed joins every bucket it fits.
+        router.add("GET", "/v1/{any...}", ok)
+        #expect(outcome(router, "GET", "/v1/nothing/here/at/all/for/sure/ever") == .found("/v1/{any...}", ["any": "nothing/here/at/all/for/sure/ever"]))
+        #expect(outcome(router, "GET", "/v1/user/current") == .found("/v1/{kind}/current", ["kind": "user"]))
+    }
 }
