@@ -32,7 +32,7 @@ struct PaymentTests {
     @Test("form encoding escapes what Stripe's form parser would misread")
     func formEncoding() {
         #expect(
-            StripeClient.formEncode([("line_items[0][name]", "Pro & more = 100%"), ("url", "https://x.test/#/a?b=c")])
+            FormEncoding.encode([("line_items[0][name]", "Pro & more = 100%"), ("url", "https://x.test/#/a?b=c")])
                 == "line_items%5B0%5D%5Bname%5D=Pro%20%26%20more%20%3D%20100%25&url=https%3A%2F%2Fx.test%2F%23%2Fa%3Fb%3Dc")
     }
 

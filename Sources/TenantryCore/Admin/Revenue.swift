@@ -58,14 +58,14 @@ extension AdminService {
         guard (1...36).contains(months) else { throw DomainError.invalidArgument("months must be between 1 and 36") }
         let now = context.clock.now()
         return try await database.report { db in
+            // Months counted from year 0, so that stepping back crosses years by itself.
             let (year, month, _) = Instant.civil(fromDays: now.milliseconds / 86_400_000)
-            let labels = (0..<Int64(months)).reversed().map { back -> String in
-                let index = year * 12 + (month - 1) - back
-                let (y, m) = (index / 12, index % 12 + 1)
+            let firstMonth = year * 12 + (month - 1) - Int64(months - 1)
+            let labels = (0..<Int64(months)).map { step -> String in
+                let (y, m) = ((firstMonth + step) / 12, (firstMonth + step) % 12 + 1)
                 return "\(y)-\(m < 10 ? "0" : "")\(m)"
             }
-            let first = labels[0].split(separator: "-").map { Int64($0)! }
-            let start = Instant.days(fromCivil: first[0], first[1], 1) * 86_400_000
+            let start = Instant.days(fromCivil: firstMonth / 12, firstMonth % 12 + 1, 1) * 86_400_000
             func monthOf(_ column: String) -> String { "strftime('%Y-%m', \(column) / 1000, 'unixepoch')" }
             var cells: [String: (revenue: Int64, issued: Int, paid: Int)] = [:]
             var currencies = Set<String>()

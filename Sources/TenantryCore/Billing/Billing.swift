@@ -22,6 +22,12 @@ enum Billing {
         return invoice
     }
 
+    /// Voids the tenant's unpaid plan changes (their coupons' uses come back with them): a new
+    /// change replaces them, and the end of the period they credited makes them unpayable.
+    static func voidPendingChanges(_ db: Database, tenantId: String, at now: Instant) throws {
+        try db.execute(sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE tenant_id = ? AND kind = 'subscription' AND status = 'open'", arguments: [now, tenantId])
+    }
+
     /// The line that charges a plan's price for one period.
     static func planLine(_ variant: Variant?, plan: String, period: BillingPeriod) -> Invoice.Line {
         Invoice.Line(

@@ -25,6 +25,12 @@ public struct Coupon: TenantryRecord, Equatable {
     public var createdAt: Instant
     public var updatedAt: Instant
 
+    /// The coupon `code` names, matched without regard to case; `excluding` one id (a coupon
+    /// being renamed is not its own twin).
+    static func withCode(_ db: Database, _ code: String, excluding id: String = "") throws -> Coupon? {
+        try Coupon.fetchOne(db, sql: "SELECT * FROM coupon WHERE code = ? COLLATE NOCASE AND id != ?", arguments: [code, id])
+    }
+
     /// Invoices open or paid with it: a void invoice gives its use back, so the count cannot
     /// drift from the invoices themselves.
     static func uses(_ db: Database, couponId: String) throws -> Int64 {
@@ -64,7 +70,7 @@ public struct Coupon: TenantryRecord, Equatable {
     /// says which rule it fails. Called in the write that opens the invoice, so its uses
     /// are counted there and never pass `maxUses`, whatever runs beside it.
     static func redeemable(_ db: Database, code: String, plan: String, currency: String, at now: Instant) throws -> Coupon {
-        guard let coupon = try Coupon.fetchOne(db, sql: "SELECT * FROM coupon WHERE code = ? COLLATE NOCASE", arguments: [code]) else {
+        guard let coupon = try withCode(db, code) else {
             throw DomainError.invalidArgument("coupon \(code) does not exist")
         }
         guard coupon.isActive else { throw DomainError.invalidArgument("coupon \(coupon.code) is no longer active") }

@@ -60,7 +60,7 @@ public struct CouponService: Sendable {
         let now = context.clock.now()
         return try await database.write { db in
             let coupon = try Self.coupon(from: draft, id: Secrets.identifier("cpn"), createdAt: now, now: now, db)
-            guard try Coupon.fetchOne(db, sql: "SELECT * FROM coupon WHERE code = ? COLLATE NOCASE", arguments: [coupon.code]) == nil else {
+            guard try Coupon.withCode(db, coupon.code) == nil else {
                 throw DomainError.alreadyExists("a coupon \(coupon.code) exists")
             }
             try coupon.insert(db)
@@ -83,7 +83,7 @@ public struct CouponService: Sendable {
                 throw DomainError.invalidArgument("coupon \(before.code) has been used \(uses) \(uses == 1 ? "time" : "times"): its code and discount stay; deactivate it and create another")
             }
             if let limit = coupon.maxUses, limit < uses { throw DomainError.invalidArgument("max_uses cannot be below the \(uses) uses already made") }
-            if try Coupon.fetchOne(db, sql: "SELECT * FROM coupon WHERE code = ? COLLATE NOCASE AND id != ?", arguments: [coupon.code, id]) != nil {
+            if try Coupon.withCode(db, coupon.code, excluding: id) != nil {
                 throw DomainError.alreadyExists("a coupon \(coupon.code) exists")
             }
             try coupon.update(db)

@@ -19,7 +19,7 @@ struct StripeClient: Sendable {
     /// A Checkout Session for `invoice`'s total. The idempotency key is the invoice's, so a
     /// retry (a double click, a timeout) makes one session.
     func checkoutSession(for invoice: Invoice, description: String, successURL: String, cancelURL: String) async throws -> Session {
-        let form = Self.formEncode([
+        let form = FormEncoding.encode([
             ("mode", "payment"), ("client_reference_id", invoice.id), ("success_url", successURL), ("cancel_url", cancelURL),
             ("line_items[0][quantity]", "1"), ("line_items[0][price_data][currency]", invoice.currency.lowercased()),
             ("line_items[0][price_data][unit_amount]", String(invoice.totalMinor)), ("line_items[0][price_data][product_data][name]", description),
@@ -42,13 +42,6 @@ struct StripeClient: Sendable {
             throw DomainError.unavailable("Stripe did not create a checkout session: \(reason)", retryAfterSeconds: 30)
         }
         return Session(id: id, url: session)
-    }
-
-    /// `application/x-www-form-urlencoded`, Stripe's request format (bracketed keys for nesting).
-    static func formEncode(_ pairs: [(String, String)]) -> String {
-        let unreserved = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
-        func encode(_ text: String) -> String { text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? "" }
-        return pairs.map { "\(encode($0.0))=\(encode($0.1))" }.joined(separator: "&")
     }
 
     /// Checks a `Stripe-Signature` header as Stripe documents it: `t=<unix seconds>` and one

@@ -86,9 +86,9 @@ public final class IdentityProviders: Sendable {
 
     /// The token endpoint's answer to an authorization code (client_secret_basic, PKCE).
     func exchange(code: String, verifier: String, redirectURI: String, provider: IdentityProviderSettings) async throws -> [String: JSONValue] {
-        let form = StripeClient.formEncode([("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", verifier)])
+        let form = FormEncoding.encode([("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirectURI), ("code_verifier", verifier)])
         // RFC 6749 §2.3.1: the id and secret are form-encoded before they are joined.
-        let credentials = Data((Self.formComponent(provider.clientId) + ":" + Self.formComponent(provider.clientSecret)).utf8).base64EncodedString()
+        let credentials = Data((FormEncoding.component(provider.clientId) + ":" + FormEncoding.component(provider.clientSecret)).utf8).base64EncodedString()
         let headers = ["Authorization: Basic \(credentials)", "Content-Type: application/x-www-form-urlencoded", "Accept: application/json"]
         let url = try await endpoints(provider).token
         let answer = try await call(url, headers: headers, body: Array(form.utf8), from: provider)
@@ -118,10 +118,6 @@ public final class IdentityProviders: Sendable {
 
     private func unreachable(_ provider: IdentityProviderSettings, _ reason: String) -> DomainError {
         .unavailable("\(provider.displayName) cannot be reached for sign-in: \(reason)", retryAfterSeconds: 30)
-    }
-
-    private static func formComponent(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 
     func stop() { queue?.stop() }

@@ -68,7 +68,7 @@ public struct SignInService: Sendable {
                 ])
         }
         let challenge = Base64URL.encode(SHA256.hash(data: Data(verifier.utf8)))
-        let query = StripeClient.formEncode([
+        let query = FormEncoding.encode([
             ("response_type", "code"), ("client_id", provider.clientId), ("redirect_uri", try callbackURL(provider: provider.name)),
             ("scope", provider.scopes.joined(separator: " ")), ("state", state), ("nonce", nonce), ("code_challenge", challenge), ("code_challenge_method", "S256"),
         ])
@@ -109,9 +109,9 @@ public struct SignInService: Sendable {
             return landing + "#oauth_ticket=" + ticket
         } catch let refusal as IDToken.Refused {
             context.logger.notice("an OpenID sign-in was refused", metadata: ["provider": "\(provider.name)", "reason": "\(refusal)"])
-            return landing + "#oauth_error=" + Self.fragment("the sign-in with \(provider.displayName) was refused: \(refusal)")
+            return landing + "#oauth_error=" + FormEncoding.component("the sign-in with \(provider.displayName) was refused: \(refusal)")
         } catch let domain as DomainError {
-            return landing + "#oauth_error=" + Self.fragment(domain.message)
+            return landing + "#oauth_error=" + FormEncoding.component(domain.message)
         }
     }
 
@@ -239,9 +239,5 @@ public struct SignInService: Sendable {
             path.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7f })
         else { throw DomainError.invalidArgument("redirect_to must be a path on this site, such as /portal") }
         return path
-    }
-
-    private static func fragment(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
     }
 }

@@ -59,8 +59,8 @@ public struct SubscriptionService: Sendable {
                         ? "the tenant is already subscribed to this variant"
                         : "the tenant is already subscribed to this variant: POST /v1/subscription/resume drops the change scheduled for the period's end")
             }
-            // One pending change at a time: an older unpaid one is replaced (and gives its coupon back).
-            try db.execute(sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE tenant_id = ? AND kind = 'subscription' AND status = 'open'", arguments: [now, tenantId])
+            // One pending change at a time: an older unpaid one is replaced.
+            try Billing.voidPendingChanges(db, tenantId: tenantId, at: now)
             var lines = [Billing.planLine(variant, plan: variant.plan, period: variant.period)]
             if isUpdate, var live {
                 switch try Billing.planChange(db, from: live, to: variant, at: now) {

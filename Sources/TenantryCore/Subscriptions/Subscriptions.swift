@@ -184,9 +184,7 @@ public enum Subscriptions {
                 return
             }
             // A change opened during the period credited it: it cannot be paid any more.
-            try db.execute(
-                sql: "UPDATE invoice SET status = 'void', voided_at = ? WHERE tenant_id = ? AND kind = 'subscription' AND status = 'open'",
-                arguments: [now, subscription.tenantId])
+            try Billing.voidPendingChanges(db, tenantId: subscription.tenantId, at: now)
             // A scheduled downgrade: the new plan's subscription starts where this period ends.
             if let scheduled = subscription.scheduledVariantId, let variant = try Variant.fetchOne(db, key: scheduled), let months = variant.period.months {
                 try end(db, &subscription, status: .canceled, at: periodEnd, now: now, announce: false)
