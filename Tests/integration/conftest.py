@@ -90,6 +90,21 @@ class Daemon:
         return Path(self.log.name).read_text()
 
 
+class DaemonCalls:
+    """request() and ok() on a test's `self.daemon`, with `self.token` (none by default)
+    unless a call names another credential."""
+
+    token = None
+
+    def request(self, method, path, body=None, token=None):
+        return self.daemon.request(method, path, body, token=token or self.token)
+
+    def ok(self, method, path, body=None, token=None):
+        status, _, answer = self.request(method, path, body, token)
+        assert status == 200, (method, path, status, answer, self.daemon.output()[-3000:])
+        return answer
+
+
 @pytest.fixture
 def workdir(tmp_path):
     return tmp_path

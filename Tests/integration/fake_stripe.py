@@ -25,9 +25,10 @@ import secrets
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import stripe
+
+from loopback_http import LoopbackServer
 
 __all__ = ["FakeStripe", "Call", "stripe_event", "sign", "signature_header", "stripe_refuses"]
 
@@ -66,42 +67,17 @@ class FakeStripe:
         self.idempotent = {}  # key → (form, status, answer)
         self.failure = None  # (status, error JSON) while failing
         self.delay = 0.0
-        fake = self
+        self.http = LoopbackServer(self._respond, name="fake-stripe")
+        self.port = self.http.port
+        self.base = self.http.base
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                self.serve("POST")
-
-            def do_GET(self):
-                self.serve("GET")
-
-            def serve(self, method):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                call = Call(method, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                status, answer = fake.answer(call)
-                call.answered = (status, answer)
-                with fake.lock:
-                    fake.calls.append(call)
-                raw = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.send_header("Request-Id", _id("req_", 14))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-stripe", daemon=True)
-        self.thread.start()
+    def _respond(self, method, target, headers, body):
+        call = Call(method, target, headers, body)
+        status, answer = self.answer(call)
+        call.answered = (status, answer)
+        with self.lock:
+            self.calls.append(call)
+        return status, {"Content-Type": "application/json", "Request-Id": _id("req_", 14)}, json.dumps(answer).encode()
 
     # -- switches
 
@@ -122,8 +98,7 @@ class FakeStripe:
             return [c for c in self.calls if path is None or c.path == path]
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
     # -- Stripe's behaviour
 

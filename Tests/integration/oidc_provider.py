@@ -56,11 +56,12 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
+
+from loopback_http import LoopbackServer
 
 __all__ = ["OIDCProvider", "User", "Call", "Authorization", "TokenRequest", "IssuedToken",
            "pkce_challenge", "new_verifier", "basic_authorization", "decode_fragment"]
@@ -196,47 +197,22 @@ class OIDCProvider:
         self.token_requests = []
         self.issued = []
         self.reset_knobs()
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                self.serve("GET")
-
-            def do_POST(self):
-                self.serve("POST")
-
-            def serve(self, method):
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                split = urllib.parse.urlsplit(self.path)
-                call = Call(method, split.path, dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True)),
-                            {k.lower(): v for k, v in self.headers.items()}, body)
-                try:
-                    status, headers, raw = provider.answer(call, split.query)
-                except Exception as error:  # a bug of the fake must show, not hang the daemon
-                    status, headers, raw = 500, {"Content-Type": "text/plain"}, f"fake provider failed: {error!r}".encode()
-                call.answered = status
-                with provider.lock:
-                    provider.calls.append(call)
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.http = LoopbackServer(self._respond, name="oidc-provider")
+        self.port = self.http.port
+        self.base = self.http.base
         self.issuer = self.base
-        self.thread = threading.Thread(target=self.server.serve_forever, name="oidc-provider", daemon=True)
-        self.thread.start()
+
+    def _respond(self, method, target, headers, body):
+        split = urllib.parse.urlsplit(target)
+        call = Call(method, split.path, dict(urllib.parse.parse_qsl(split.query, keep_blank_values=True)), headers, body)
+        try:
+            status, answer_headers, raw = self.answer(call, split.query)
+        except Exception as error:  # a bug of the fake must show, not hang the daemon
+            status, answer_headers, raw = 500, {"Content-Type": "text/plain"}, f"fake provider failed: {error!r}".encode()
+        call.answered = status
+        with self.lock:
+            self.calls.append(call)
+        return status, answer_headers, raw
 
     # -- set-up
 
@@ -299,8 +275,7 @@ class OIDCProvider:
         return len(self.requests("/.well-known/openid-configuration", "GET"))
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.stop()
 
     # -- the provider's behaviour
 

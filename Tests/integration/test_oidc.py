@@ -41,7 +41,7 @@ import urllib.request
 import pyotp
 import pytest
 
-from conftest import Daemon, current_tenant_id, operator, sign_up
+from conftest import Daemon, DaemonCalls, current_tenant_id, operator, sign_up
 from oidc_provider import OIDCProvider, decode_fragment, pkce_challenge
 
 IDP, OTHER = "idp", "other"
@@ -120,7 +120,7 @@ def cookie_attributes(header):
 # Set-up
 
 
-class OIDCTest:
+class OIDCTest(DaemonCalls):
     def __init__(self, tmp_path, providers=(IDP, OTHER)):
         self.tmp = tmp_path
         self.db = tmp_path / "tenantry.sqlite"
@@ -157,14 +157,6 @@ class OIDCTest:
         return self.public(f"/v1/account/oauth/{name}/callback")
 
     # -- the daemon's API
-
-    def request(self, method, path, body=None, token=None):
-        return self.daemon.request(method, path, body, token=token)
-
-    def ok(self, method, path, body=None, token=None):
-        status, _, answer = self.request(method, path, body, token)
-        assert status == 200, (method, path, status, answer, self.daemon.output()[-3000:])
-        return answer
 
     def users_with(self, email):
         found = self.ok("GET", "/v1/admin/users?" + urllib.parse.urlencode({"q": email, "limit": 100}), token=self.operator)["users"]

@@ -35,7 +35,7 @@ import urllib.request
 import pytest
 import stripe
 
-from conftest import Daemon, current_tenant_id, operator, sign_up
+from conftest import Daemon, DaemonCalls, current_tenant_id, operator, sign_up
 from webhook_receiver import advance_clock, instant
 from fake_stripe import CHECKOUT_HOST, FakeStripe, sign, signature_header, stripe_event, stripe_refuses
 
@@ -52,7 +52,7 @@ SESSIONS = "/v1/checkout/sessions"
 # Set-up
 
 
-class PayTest:
+class PayTest(DaemonCalls):
     """A database with an operator and a PRO price, a fake Stripe, and a daemon that uses it."""
 
     def __init__(self, tmp_path, secrets=(WHSEC,), stripe=True, args=()):
@@ -75,14 +75,6 @@ class PayTest:
         self.allowance = int(next(c["total_amount"] for c in self.ok("GET", "/v1/usage/plans/PRO")["plan"]["config"]["usage_configs"]
                                   if c["category"] == "USAGE_AI_CREDIT"))
         self.owners = 0
-
-    def request(self, method, path, body=None, token=None):
-        return self.daemon.request(method, path, body, token=token or self.token)
-
-    def ok(self, method, path, body=None, token=None):
-        status, _, answer = self.request(method, path, body, token)
-        assert status == 200, (method, path, status, answer, self.daemon.output()[-3000:])
-        return answer
 
     def owner(self):
         """A new owner (session token, tenant id)."""

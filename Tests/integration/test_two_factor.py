@@ -35,7 +35,7 @@ import time
 import pyotp
 import pytest
 
-from conftest import Daemon, operator, run_cli, sign_up
+from conftest import Daemon, DaemonCalls, operator, run_cli, sign_up
 from webhook_receiver import instant
 
 OPS = "ops@example.com"
@@ -46,7 +46,7 @@ STEP = 30
 RECOVERY = re.compile(r"^[0-9a-z]{5}-[0-9a-z]{5}$")
 
 
-class TwoFactor:
+class TwoFactor(DaemonCalls):
     """A database with two operators and an operator API key, and a --test-clock daemon."""
 
     def __init__(self, tmp_path, args=()):
@@ -57,14 +57,6 @@ class TwoFactor:
         self.key = re.search(r"key: (tnk_\S+)", created.stdout).group(1)
         self.offset = 0.0  # the daemon's now minus the real now, in seconds
         self.daemon = Daemon(self.db, ["--test-clock", *args])
-
-    def request(self, method, path, body=None, token=None):
-        return self.daemon.request(method, path, body, token=token)
-
-    def ok(self, method, path, body=None, token=None):
-        status, _, answer = self.request(method, path, body, token)
-        assert status == 200, (method, path, status, answer)
-        return answer
 
     def refused(self, method, path, body, token, status, code):
         got, headers, answer = self.request(method, path, body, token)

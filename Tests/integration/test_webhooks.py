@@ -28,7 +28,7 @@ import pytest
 
 # Run together with Tests/console, "conftest" may name the console's, which re-exports
 # these helpers but not ROOT.
-from conftest import Daemon, current_tenant_id, operator, sign_up
+from conftest import Daemon, DaemonCalls, current_tenant_id, operator, sign_up
 from webhook_receiver import Receiver, WebhookVerificationError, advance_clock, free_port, instant, verify
 
 USER = "hooked@example.com"
@@ -48,7 +48,7 @@ CATALOGUE = ROOT / "Sources" / "TenantryCore" / "Webhooks" / "WebhookEvents.swif
 # Set-up
 
 
-class HookTest:
+class HookTest(DaemonCalls):
     """One database with an operator; the daemons and receivers it started, all stopped at the end."""
 
     def __init__(self, tmp_path, args=ARGS, env=None):
@@ -73,14 +73,6 @@ class HookTest:
         receiver = Receiver(**options)
         self.receivers.append(receiver)
         return receiver
-
-    def request(self, method, path, body=None, token=None):
-        return self.daemon.request(method, path, body, token=token or self.token)
-
-    def ok(self, method, path, body=None, token=None):
-        status, _, answer = self.request(method, path, body, token)
-        assert status == 200, (method, path, status, answer, self.daemon.output()[-3000:])
-        return answer
 
     def create_webhook(self, url, events, name="receiver", is_active=True):
         answer = self.ok("POST", "/v1/admin/webhooks", {"name": name, "url": url, "events": events, "is_active": is_active})
