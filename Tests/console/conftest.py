@@ -24,6 +24,7 @@ _spec.loader.exec_module(integration)
 # module pytest imported last.
 BINARY = integration.BINARY
 Daemon = integration.Daemon
+DaemonCalls = integration.DaemonCalls
 free_port = integration.free_port
 run_cli = integration.run_cli
 operator = integration.operator
