@@ -68,8 +68,11 @@ public struct Endpoint: Sendable {
     enum Action: Sendable {
         /// On the polling thread: short indexed reads only.
         case inline(@Sendable (Request, Caller) throws -> Response)
-        /// After the connection is suspended: writes, hashing, anything that may take long.
+        /// After the connection is suspended, as a task: writes, hashing, anything that may take long.
         case offloaded(@Sendable (Request, Caller) async throws -> Response)
+        /// The hot paths: on the polling thread, answers at once or hands over work that
+        /// answers from where it finishes (a `PendingWrite` from the writer's thread), with no task.
+        case staged(@Sendable (Request, Caller) throws -> Dispatch)
     }
 
     init(
@@ -88,7 +91,7 @@ public struct Endpoint: Sendable {
         self.answer = answer
         self.bodyLimit = bodyLimit
         self.handler = handler
-        if case .inline = handler { precondition(!hashesPassword, "\(method) \(path): a route that hashes must be offloaded") }
+        if case .offloaded = handler {} else { precondition(!hashesPassword, "\(method) \(path): a route that hashes must be offloaded") }
     }
 }
 
@@ -108,13 +111,25 @@ extension Endpoint {
                     // A full hashing queue means a flood: its 429 waits out its Retry-After on a
                     // suspended connection, which costs no CPU, instead of inviting the next
                     // attempt at once and taking the polling threads from every other route.
-                    return {
+                    return .task {
                         try await Task.sleep(for: .seconds(PasswordHasher.retryAfterSeconds))
                         throw refusal
                     }
                 }
-                return { try await run(request, caller) }
+                return .task { try await run(request, caller) }
             }
+        case .staged(let run):
+            return .offloaded { request in try run(request, try gate.resolve(access, request)) }
+        }
+    }
+}
+
+extension PendingWrite {
+    /// Queues the write; once it commits, the writer hands `present` (or the write's error,
+    /// through `mappingError`) to the server, which renders the answer on a polling thread.
+    func answer(mappingError transform: @escaping @Sendable (any Error) -> any Error = { $0 }, _ present: @escaping @Sendable (Value) throws -> Response) -> Dispatch {
+        .work { respond in
+            then { result in respond { try present(result.mapError(transform).get()) } }
         }
     }
 }

@@ -149,6 +149,20 @@ public struct Router: Sendable {
 public enum Dispatch: Sendable {
     case answer(Response)
     case work(Handler.Work)
+
+    /// Work that runs as a Swift task.
+    public static func task(_ body: @escaping @Sendable () async throws -> Response) -> Dispatch {
+        .work { respond in
+            Task {
+                do {
+                    let response = try await body()
+                    respond { response }
+                } catch {
+                    respond { throw error }
+                }
+            }
+        }
+    }
 }
 
 extension Router {
@@ -167,7 +181,7 @@ extension Router {
             do {
                 switch route.handler {
                 case .inline(let handler): return .answer(try handler(request))
-                case .offloaded(let prepare): return .work(try prepare(request))
+                case .offloaded(let prepare): return try prepare(request)
                 }
             } catch {
                 return .answer(renderError(error))
@@ -180,7 +194,10 @@ extension Router {
         switch dispatch(match(method: request.method, path: request.path), request, renderError: renderError) {
         case .answer(let response): return response
         case .work(let work):
-            do { return try await work() } catch { return renderError(error) }
+            let render = await withCheckedContinuation { (continuation: CheckedContinuation<Handler.Render, Never>) in
+                work { continuation.resume(returning: $0) }
+            }
+            do { return try render() } catch { return renderError(error) }
         }
     }
 }

@@ -90,7 +90,7 @@ public final class Server: @unchecked Sendable {
             state.open = [:]
             let unavailable = renderError(HTTPError.shuttingDown)
             for connection in open.values {
-                connection.exchange.deferResponse(unavailable)
+                connection.exchange.deferResponse { unavailable }
                 MHD_resume_connection(connection.pointer)
             }
             return open.count
@@ -137,7 +137,9 @@ public final class Server: @unchecked Sendable {
             return .YES
         }
         let exchange = Unmanaged<Exchange>.fromOpaque(raw).takeUnretainedValue()
-        if let response = exchange.takeDeferredResponse() {
+        if let render = exchange.takeDeferredResponse() {
+            let response: Response
+            do { response = try render() } catch { response = renderError(error) }
             return queue(response, on: connection, for: exchange)
         }
         if exchange.responded {
@@ -185,21 +187,16 @@ public final class Server: @unchecked Sendable {
             return false
         }
         if stopping { return queue(renderError(HTTPError.shuttingDown), on: connection, for: exchange) }
-        let renderError = self.renderError
-        Task {
-            let response: Response
-            do { response = try await work() } catch { response = renderError(error) }
-            self.resume(exchange, with: response)
-        }
+        work { render in self.resume(exchange, with: render) }
         return .YES
     }
 
     /// Resumes a suspended connection with its answer, unless shutdown already answered it:
     /// the lock keeps a late task from touching a stopped daemon.
-    private func resume(_ exchange: Exchange, with response: Response) {
+    private func resume(_ exchange: Exchange, with render: @escaping Handler.Render) {
         suspensions.withLock { state in
             guard let connection = state.open.removeValue(forKey: ObjectIdentifier(exchange)) else { return }
-            exchange.deferResponse(response)
+            exchange.deferResponse(render)
             MHD_resume_connection(connection.pointer)
         }
     }
@@ -243,7 +240,7 @@ public final class Server: @unchecked Sendable {
                 { context, _, key, value in
                     let collector = Unmanaged<Collector>.fromOpaque(context!).takeUnretainedValue()
                     guard let key else { return .YES }
-                    let name = collector.lowercased ? String(cString: key).lowercased() : String(cString: key)
+                    let name = collector.lowercased ? asciiLowercased(key) : String(cString: key)
                     collector.values[name] = value.map { String(cString: $0) } ?? ""
                     return .YES
                 }, Unmanaged.passUnretained(collector).toOpaque())
@@ -280,7 +277,7 @@ private final class Exchange: @unchecked Sendable {
     /// Bytes received past the body limit, dropped.
     var overflow = 0
     var responded = false
-    private let deferred = Mutex<Response?>(nil)
+    private let deferred = Mutex<Handler.Render?>(nil)
     private let started = ContinuousClock.now
 
     init(method: String, path: String) {
@@ -296,8 +293,8 @@ private final class Exchange: @unchecked Sendable {
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
-    func deferResponse(_ response: Response) { deferred.withLock { $0 = response } }
-    func takeDeferredResponse() -> Response? {
+    func deferResponse(_ render: @escaping Handler.Render) { deferred.withLock { $0 = render } }
+    func takeDeferredResponse() -> Handler.Render? {
         deferred.withLock { value in
             defer { value = nil }
             return value
@@ -314,6 +311,20 @@ private struct SuspendedConnection: @unchecked Sendable {
 private struct Suspensions: @unchecked Sendable {
     var open: [ObjectIdentifier: SuspendedConnection] = [:]
     var stopping = false
+}
+
+/// A header name in lower case. Names are ASCII (RFC 9110 tokens), so this skips the
+/// Unicode-aware `lowercased()`, which costs an allocation per header on every request.
+private func asciiLowercased(_ name: UnsafePointer<CChar>) -> String {
+    let length = strlen(name)
+    return name.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+        let view = UnsafeBufferPointer(start: bytes, count: length)
+        guard view.contains(where: { (0x41...0x5A).contains($0) }) else { return String(decoding: view, as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: length) { buffer in
+            for (index, byte) in view.enumerated() { buffer[index] = (0x41...0x5A).contains(byte) ? byte | 0x20 : byte }
+            return length
+        }
+    }
 }
 
 private let accessHandler: MHD_AccessHandlerCallback = { context, connection, url, method, _, uploadData, uploadDataSize, state in

@@ -26,7 +26,7 @@ struct BillingTests {
     }
 
     func consume(_ harness: Harness, _ tenantId: String, _ amount: Int64, key: String, agent: String = "", dataset: String = "") async throws -> CreditService.Consumed {
-        try await harness.tenantry.credits.consume(.init(tenantId: tenantId, category: "USAGE_AI_CREDIT", amount: amount, agentId: agent, datasetId: dataset, idempotencyKey: key), apiKeyId: nil)
+        try await harness.tenantry.credits.consume(.init(tenantId: tenantId, category: "USAGE_AI_CREDIT", amount: amount, agentId: agent, datasetId: dataset, idempotencyKey: key), apiKeyId: nil).value
     }
 
     func ledgerProblems(_ harness: Harness) throws -> [String] {

@@ -21,11 +21,11 @@ struct CreditsForAITests {
     }
 
     func consume(_ harness: Harness, _ tenantId: String, _ amount: Int64, key: String, agent: String = "", apiKeyId: String? = nil) async throws -> CreditService.Consumed {
-        try await harness.tenantry.credits.consume(item(tenantId, amount, key: key, agent: agent), apiKeyId: apiKeyId)
+        try await harness.tenantry.credits.consume(item(tenantId, amount, key: key, agent: agent), apiKeyId: apiKeyId).value
     }
 
     func hold(_ harness: Harness, _ tenantId: String, _ amount: Int64, key: String, agent: String = "", ttl: Int64 = 0) async throws -> CreditService.HoldOutcome {
-        try await harness.tenantry.credits.hold(item(tenantId, amount, key: key, agent: agent), ttlSeconds: ttl, apiKeyId: nil)
+        try await harness.tenantry.credits.hold(item(tenantId, amount, key: key, agent: agent), ttlSeconds: ttl, apiKeyId: nil).value
     }
 
     func balance(_ harness: Harness, _ tenantId: String) throws -> Int64 {
@@ -67,27 +67,27 @@ struct CreditsForAITests {
         let (_, tenantId) = try await owner(harness)
         let credits = harness.tenantry.credits
         let first = try await hold(harness, tenantId, 1_000, key: "h1", agent: "bot")
-        let settled = try await credits.settle(tenantId: tenantId, holdId: first.hold.id, amount: 300, idempotencyKey: "s1")
+        let settled = try await credits.settle(tenantId: tenantId, holdId: first.hold.id, amount: 300, idempotencyKey: "s1").value
         #expect(settled.consumed == 300)
         #expect(settled.remaining == 9_700)
         #expect(settled.hold.status == .settled)
         #expect(try await harness.tenantry.credits.agentUsage(tenantId: tenantId, agentIds: ["bot"]) == ["bot": 300], "usage counts what was settled")
-        let replay = try await credits.settle(tenantId: tenantId, holdId: first.hold.id, amount: 300, idempotencyKey: "s1")
+        let replay = try await credits.settle(tenantId: tenantId, holdId: first.hold.id, amount: 300, idempotencyKey: "s1").value
         #expect(replay.replayed && replay.remaining == 9_700)
-        await expectDomainError(.alreadyExists("")) { try await credits.settle(tenantId: tenantId, holdId: first.hold.id, amount: 301, idempotencyKey: "s1") }
-        await expectDomainError(.failedPrecondition("")) { try await credits.settle(tenantId: tenantId, holdId: first.hold.id, amount: 300, idempotencyKey: "s2") }
-        await expectDomainError(.failedPrecondition("")) { try await credits.release(tenantId: tenantId, holdId: first.hold.id) }
+        await expectDomainError(.alreadyExists("")) { try await credits.settle(tenantId: tenantId, holdId: first.hold.id, amount: 301, idempotencyKey: "s1").value }
+        await expectDomainError(.failedPrecondition("")) { try await credits.settle(tenantId: tenantId, holdId: first.hold.id, amount: 300, idempotencyKey: "s2").value }
+        await expectDomainError(.failedPrecondition("")) { try await credits.release(tenantId: tenantId, holdId: first.hold.id).value }
 
         // More than held: fine while the balance covers it; refused, the hold stays open.
         let second = try await hold(harness, tenantId, 500, key: "h2")
         _ = try await consume(harness, tenantId, 8_900, key: "drain")
         #expect(try balance(harness, tenantId) == 300)
-        #expect(try await credits.settle(tenantId: tenantId, holdId: second.hold.id, amount: 700, idempotencyKey: "s3").remaining == 100)
+        #expect(try await credits.settle(tenantId: tenantId, holdId: second.hold.id, amount: 700, idempotencyKey: "s3").value.remaining == 100)
         let third = try await hold(harness, tenantId, 100, key: "h3")
-        await expectDomainError(.failedPrecondition("")) { try await credits.settle(tenantId: tenantId, holdId: third.hold.id, amount: 101, idempotencyKey: "s4") }
+        await expectDomainError(.failedPrecondition("")) { try await credits.settle(tenantId: tenantId, holdId: third.hold.id, amount: 101, idempotencyKey: "s4").value }
         #expect(try harness.database.read { try Ledger.hold($0, tenantId: tenantId, id: third.hold.id) }.status == .open)
-        #expect(try await credits.settle(tenantId: tenantId, holdId: third.hold.id, amount: 0, idempotencyKey: "s5").remaining == 100, "0 frees it all")
-        await expectDomainError(.notFound("")) { try await credits.settle(tenantId: tenantId, holdId: "hld_missing", amount: 1, idempotencyKey: "s6") }
+        #expect(try await credits.settle(tenantId: tenantId, holdId: third.hold.id, amount: 0, idempotencyKey: "s5").value.remaining == 100, "0 frees it all")
+        await expectDomainError(.notFound("")) { try await credits.settle(tenantId: tenantId, holdId: "hld_missing", amount: 1, idempotencyKey: "s6").value }
         #expect(try problems(harness) == [])
     }
 
@@ -98,18 +98,18 @@ struct CreditsForAITests {
         let credits = harness.tenantry.credits
         let placed = try await hold(harness, tenantId, 9_000, key: "h1", ttl: 60)
         let released = try await hold(harness, tenantId, 500, key: "h2", ttl: 3_600)
-        _ = try await credits.release(tenantId: tenantId, holdId: released.hold.id)
-        #expect(try await credits.release(tenantId: tenantId, holdId: released.hold.id).replayed)
+        _ = try await credits.release(tenantId: tenantId, holdId: released.hold.id).value
+        #expect(try await credits.release(tenantId: tenantId, holdId: released.hold.id).value.replayed)
         harness.clock.advance(seconds: 60)
         #expect(try balance(harness, tenantId) == 10_000, "no job has run, and the hold reserves nothing")
         #expect(try await credits.holds(tenantId: tenantId, status: .expired, page: 1, limit: 10).items.map(\.id) == [placed.hold.id])
-        #expect(try await credits.release(tenantId: tenantId, holdId: placed.hold.id).hold.status(at: harness.clock.now()) == .expired)
+        #expect(try await credits.release(tenantId: tenantId, holdId: placed.hold.id).value.hold.status(at: harness.clock.now()) == .expired)
         await harness.tenantry.scheduler.runDue()
         #expect(try harness.database.read { try Ledger.hold($0, tenantId: tenantId, id: placed.hold.id) }.status == .expired)
         #expect(try await kinds(harness, tenantId) == [.grant, .hold, .hold, .release, .holdExpiry])
         _ = try await consume(harness, tenantId, 9_500, key: "c1")
-        await expectDomainError(.failedPrecondition("")) { try await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 9_000, idempotencyKey: "late") }
-        let late = try await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 400, idempotencyKey: "late")
+        await expectDomainError(.failedPrecondition("")) { try await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 9_000, idempotencyKey: "late").value }
+        let late = try await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 400, idempotencyKey: "late").value
         #expect(late.hold.status == .settled && late.remaining == 100)
         #expect(try problems(harness) == [])
     }
@@ -126,9 +126,9 @@ struct CreditsForAITests {
                 group.addTask {
                     guard let placed = try? await hold(harness, tenantId, 30, key: "h\(worker)", ttl: 30) else { return "refused" }
                     switch worker % 4 {
-                    case 0: return (try? await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 40, idempotencyKey: "s\(worker)")) != nil ? "settled" : "short"
-                    case 1: return (try? await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 10, idempotencyKey: "s\(worker)")) != nil ? "settled" : "short"
-                    case 2: return (try? await credits.release(tenantId: tenantId, holdId: placed.hold.id)) != nil ? "released" : "failed"
+                    case 0: return (try? await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 40, idempotencyKey: "s\(worker)").value) != nil ? "settled" : "short"
+                    case 1: return (try? await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 10, idempotencyKey: "s\(worker)").value) != nil ? "settled" : "short"
+                    case 2: return (try? await credits.release(tenantId: tenantId, holdId: placed.hold.id).value) != nil ? "released" : "failed"
                     default: return "open"
                     }
                 }
@@ -311,7 +311,7 @@ struct CreditsForAITests {
         _ = try await consume(harness, tenantId, 10_200, key: "big", agent: "bot")
         let placed = try await hold(harness, tenantId, 100, key: "h1", agent: "other")
         harness.clock.advance(seconds: 10)
-        _ = try await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 60, idempotencyKey: "s1")
+        _ = try await credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 60, idempotencyKey: "s1").value
         let page = try await credits.ledger(tenantId: tenantId, filter: .init(), page: 1, limit: 100)
         #expect(page.items.map(\.kind) == [.grant, .grant, .debit, .hold, .settle])
         #expect(page.items.map(\.balanceAfter) == [10_000, 10_500, 300, 200, 240])
@@ -338,7 +338,7 @@ struct CreditsForAITests {
             .init(tenantId: tenantId, category: "BAD", amount: 1, agentId: "", datasetId: "", idempotencyKey: "bad"), item(tenantId, 200, key: "b"),
             item(tenantId, 999, key: "a"),
         ]
-        let results = try await credits.consumeBatch(tenantId: tenantId, items, apiKeyId: nil)
+        let results = try await credits.consumeBatch(tenantId: tenantId, items, apiKeyId: nil).value
         func code(_ result: Result<CreditService.Consumed, DomainError>) -> String {
             switch result {
             case .success(let debit): "ok \(debit.remaining)"
@@ -348,9 +348,9 @@ struct CreditsForAITests {
         #expect(
             results.map(code) == ["ok 9900", "SC_FAILED_PRECONDITION", "SC_FAILED_PRECONDITION", "SC_INVALID_ARGUMENT", "ok 9700", "SC_ALREADY_EXISTS"])
         #expect(try balance(harness, tenantId) == 9_700)
-        let again = try await credits.consumeBatch(tenantId: tenantId, [item(tenantId, 100, key: "a"), item(tenantId, 200, key: "b")], apiKeyId: nil)
+        let again = try await credits.consumeBatch(tenantId: tenantId, [item(tenantId, 100, key: "a"), item(tenantId, 200, key: "b")], apiKeyId: nil).value
         #expect(again.map { (try? $0.get())?.replayed } == [true, true])
-        await expectDomainError(.invalidArgument("")) { try await credits.consumeBatch(tenantId: tenantId, [], apiKeyId: nil) }
+        await expectDomainError(.invalidArgument("")) { try await credits.consumeBatch(tenantId: tenantId, [], apiKeyId: nil).value }
         #expect(try problems(harness) == [])
     }
 
@@ -359,7 +359,7 @@ struct CreditsForAITests {
         let harness = try Harness()
         let (_, tenantId) = try await owner(harness)
         let placed = try await hold(harness, tenantId, 100, key: "h1")
-        _ = try await harness.tenantry.credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 40, idempotencyKey: "s1")
+        _ = try await harness.tenantry.credits.settle(tenantId: tenantId, holdId: placed.hold.id, amount: 40, idempotencyKey: "s1").value
         #expect(try problems(harness) == [])
         try await harness.database.write { try $0.execute(sql: "UPDATE credit_hold SET settled_amount = 41") }
         #expect(try problems(harness).contains { $0.contains("is settled for 41 but its debit is 40") })
@@ -374,8 +374,8 @@ struct CreditsForAITests {
         var held: [CreditHold] = []
         for index in 0..<40 { held.append(try await hold(harness, tenantId, 10, key: "h\(index)", ttl: index < 10 ? 60 : 600).hold) }
         #expect(try balance(harness, tenantId) == 10_000 - 400)
-        _ = try await harness.tenantry.credits.settle(tenantId: tenantId, holdId: held[20].id, amount: 7, idempotencyKey: "s20")
-        _ = try await harness.tenantry.credits.release(tenantId: tenantId, holdId: held[21].id)
+        _ = try await harness.tenantry.credits.settle(tenantId: tenantId, holdId: held[20].id, amount: 7, idempotencyKey: "s20").value
+        _ = try await harness.tenantry.credits.release(tenantId: tenantId, holdId: held[21].id).value
         #expect(try balance(harness, tenantId) == 10_000 - 7 - 380)
         // Ten holds pass their TTL: they stop reserving at once, before the timer marks them.
         harness.clock.advance(seconds: 61)

@@ -32,15 +32,21 @@ struct ServerTests {
         router.add(
             "GET", "/offloaded/{name}",
             .offloaded { request in
-                {
+                .task {
                     await Task.yield()
                     return Response(status: 201, headers: [("Content-Type", "text/plain"), ("X-Handler", "offloaded")], body: Array(describe(request).utf8))
                 }
             })
         router.add("POST", "/echo", bodyLimit: 64, .inline { request in .text(describe(request)) })
-        router.add("POST", "/echo-async", bodyLimit: 64, .offloaded { request in { .text(describe(request)) } })
+        router.add("POST", "/echo-async", bodyLimit: 64, .offloaded { request in .task { .text(describe(request)) } })
         router.add("GET", "/throws", .inline { _ in throw HTTPError.malformedMultipart("handler said no") })
-        router.add("GET", "/throws-async", .offloaded { _ in { throw HTTPError.malformedMultipart("async handler said no") } })
+        router.add("GET", "/throws-async", .offloaded { _ in .task { throw HTTPError.malformedMultipart("async handler said no") } })
+        // Work that answers from a thread of its own, as the database writer does.
+        router.add(
+            "GET", "/answered-elsewhere/{name}",
+            .offloaded { request in
+                .work { respond in Thread.detachNewThread { respond { .text(describe(request)) } } }
+            })
         router.add("GET", "/refused-before-suspending", .offloaded { _ in throw HTTPError.malformedMultipart("refused at once") })
         return router
     }
@@ -73,6 +79,18 @@ struct ServerTests {
             #expect(response.headers["x-handler"] == "offloaded")
             #expect(lines(response).contains("param.name=bob"))
             #expect(lines(response).contains("route=/offloaded/{name}"))
+        }
+    }
+
+    @Test("work that answers from a thread of its own resumes its connection")
+    func answeredFromAnotherThread() async throws {
+        try await withServer(Self.router()) { server in
+            for name in ["one", "two", "three"] {
+                let response = try await WireClient.exchange(port: server.port, WireClient.request("GET", "/answered-elsewhere/\(name)"))
+                #expect(response.status == 200)
+                #expect(lines(response).contains("route=/answered-elsewhere/{name}"))
+                #expect(lines(response).contains("param.name=\(name)"))
+            }
         }
     }
 
@@ -233,7 +251,7 @@ struct ServerTests {
         router.add(
             "GET", "/slow",
             .offloaded { _ in
-                {
+                .task {
                     entered.fire()
                     await release.wait()
                     order.withLock { $0.append("handler finished") }
@@ -283,7 +301,7 @@ struct ServerTests {
         router.add(
             "GET", "/stuck",
             .offloaded { _ in
-                {
+                .task {
                     entered.fire()
                     await release.wait()
                     finished.fire()

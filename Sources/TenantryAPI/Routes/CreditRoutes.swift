@@ -20,10 +20,10 @@ extension RouteBuilder {
                 summary:
                     "Debits credits, all or nothing, in burn-down order (priority, soonest expiry, age); code 9 (HTTP 402) when the balance net of open holds is short or a cap is reached, the message says which. The same idempotency_key answers the first result again.",
                 access: .key(ApiKey.writeScope), body: .json(.object(consumption)), answer: .json(.object([("consumed", .int64()), ("remaining", .int64())])),
-                handler: .offloaded { request, caller in
-                    let result = try await app.credits.consume(
-                        try Self.consumption(request.jsonBody(), tenantId: request.parameter("tenant_id")), apiKeyId: caller.keyId)
-                    return Self.replayable(["consumed": .int64(result.consumed), "remaining": .int64(result.remaining)], replayed: result.replayed)
+                handler: .staged { request, caller in
+                    try app.credits.consume(try Self.consumption(request.jsonBody(), tenantId: request.parameter("tenant_id")), apiKeyId: caller.keyId).answer { result in
+                        Self.replayable(["consumed": .int64(result.consumed), "remaining": .int64(result.remaining)], replayed: result.replayed)
+                    }
                 }
             ),
             Endpoint(
@@ -43,21 +43,22 @@ extension RouteBuilder {
                         )
                     ])),
                 bodyLimit: 1 << 20,
-                handler: .offloaded { request, caller in
+                handler: .staged { request, caller in
                     let tenantId = request.parameter("tenant_id")
                     let items = try request.jsonBody().objects("items").map { try Self.consumption($0, tenantId: tenantId) }
-                    let results = try await app.credits.consumeBatch(tenantId: tenantId, items, apiKeyId: caller.keyId)
-                    return .ok([
-                        "results": .array(
-                            results.map { result in
-                                switch result {
-                                case .success(let debit):
-                                    ["consumed": .int64(debit.consumed), "remaining": .int64(debit.remaining), "replayed": .bool(debit.replayed), "code": 0, "message": ""]
-                                case .failure(let error):
-                                    ["consumed": .int64(0), "remaining": .int64(0), "replayed": false, "code": .integer(ErrorResponses.code(of: error)), "message": .string(error.message)]
-                                }
-                            })
-                    ])
+                    return try app.credits.consumeBatch(tenantId: tenantId, items, apiKeyId: caller.keyId).answer { results in
+                        .ok([
+                            "results": .array(
+                                results.map { result in
+                                    switch result {
+                                    case .success(let debit):
+                                        ["consumed": .int64(debit.consumed), "remaining": .int64(debit.remaining), "replayed": .bool(debit.replayed), "code": 0, "message": ""]
+                                    case .failure(let error):
+                                        ["consumed": .int64(0), "remaining": .int64(0), "replayed": false, "code": .integer(ErrorResponses.code(of: error)), "message": .string(error.message)]
+                                    }
+                                })
+                        ])
+                    }
                 }
             ),
             Endpoint(
@@ -65,11 +66,11 @@ extension RouteBuilder {
                 summary:
                     "Reserves credits for a call whose cost is known at its end, checked as a debit is (code 9 when short or over a cap, reserving nothing). ttl_seconds 1 to 86400, 0 for 300; past it the hold reserves nothing.",
                 access: .key(ApiKey.writeScope), body: .json(.object(consumption + [("ttl_seconds", .int64())])), answer: .json(holdAnswer),
-                handler: .offloaded { request, caller in
+                handler: .staged { request, caller in
                     let body = try request.jsonBody()
-                    let outcome = try await app.credits.hold(
-                        try Self.consumption(body, tenantId: request.parameter("tenant_id")), ttlSeconds: try body.int64("ttl_seconds"), apiKeyId: caller.keyId)
-                    return Self.holdResponse(outcome, now: app.clock.now())
+                    return try app.credits.hold(
+                        try Self.consumption(body, tenantId: request.parameter("tenant_id")), ttlSeconds: try body.int64("ttl_seconds"), apiKeyId: caller.keyId
+                    ).answer { Self.holdResponse($0, now: app.clock.now()) }
                 }
             ),
             Endpoint(
@@ -77,21 +78,20 @@ extension RouteBuilder {
                 summary:
                     "Debits the call's actual amount (0 allowed) in burn-down order and frees the rest. More than held, or a hold past its TTL, needs the balance to cover it (code 9 otherwise, the hold left as it was).",
                 access: .key(ApiKey.writeScope), body: .json(.object([("amount", .int64()), ("idempotency_key", .string())])), answer: .json(holdAnswer),
-                handler: .offloaded { request, caller in
+                handler: .staged { request, caller in
                     let body = try request.jsonBody()
-                    let outcome = try await app.credits.settle(
+                    return try app.credits.settle(
                         tenantId: request.parameter("tenant_id"), holdId: request.parameter("hold_id"), amount: try body.int64("amount"),
-                        idempotencyKey: try body.string("idempotency_key"))
-                    return Self.holdResponse(outcome, now: app.clock.now())
+                        idempotencyKey: try body.string("idempotency_key")
+                    ).answer { Self.holdResponse($0, now: app.clock.now()) }
                 }
             ),
             Endpoint(
                 "POST", "/v1/usage/tenants/{tenant_id}/holds/{hold_id}/release", operationId: "ReleaseCreditHold",
                 summary: "Frees a hold. A hold released already, or past its TTL, is answered as it is; a settled one is code 9.",
                 access: .key(ApiKey.writeScope), answer: .json(holdAnswer),
-                handler: .offloaded { request, caller in
-                    let outcome = try await app.credits.release(tenantId: request.parameter("tenant_id"), holdId: request.parameter("hold_id"))
-                    return Self.holdResponse(outcome, now: app.clock.now())
+                handler: .staged { request, caller in
+                    app.credits.release(tenantId: request.parameter("tenant_id"), holdId: request.parameter("hold_id")).answer { Self.holdResponse($0, now: app.clock.now()) }
                 }
             ),
             Endpoint(
@@ -244,51 +244,53 @@ extension RouteBuilder {
                     ("tenant_id", .string()), ("user_id", .string()), ("plan", .string()), ("credits_remaining", .int64()),
                     ("hold_id", .string(description: "the hold placed, or empty")),
                 ])),
-            handler: .offloaded { request, caller in
+            handler: .staged { request, caller in
                 guard let tenantId = caller.tenantId else { throw DomainError.permissionDenied("an operator key has no tenant to check") }
-                let userId = caller.userId ?? ""
                 let category = request.header("x-usage-category") ?? "USAGE_AI_CREDIT"
                 try PlanConfig.validateCategory(category, field: "X-Usage-Category")
-                var remaining: Int64
-                var holdId = ""
-                if let amountText = request.header("x-usage-amount") {
-                    guard let amount = Int64(amountText), amount > 0 else { throw DomainError.invalidArgument("X-Usage-Amount must be a positive integer") }
-                    guard let key = request.header("x-idempotency-key"), !key.isEmpty else {
-                        throw DomainError.invalidArgument("X-Idempotency-Key is required with X-Usage-Amount")
-                    }
-                    if case .key(let apiKey) = caller.credential, !apiKey.key.allows(ApiKey.writeScope) {
-                        throw DomainError.permissionDenied("this API key lacks the usage.write scope")
-                    }
-                    let consumption = CreditService.Consumption(
-                        tenantId: tenantId, category: category, amount: amount, agentId: request.header("x-agent-id") ?? "",
-                        datasetId: request.header("x-dataset-id") ?? "", idempotencyKey: key)
-                    do {
-                        if let ttlText = request.header("x-usage-hold-ttl") {
-                            guard let ttl = Int64(ttlText), ttl > 0 else { throw DomainError.invalidArgument("X-Usage-Hold-Ttl must be a positive number of seconds") }
-                            let outcome = try await app.credits.hold(consumption, ttlSeconds: ttl, apiKeyId: caller.keyId)
-                            remaining = outcome.remaining
-                            holdId = outcome.hold.id
-                        } else {
-                            remaining = try await app.credits.consume(consumption, apiKeyId: caller.keyId).remaining
-                        }
-                    } catch DomainError.failedPrecondition(let message) {
-                        // A proxy only understands 401 and 403 from its auth request.
-                        throw DomainError.permissionDenied(message)
-                    }
-                } else {
-                    remaining = try app.credits.balance(tenantId: tenantId, category: category)
+                guard let amountText = request.header("x-usage-amount") else {
+                    return .answer(try Self.authCheckResponse(app, caller, tenantId: tenantId, remaining: app.credits.balance(tenantId: tenantId, category: category)))
                 }
-                let plan = try app.subscriptions.current(tenantId: tenantId)?.plan ?? "FREE"
-                var response = Response.ok([
-                    "tenant_id": .string(tenantId), "user_id": .string(userId), "plan": .string(plan), "credits_remaining": .int64(remaining), "hold_id": .string(holdId),
-                ])
-                response.headers += [("X-Tenant-Id", tenantId), ("X-Plan", plan), ("X-Credits-Remaining", String(remaining))]
-                // An API key acts for its tenant, not for a user.
-                if !userId.isEmpty { response.headers.append(("X-User-Id", userId)) }
-                if !holdId.isEmpty { response.headers.append(("X-Usage-Hold-Id", holdId)) }
-                return response
+                guard let amount = Int64(amountText), amount > 0 else { throw DomainError.invalidArgument("X-Usage-Amount must be a positive integer") }
+                guard let key = request.header("x-idempotency-key"), !key.isEmpty else {
+                    throw DomainError.invalidArgument("X-Idempotency-Key is required with X-Usage-Amount")
+                }
+                if case .key(let apiKey) = caller.credential, !apiKey.key.allows(ApiKey.writeScope) {
+                    throw DomainError.permissionDenied("this API key lacks the usage.write scope")
+                }
+                let consumption = CreditService.Consumption(
+                    tenantId: tenantId, category: category, amount: amount, agentId: request.header("x-agent-id") ?? "",
+                    datasetId: request.header("x-dataset-id") ?? "", idempotencyKey: key)
+                // A proxy only understands 401 and 403 from its auth request.
+                let forbiddenWhenShort: @Sendable (any Error) -> any Error = { error in
+                    guard case DomainError.failedPrecondition(let message) = error else { return error }
+                    return DomainError.permissionDenied(message)
+                }
+                guard let ttlText = request.header("x-usage-hold-ttl") else {
+                    return try app.credits.consume(consumption, apiKeyId: caller.keyId).answer(mappingError: forbiddenWhenShort) { debit in
+                        try Self.authCheckResponse(app, caller, tenantId: tenantId, remaining: debit.remaining)
+                    }
+                }
+                guard let ttl = Int64(ttlText), ttl > 0 else { throw DomainError.invalidArgument("X-Usage-Hold-Ttl must be a positive number of seconds") }
+                return try app.credits.hold(consumption, ttlSeconds: ttl, apiKeyId: caller.keyId).answer(mappingError: forbiddenWhenShort) { outcome in
+                    try Self.authCheckResponse(app, caller, tenantId: tenantId, remaining: outcome.remaining, holdId: outcome.hold.id)
+                }
             }
         )
+    }
+
+    /// Who is calling, in the body and in the headers a proxy passes on.
+    private static func authCheckResponse(_ app: Tenantry, _ caller: Caller, tenantId: String, remaining: Int64, holdId: String = "") throws -> Response {
+        let userId = caller.userId ?? ""
+        let plan = try app.subscriptions.current(tenantId: tenantId)?.plan ?? "FREE"
+        var response = Response.ok([
+            "tenant_id": .string(tenantId), "user_id": .string(userId), "plan": .string(plan), "credits_remaining": .int64(remaining), "hold_id": .string(holdId),
+        ])
+        response.headers += [("X-Tenant-Id", tenantId), ("X-Plan", plan), ("X-Credits-Remaining", String(remaining))]
+        // An API key acts for its tenant, not for a user.
+        if !userId.isEmpty { response.headers.append(("X-User-Id", userId)) }
+        if !holdId.isEmpty { response.headers.append(("X-Usage-Hold-Id", holdId)) }
+        return response
     }
 
     /// A debit's fields from a request body (a batch item has the same).

@@ -59,22 +59,22 @@ public struct CreditService: Sendable {
     }
 
     /// Debits credits all or nothing; short balance is `failedPrecondition` and debits nothing.
-    public func consume(_ consumption: Consumption, apiKeyId: String?) async throws -> Consumed {
+    public func consume(_ consumption: Consumption, apiKeyId: String?) throws -> PendingWrite<Consumed> {
         try consumption.validate()
         let now = context.clock.now()
-        let debit = try await database.write { db in
-            try Self.explainingMissingTenant(db, consumption.tenantId) {
+        return PendingWrite(database) { db in
+            let debit = try Self.explainingMissingTenant(db, consumption.tenantId) {
                 try Ledger.debit(db, consumption.spend(apiKeyId: apiKeyId), idempotencyKey: consumption.idempotencyKey, at: now)
             }
+            return Consumed(consumed: debit.consumed, remaining: debit.remaining, replayed: debit.replayed)
         }
-        return Consumed(consumed: debit.consumed, remaining: debit.remaining, replayed: debit.replayed)
     }
 
     public static let maximumBatch = 1000
 
     /// Up to 1000 debits of one tenant committed together, each all or nothing on its own:
     /// an item's failure (short, over a cap, a reused key) is its answer and undoes no other.
-    public func consumeBatch(tenantId: String, _ items: [Consumption], apiKeyId: String?) async throws -> [Result<Consumed, DomainError>] {
+    public func consumeBatch(tenantId: String, _ items: [Consumption], apiKeyId: String?) throws -> PendingWrite<[Result<Consumed, DomainError>]> {
         guard (1...Self.maximumBatch).contains(items.count) else { throw DomainError.invalidArgument("items takes 1 to \(Self.maximumBatch) debits") }
         var checked: [Result<Consumption, DomainError>] = []
         for item in items {
@@ -87,7 +87,7 @@ public struct CreditService: Sendable {
         }
         let now = context.clock.now()
         let valid = checked
-        return try await database.write { db in
+        return PendingWrite(database) { db in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
             return try valid.map { item in
                 let consumption: Consumption
@@ -118,14 +118,14 @@ public struct CreditService: Sendable {
     }
 
     /// Reserves credits for `ttlSeconds` (default 300, at most a day).
-    public func hold(_ consumption: Consumption, ttlSeconds: Int64, apiKeyId: String?) async throws -> HoldOutcome {
+    public func hold(_ consumption: Consumption, ttlSeconds: Int64, apiKeyId: String?) throws -> PendingWrite<HoldOutcome> {
         try consumption.validate()
         let ttl = ttlSeconds == 0 ? CreditHold.defaultTTLSeconds : ttlSeconds
         guard (1...CreditHold.maximumTTLSeconds).contains(ttl) else {
             throw DomainError.invalidArgument("ttl_seconds must be between 1 and \(CreditHold.maximumTTLSeconds) (0 for the default of \(CreditHold.defaultTTLSeconds))")
         }
         let now = context.clock.now()
-        return try await database.write { db in
+        return PendingWrite(database) { db in
             try Self.explainingMissingTenant(db, consumption.tenantId) {
                 Self.outcome(try Ledger.placeHold(db, consumption.spend(apiKeyId: apiKeyId), ttlSeconds: ttl, idempotencyKey: consumption.idempotencyKey, at: now))
             }
@@ -133,18 +133,18 @@ public struct CreditService: Sendable {
     }
 
     /// Debits the actual cost of a held call (0 is allowed) and frees the rest of the hold.
-    public func settle(tenantId: String, holdId: String, amount: Int64, idempotencyKey: String) async throws -> HoldOutcome {
+    public func settle(tenantId: String, holdId: String, amount: Int64, idempotencyKey: String) throws -> PendingWrite<HoldOutcome> {
         _ = try Amount.nonNegative(amount, field: "amount")
         try Consumption.validateKey(idempotencyKey)
         let now = context.clock.now()
-        return try await database.write { db in
+        return PendingWrite(database) { db in
             Self.outcome(try Ledger.settleHold(db, tenantId: tenantId, holdId: holdId, amount: amount, idempotencyKey: idempotencyKey, at: now))
         }
     }
 
-    public func release(tenantId: String, holdId: String) async throws -> HoldOutcome {
+    public func release(tenantId: String, holdId: String) -> PendingWrite<HoldOutcome> {
         let now = context.clock.now()
-        return try await database.write { db in Self.outcome(try Ledger.releaseHold(db, tenantId: tenantId, holdId: holdId, at: now)) }
+        return PendingWrite(database) { db in Self.outcome(try Ledger.releaseHold(db, tenantId: tenantId, holdId: holdId, at: now)) }
     }
 
     public func holds(tenantId: String, status: CreditHold.Status?, page: Int, limit: Int) async throws -> TenantService.Page<CreditHold> {

@@ -58,38 +58,45 @@ public final class GroupWriter: Sendable {
 
     public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let item = Item(
-                run: { db in
-                    let result: Result<T, any Error>
-                    // Savepoint statements are prepared once per connection, not per write.
-                    do {
-                        try db.cachedStatement(sql: "SAVEPOINT tenantry_write").execute()
-                    } catch {
-                        let failure = Result<T, any Error>.failure(self.classify(error))
-                        return { continuation.resume(with: failure) }
-                    }
-                    do {
-                        let value = try work(db)
-                        try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
-                        result = .success(value)
-                    } catch {
-                        result = .failure(self.classify(error))
-                        // A full disk or an I/O error can make SQLite roll back the whole
-                        // transaction; the batch then fails as one (see `commit`). A savepoint
-                        // that cannot be undone would commit with the batch: this throw fails
-                        // the batch instead.
-                        if db.isInsideTransaction {
-                            try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT tenantry_write").execute()
-                            try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
-                        }
-                    }
-                    let answer = result
-                    return { continuation.resume(with: answer) }
-                },
-                fail: { continuation.resume(throwing: $0) }
-            )
-            enqueue(item)
+            submit(work) { continuation.resume(with: $0) }
         }
+    }
+
+    /// Queues a write as `write` does, and calls `answer` on the writer's thread once the
+    /// commit that holds it is done (or the write failed): a caller that answers from there
+    /// saves a hop through the task pool. `answer` must be short, and must not write.
+    public func submit<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T, then answer: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        let item = Item(
+            run: { db in
+                let result: Result<T, any Error>
+                // Savepoint statements are prepared once per connection, not per write.
+                do {
+                    try db.cachedStatement(sql: "SAVEPOINT tenantry_write").execute()
+                } catch {
+                    let failure = Result<T, any Error>.failure(self.classify(error))
+                    return { answer(failure) }
+                }
+                do {
+                    let value = try work(db)
+                    try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
+                    result = .success(value)
+                } catch {
+                    result = .failure(self.classify(error))
+                    // A full disk or an I/O error can make SQLite roll back the whole
+                    // transaction; the batch then fails as one (see `commit`). A savepoint
+                    // that cannot be undone would commit with the batch: this throw fails
+                    // the batch instead.
+                    if db.isInsideTransaction {
+                        try db.cachedStatement(sql: "ROLLBACK TO SAVEPOINT tenantry_write").execute()
+                        try db.cachedStatement(sql: "RELEASE SAVEPOINT tenantry_write").execute()
+                    }
+                }
+                let outcome = result
+                return { answer(outcome) }
+            },
+            fail: { answer(.failure($0)) }
+        )
+        enqueue(item)
     }
 
     public var statistics: Statistics {

@@ -1,0 +1,24 @@
+import GRDB
+
+/// A write a service has checked and prepared but not yet queued: awaited with `value`, or
+/// answered on the writer's thread with `then`. The hot paths use `then`, so a debit goes
+/// from the polling thread to the writer and back to its connection without a task.
+public struct PendingWrite<Value: Sendable>: Sendable {
+    let database: AppDatabase
+    let work: @Sendable (Database) throws -> Value
+
+    init(_ database: AppDatabase, _ work: @escaping @Sendable (Database) throws -> Value) {
+        self.database = database
+        self.work = work
+    }
+
+    /// Queues it and waits for the commit that holds it.
+    public var value: Value {
+        get async throws { try await database.write(work) }
+    }
+
+    /// Queues it; `answer` runs on the writer's thread after the commit, and must be short.
+    public func then(_ answer: @escaping @Sendable (Result<Value, any Error>) -> Void) {
+        database.write(work, then: answer)
+    }
+}
