@@ -12,6 +12,8 @@ public struct ServiceContext: Sendable {
     public let loginThrottle: LoginThrottle
     public let emailThrottle: EmailThrottle
     public let logger: Logger
+    /// Sessions and API keys as last read; the writer's commits keep it true.
+    let credentials = CredentialCache()
 
     public init(database: AppDatabase, clock: any TimeSource, settings: Settings, hasher: PasswordHasher, logger: Logger) {
         self.database = database
@@ -24,6 +26,7 @@ public struct ServiceContext: Sendable {
         self.loginThrottle = LoginThrottle(settings: settings, clock: clock)
         self.emailThrottle = EmailThrottle(settings: settings, clock: clock)
         self.logger = logger
+        database.observeCommits(CredentialCache.Invalidation(credentials))
     }
 
     /// Checks a password guess for `email` under the login throttle (refused while the

@@ -120,30 +120,33 @@ public struct AccountService: Sendable {
         }
         let now = context.clock.now()
         let idle = settings.sessionIdleSeconds * 1000
-        return try database.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db.cachedStatement(
-                        sql: """
-                            SELECT session.id AS session_id, session.current_tenant_id, session.last_seen_at, session.expires_at, session.revoked_at, user.*
-                            FROM session JOIN user ON user.id = session.user_id WHERE session.token_hash = ?
-                            """),
-                    arguments: [Secrets.sha256(token)]
-                )
-            else { throw DomainError.unauthenticated("invalid or expired token") }
-            let lastSeen: Int64 = row["last_seen_at"]
-            let expiresAt: Int64 = row["expires_at"]
-            guard row["revoked_at"] as Int64? == nil, now.milliseconds < min(expiresAt, lastSeen + idle) else {
-                throw DomainError.unauthenticated("invalid or expired token")
+        let hash = Secrets.sha256(token)
+        let found = try context.credentials.value(\.sessions, for: hash) {
+            try database.read { db -> CredentialCache.SessionRecord? in
+                guard
+                    let row = try Row.fetchOne(
+                        db.cachedStatement(
+                            sql: """
+                                SELECT session.id AS session_id, session.current_tenant_id, session.last_seen_at, session.expires_at, session.revoked_at, user.*
+                                FROM session JOIN user ON user.id = session.user_id WHERE session.token_hash = ?
+                                """),
+                        arguments: [hash]
+                    )
+                else { return nil }
+                let user = User(databaseRow: row)
+                return CredentialCache.SessionRecord(
+                    sessionId: row["session_id"], lastSeen: row["last_seen_at"], expiresAt: row["expires_at"], revoked: row["revoked_at"] as Int64? != nil, user: user,
+                    membership: try Self.currentMembership(db, userId: user.id, preferred: row["current_tenant_id"]))
             }
-            let user = User(databaseRow: row)
-            guard user.status != .disabled else { throw DomainError.permissionDenied("this account is disabled") }
-            let membership = try Self.currentMembership(db, userId: user.id, preferred: row["current_tenant_id"])
-            return Principal(
-                sessionId: row["session_id"], user: user, tenantId: membership?.tenantId, role: membership?.role,
-                isStale: now.milliseconds - lastSeen > 60_000
-            )
         }
+        guard let session = found, !session.revoked, now.milliseconds < min(session.expiresAt, session.lastSeen + idle) else {
+            throw DomainError.unauthenticated("invalid or expired token")
+        }
+        guard session.user.status != .disabled else { throw DomainError.permissionDenied("this account is disabled") }
+        let isStale = now.milliseconds - max(session.lastSeen, session.markedAt) > 60_000
+        // The caller marks it (`touch`); until that commits, the cache remembers it was asked.
+        if isStale { context.credentials.update(\.sessions, for: hash) { $0.markedAt = now.milliseconds } }
+        return Principal(sessionId: session.sessionId, user: session.user, tenantId: session.membership?.tenantId, role: session.membership?.role, isStale: isStale)
     }
 
     /// Marks a session as in use (it keeps its idle clock running). Callers need not wait.

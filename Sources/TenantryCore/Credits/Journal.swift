@@ -85,7 +85,17 @@ public enum Journal {
             arguments += [to]
         }
         let condition = conditions.joined(separator: " AND ")
-        let total = try Int.fetchOne(db, sql: "SELECT count(*) FROM credit_entry e WHERE \(condition)", arguments: arguments) ?? 0
+        // Unfiltered, or by category, the total is kept (`credit_entry_count`); other filters
+        // count what they match.
+        let total: Int
+        if filter.agentId == nil, filter.from == nil, filter.to == nil {
+            total =
+                try Int.fetchOne(
+                    db.cachedStatement(sql: "SELECT coalesce(sum(entries), 0) FROM credit_entry_count WHERE tenant_id = ?1 AND (?2 IS NULL OR category = ?2)"),
+                    arguments: [tenantId, filter.category]) ?? 0
+        } else {
+            total = try Int.fetchOne(db, sql: "SELECT count(*) FROM credit_entry e WHERE \(condition)", arguments: arguments) ?? 0
+        }
         let rows = try Row.fetchAll(
             db,
             sql: """

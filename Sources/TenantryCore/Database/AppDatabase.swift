@@ -39,6 +39,9 @@ public final class AppDatabase: Sendable {
         // GRDB switches WAL connections to synchronous=NORMAL after prepareDatabase runs;
         // set the configured level back on the writer connection and prove it took.
         let level = try pool.writeWithoutTransaction { db -> Int in
+            // A group commit dirties many pages; past the cache SQLite writes them to the WAL
+            // before the commit (a "spill"), and again when the same page changes once more.
+            try db.execute(sql: "PRAGMA cache_size = -\(Self.writerCacheKiB)")
             try db.execute(sql: "PRAGMA synchronous = \(synchronous.pragmaValue)")
             return try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
         }
@@ -51,6 +54,9 @@ public final class AppDatabase: Sendable {
         writer = GroupWriter(pool: pool, logger: logger)
         reports = ReportReader(pool: pool, threads: 2)
     }
+
+    /// The writer connection's page cache: what one group commit may dirty without spilling.
+    static let writerCacheKiB = 32 * 1024
 
     /// Process-wide SQLite settings, applied once before the first connection opens.
     private static let tuneSQLite: Void = {
@@ -70,6 +76,16 @@ public final class AppDatabase: Sendable {
     /// Queues a write and waits for the group commit that includes it.
     public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T) async throws -> T {
         try await writer.write(work)
+    }
+
+    /// Queues a write; `answer` runs on the writer's thread after its commit (see `GroupWriter.submit`).
+    public func write<T: Sendable>(_ work: @escaping @Sendable (Database) throws -> T, then answer: @escaping @Sendable (Result<T, any Error>) -> Void) {
+        writer.submit(work, then: answer)
+    }
+
+    /// Tells `observer` of every transaction of the writer, for as long as the database is open.
+    func observeCommits(_ observer: some TransactionObserver) {
+        pool.add(transactionObserver: observer, extent: .databaseLifetime)
     }
 
     /// Throws unless the database answers a read.

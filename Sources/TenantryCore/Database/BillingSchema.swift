@@ -190,7 +190,7 @@ enum BillingSchema {
 
         -- The test clock's offset from the system clock, kept across restarts.
         CREATE TABLE clock_offset (
-            id INTEGER PRIMARY KEY CHECK (id = 1),
+            id INTEGER PRIMARY KEY CHECK (id IN (1, 2)),
             milliseconds INTEGER NOT NULL
         ) STRICT;
         """
@@ -564,4 +564,47 @@ enum BillingSchema {
             UPDATE credit_hold_total SET amount = amount - OLD.amount, holds = holds - 1 WHERE tenant_id = OLD.tenant_id AND category = OLD.category;
         END;
         """
+
+    /// Two running counts for the hot paths. `credential_change` counts the changes that make
+    /// a credential held in memory wrong (`CredentialCache`):
+    /// triggers bump one row, which the writer's observer sees in the commit that made the
+    /// change. Triggers, rather than SQLite's per-row update hook, because `membership` is a
+    /// WITHOUT ROWID table, whose changes that hook never reports. Row 1 counts every change
+    /// but two: marking a key used (`last_used_at`) is none, and marking a session used
+    /// (`last_seen_at`, which moves its idle expiry) counts in row 2, for sessions only.
+    static let v13: String = """
+        CREATE TABLE credential_change (
+            id INTEGER PRIMARY KEY CHECK (id IN (1, 2)),
+            changes INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO credential_change (id, changes) VALUES (1, 0), (2, 0);
+        \(credentialTriggers)
+
+        -- How many journal entries each tenant has per category, kept in the statement that
+        -- appends one: the ledger page's total costs a lookup, not a count of the journal.
+        CREATE TABLE credit_entry_count (
+            tenant_id TEXT NOT NULL REFERENCES tenant(id) ON DELETE CASCADE,
+            category TEXT NOT NULL,
+            entries INTEGER NOT NULL CHECK (entries >= 0),
+            PRIMARY KEY (tenant_id, category)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO credit_entry_count (tenant_id, category, entries) SELECT tenant_id, category, count(*) FROM credit_entry GROUP BY tenant_id, category;
+        CREATE TRIGGER credit_entry_counted AFTER INSERT ON credit_entry BEGIN
+            INSERT INTO credit_entry_count (tenant_id, category, entries) VALUES (NEW.tenant_id, NEW.category, 1)
+            ON CONFLICT DO UPDATE SET entries = entries + 1;
+        END;
+        """
+
+    private static let credentialTriggers: String = [
+        ("api_key", "UPDATE OF id, tenant_id, name, key_prefix, key_hash, scopes, created_by, created_at, expires_at, revoked_at"), ("api_key", "DELETE"),
+        ("session", "UPDATE OF id, token_hash, user_id, current_tenant_id, expires_at, revoked_at"), ("session", "DELETE"),
+        ("session", "UPDATE OF last_seen_at"),
+        ("user", "UPDATE"), ("user", "DELETE"),
+        ("membership", "INSERT"), ("membership", "UPDATE"), ("membership", "DELETE"),
+        ("tenant", "DELETE"),
+    ].map { (table: String, event: String) -> String in
+        // A session marked as used changes how long it stays open, and no other credential.
+        let (name, row) = event == "UPDATE OF last_seen_at" ? ("session_used", 2) : ("\(table)_\(event.split(separator: " ")[0].lowercased())", 1)
+        return "CREATE TRIGGER \(name)_changes_credentials AFTER \(event) ON \(table) BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = \(row); END;"
+    }.joined(separator: "\n")
 }

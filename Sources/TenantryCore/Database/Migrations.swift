@@ -160,6 +160,9 @@ enum Migrations {
         migrator.registerMigration("v12_open_hold_totals") { db in
             try db.execute(sql: BillingSchema.v12)
         }
+        migrator.registerMigration("v13_credential_changes_and_entry_counts") { db in
+            try db.execute(sql: BillingSchema.v13)
+        }
         return migrator
     }
 }

@@ -129,13 +129,17 @@ public struct ApiKeyService: Sendable {
     /// The key behind a bearer credential, if it is active.
     public func authenticate(_ plaintext: String) throws -> KeyPrincipal {
         let now = context.clock.now()
-        let found = try database.read { db in
-            try ApiKey.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE key_hash = ?"), arguments: [Secrets.sha256(plaintext)])
+        let hash = Secrets.sha256(plaintext)
+        let found = try context.credentials.value(\.keys, for: hash) {
+            try database.read { db in try ApiKey.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE key_hash = ?"), arguments: [hash]) }
         }
         guard let key = found, key.isActive(at: now) else {
             throw DomainError.unauthenticated("invalid, expired or revoked API key")
         }
-        return KeyPrincipal(key: key, isStale: key.lastUsedAt.map { now.milliseconds - $0.milliseconds > 60_000 } ?? true)
+        let isStale = key.lastUsedAt.map { now.milliseconds - $0.milliseconds > 60_000 } ?? true
+        // The caller marks it (`touch`); until that commits, the cache holds the mark.
+        if isStale { context.credentials.update(\.keys, for: hash) { $0.lastUsedAt = now } }
+        return KeyPrincipal(key: key, isStale: isStale)
     }
 
     /// Records that a key was used (coarsely: callers need not wait).
