@@ -158,7 +158,6 @@ struct AppDatabaseTests {
             }
             let destination = temporaryDatabasePath()
             defer { removeDatabaseFiles(destination) }
-            // VACUUM INTO must run outside a transaction: this is the regression test for that.
             try database.backup(to: destination)
             #expect(FileManager.default.fileExists(atPath: destination))
             #expect(!FileManager.default.fileExists(atPath: destination + ".partial"))

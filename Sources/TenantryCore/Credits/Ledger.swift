@@ -355,16 +355,30 @@ enum Ledger {
             for row in try Row.fetchAll(
                 db,
                 sql: """
-                    WITH debited AS (SELECT tenant_id, \(column) AS subject, category, sum(amount) AS total FROM credit_debit WHERE \(column) != '' GROUP BY 1, 2, 3),
-                         totalled AS (SELECT tenant_id, subject, category, sum(amount) AS total FROM usage_total WHERE dimension = '\(dimension)' GROUP BY 1, 2, 3)
-                    SELECT tenant_id, subject, category, coalesce(d.total, 0) AS debited, coalesce(t.total, 0) AS totalled
-                    FROM debited d FULL JOIN totalled t USING (tenant_id, subject, category) WHERE coalesce(d.total, 0) != coalesce(t.total, 0)
+                    SELECT tenant_id, subject, category, sum(debited) AS debited, sum(totalled) AS totalled FROM (
+                        SELECT tenant_id, \(column) AS subject, category, amount AS debited, 0 AS totalled FROM credit_debit WHERE \(column) != ''
+                        UNION ALL
+                        SELECT tenant_id, subject, category, 0, amount FROM usage_total WHERE dimension = '\(dimension)')
+                    GROUP BY tenant_id, subject, category HAVING sum(debited) != sum(totalled)
                     """)
             {
                 problems.append(
                     "tenant \(row["tenant_id"] as String) \(dimension) \(row["subject"] as String) \(row["category"] as String): debits add up to \(row["debited"] as Int64) but the usage totals say \(row["totalled"] as Int64)"
                 )
             }
+        }
+        for row in try Row.fetchAll(
+            db,
+            sql: """
+                SELECT tenant_id, category, sum(kept) AS kept, sum(appended) AS appended FROM (
+                    SELECT tenant_id, category, entries AS kept, 0 AS appended FROM credit_entry_count
+                    UNION ALL
+                    SELECT tenant_id, category, 0, 1 FROM credit_entry)
+                GROUP BY tenant_id, category HAVING sum(kept) != sum(appended)
+                """)
+        {
+            problems.append(
+                "tenant \(row["tenant_id"] as String) \(row["category"] as String): the ledger's entry count says \(row["kept"] as Int64) but it holds \(row["appended"] as Int64)")
         }
         problems += try holdInconsistencies(db)
         let negative = try Int.fetchOne(db, sql: "SELECT count(*) FROM credit_grant WHERE used > amount OR used < 0") ?? 0
@@ -425,7 +439,9 @@ enum Ledger {
         for row in try Row.fetchAll(
             db,
             sql: """
-                WITH last AS (SELECT max(seq) AS seq FROM credit_entry GROUP BY tenant_id, category)
+                WITH last AS (
+                    SELECT (SELECT seq FROM credit_entry e WHERE e.tenant_id = c.tenant_id AND e.category = c.category ORDER BY seq DESC LIMIT 1) AS seq
+                    FROM credit_entry_count c)
                 SELECT e.tenant_id, e.category, e.held_after,
                     (SELECT coalesce(sum(h.amount), 0) FROM credit_hold h
                      WHERE h.tenant_id = e.tenant_id AND h.category = e.category AND h.created_at <= e.created_at AND h.expires_at > e.created_at

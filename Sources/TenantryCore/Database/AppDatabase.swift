@@ -108,7 +108,10 @@ public final class AppDatabase: Sendable {
     }
 
     /// Writes a consistent copy of the live database to `destination`, safe while serving:
-    /// `VACUUM INTO` reads one snapshot and never blocks writers.
+    /// SQLite's online backup copies the pages of one read snapshot (a WAL reader never
+    /// blocks the writer) into a `.partial` file, which `quick_check` reads through before it
+    /// is renamed. A page copy runs at the disk's speed, where `VACUUM INTO` rebuilt every
+    /// table and index (6 GB took 230 s, against 17 s to copy it).
     public func backup(to destination: String) throws {
         let target = URL(fileURLWithPath: destination).standardizedFileURL
         guard !FileManager.default.fileExists(atPath: target.path) else {
@@ -116,29 +119,34 @@ public final class AppDatabase: Sendable {
         }
         let partial = target.path + ".partial"
         try? FileManager.default.removeItem(atPath: partial)
-        // VACUUM INTO reads one snapshot on its own, and refuses to run inside a transaction.
-        try pool.unsafeRead { db in try db.execute(sql: "VACUUM INTO ?", arguments: [partial]) }
-        let copy = try DatabaseQueue(path: partial)
-        let verdict = try copy.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }
-        try copy.close()
-        guard verdict == ["ok"] else {
+        do {
+            let copy = try DatabaseQueue(path: partial)
+            try pool.backup(to: copy)
+            let verdict = try copy.read { try String.fetchAll($0, sql: "PRAGMA quick_check") }
+            try copy.close()
+            guard verdict == ["ok"] else {
+                throw DomainError.internalError("backup failed its integrity check: \(verdict.joined(separator: "; "))")
+            }
+        } catch {
             try? FileManager.default.removeItem(atPath: partial)
-            throw DomainError.internalError("backup failed its integrity check: \(verdict.joined(separator: "; "))")
+            throw error
         }
         try FileManager.default.moveItem(atPath: partial, toPath: target.path)
     }
 
-    /// Runs SQLite's own integrity and foreign key checks, then checks that every credit
-    /// balance equals its ledger; returns the problems found.
-    public func integrityProblems() throws -> [String] {
-        let problems = try sqliteProblems()
+    /// Runs SQLite's own checks (`quick_check`: every page and row well formed; with `full`,
+    /// `integrity_check`, which also proves each index against its table) and the foreign
+    /// key check, then checks that every credit balance equals its ledger; returns the
+    /// problems found.
+    public func integrityProblems(full: Bool = false) throws -> [String] {
+        let problems = try sqliteProblems(full: full)
         guard problems.isEmpty, try !hasPendingMigrations else { return problems }
         return try pool.read { try Ledger.inconsistencies($0) }
     }
 
-    private func sqliteProblems() throws -> [String] {
+    private func sqliteProblems(full: Bool) throws -> [String] {
         try pool.read { db in
-            var problems = try String.fetchAll(db, sql: "PRAGMA integrity_check").filter { $0 != "ok" }
+            var problems = try String.fetchAll(db, sql: full ? "PRAGMA integrity_check" : "PRAGMA quick_check").filter { $0 != "ok" }
             let orphans = try Row.fetchAll(db, sql: "PRAGMA foreign_key_check")
             problems += orphans.map { "foreign key violation in \($0[0] as String? ?? "?") row \($0[1] as Int64? ?? 0) → \($0[2] as String? ?? "?")" }
             return problems
