@@ -42,6 +42,8 @@ public final class PasswordHasher: Sendable {
         self.workers = max(1, workers)
         // Below the HTTP threads: a flood of wrong passwords must not starve the API.
         queue = WorkQueue(name: "argon2", threads: self.workers, limit: queueLimit, niceness: 10)
+        // Each hash's memory goes back to the system once it is done (see the shim).
+        _ = tenantry_return_large_blocks()
         decoy = try Self.hashNow(Secrets.token("decoy"), parameters: parameters)
     }
 
