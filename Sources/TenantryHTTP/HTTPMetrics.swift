@@ -21,6 +21,12 @@ public final class HTTPMetrics: Sendable {
         var counts = [Int](repeating: 0, count: HTTPMetrics.buckets.count)
         var count = 0
         var sum = 0.0
+
+        mutating func record(_ seconds: Double) {
+            if let bucket = HTTPMetrics.buckets.firstIndex(where: { seconds <= $0 }) { counts[bucket] += 1 }
+            count += 1
+            sum += seconds
+        }
     }
     private struct State {
         var requests: [CountKey: Int] = [:]
@@ -59,12 +65,8 @@ public final class HTTPMetrics: Sendable {
         let route = route.isEmpty ? "unmatched" : route
         shard.state.withLock { state in
             state.requests[CountKey(method: method, route: route, status: status), default: 0] += 1
-            let key = LatencyKey(method: method, route: route)
-            var histogram = state.latencies[key] ?? Histogram()
-            if let bucket = Self.buckets.firstIndex(where: { seconds <= $0 }) { histogram.counts[bucket] += 1 }
-            histogram.count += 1
-            histogram.sum += seconds
-            state.latencies[key] = histogram
+            // In place: a copy out of the dictionary and back would copy its bucket array.
+            state.latencies[LatencyKey(method: method, route: route), default: Histogram()].record(seconds)
         }
     }
 
