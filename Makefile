@@ -9,7 +9,7 @@ OPERATOR_EMAIL ?= admin@tenantry.local
 # Debian packages: to build, to run the test suites, to benchmark.
 BUILD_PACKAGES := libmicrohttpd-dev libargon2-dev libsqlite3-dev libcurl4-openssl-dev pkg-config
 TEST_PACKAGES := nginx-light systemd curl chromium chromium-driver
-BENCH_PACKAGES := wrk sqlite3
+BENCH_PACKAGES := wrk sqlite3 gcc libc6-dev postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: deps test-deps bench-deps build release run test lint test-swift test-integration bench clean

@@ -25,9 +25,58 @@
 #                AS: each one's difference is kept as rows_delta_<name> (the first's also
 #                as rows_delta), its value before as rows_before_<name>.
 #   TAG          a label the summary picks scenarios by (consume-full, consume-normal, holds,
-#                hold-settle, batch).
+#                hold-settle, batch, hello, spread, auth-key, auth-session, user).
 #   SETTLE       0 = do not wait for the password-hash queue to empty after the warm-up and
 #                the measured run (runs under the login flood, whose queue never empties).
+#   SERVER       hello = the scenario measures the C hello-world (bench/hello-mhd.c) at
+#                $HELLO_BASE instead of the daemon (which is idle meanwhile); its CPU column
+#                is the hello-world's.
+#
+# The scenarios, in order: GET /healthz, then GET / on the C hello-world right after it
+# (bench/hello-mhd.c, built by the bench with cc -O2 and pkg-config's libmicrohttpd flags
+# into the temp dir: libmicrohttpd with the daemon's flags, internal polling thread, epoll,
+# turbo, a thread pool of one thread a core, answering {"status":"ok"} on the access
+# handler's second call from a persistent buffer); GET /v1/auth/check with the API key and
+# with the session, GET /v1/user, POST consume; the webhooks, holds and batches below; POST
+# consume spread over $BENCH_TENANTS tenants (below); the logins; the login flood; consume
+# with synchronous=normal. The summary's "Aims" table holds every figure against the aim
+# set for it: GET /healthz >= 0.8 x the hello-world; as ratios to /healthz, auth/check
+# (API key and session) >= 0.7, GET /v1/user >= 0.5, consume >= 0.5 with p99 <= 5 ms on
+# one tenant and over the tenants, holds and hold+settle pairs >= 0.35, consume/batch
+# >= 200,000 debits/s; no debit lost or doubled; idle memory <= 25 MB; beside consume, the
+# same debit done by PostgreSQL (below).
+#
+# Memory: the daemon's VmRSS (/proc/PID/status) once its start-up and the setup calls (the
+# operator's login, the user, the API key, the credits) are done and it has been idle 2 s
+# (aim: <= 25 MB; 25,000,000 bytes), also right after start-up (1 s after /healthz first
+# answered, before the setup calls), and its peak (VmHWM) under the load of every scenario
+# of the first daemon (the one with synchronous=full), with its RSS after them.
+#
+# Consume over many tenants (BENCH_TENANTS, 1000; 0 skips it): bench/make-tenants.py
+# creates them through the API (a user each, registered with the code from the outbox: the
+# API makes a tenant only with its user; an API key each; 1e9 credits each granted by the
+# operator) and writes the (tenant, key) pairs to a file that the scenario's wrk Lua reads:
+# each request goes to the next tenant of the list (its path and its API key), every wrk
+# thread starting elsewhere in it. The debits are counted before and after (COUNT_SQL), as
+# for consume on one tenant, and the tenants that got debits during its runs.
+#
+# PostgreSQL beside the debit (BENCH_POSTGRES, 1; 0 skips it; needs Debian's postgresql):
+# once the daemons have stopped, a cluster of Debian's PostgreSQL (the newest
+# /usr/lib/postgresql/*/bin) is made in a temp dir (initdb, run as the postgres system
+# user when the bench runs as root: initdb refuses root), on a free loopback port with
+# its unix socket in that dir, its defaults otherwise (fsync on, synchronous_commit on;
+# max_connections raised to fit the clients). Its schema: a balance table (1,000 rows of
+# 1e9) and a debit table (balance id, amount, balance after, agent id, idempotency key,
+# unique per balance, time). One debit is one SQL transaction: one statement that
+# decrements the balance only when it covers the amount and inserts the debit row with a
+# new idempotency key (gen_random_uuid()) in the same transaction. pgbench drives it
+# (-c $BENCH_PG_CLIENTS -j 2 -n -M prepared, over TCP on loopback as wrk does; a warm-up,
+# then the measured run with per-transaction logs for p50/p99), on one balance and then
+# spread over the 1,000 (\set id random(1, 1000)). The summary gives its tps beside
+# consume on one tenant and over the tenants (ratio Tenantry / PostgreSQL) and checks that
+# the debits counted in PostgreSQL equal the transactions pgbench reported and that each
+# balance's decrease equals the sum of its debits. The cluster is stopped and removed at
+# the end, whatever happens.
 #
 # The credit consumption scenario (the hot path) runs twice: on the daemon as started
 # (synchronous=full by default), then on the same database after a restart with
@@ -79,14 +128,18 @@
 # completed_at to the last, and how many failed or are being retried (must be 0). The
 # endpoint is deleted afterwards, so that later scenarios emit nothing.
 #
-# Environment: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (32),
+# Environment: BENCH_DURATION (10s), BENCH_WARMUP (2s), BENCH_CONNECTIONS (64),
 # BENCH_WRK_THREADS (1), BENCH_TIMEOUT (10s, wrk's per-request timeout),
 # TENANTRYD (.build/release/tenantryd), BENCH_TIMERS (1; 0 skips bench/timers.sh, whose
-# own settings are TIMERS_*), BENCH_FLOOD (1; 0 skips the login flood), BENCH_FLOOD_CONNECTIONS
+# own settings are TIMERS_*), BENCH_LARGE (1; 0 skips bench/large.sh, the routes, check and
+# backup on 100,000 tenants and 10 million debits, whose own settings are LARGE_*; its first
+# run generates the database, about 6 minutes, then reuses it for a week), BENCH_FLOOD (1; 0 skips the login flood), BENCH_FLOOD_CONNECTIONS
 # (300, the flood's connections), BENCH_WEBHOOKS (1; 0 skips the webhooks),
 # BENCH_WEBHOOK_DELIVERIES (3000), BENCH_WEBHOOK_WAIT (120, seconds), BENCH_HOLDS (1; 0 skips the
 # holds and batches; 1 needs sqlite3), BENCH_NGINX (nginx, else
-# /usr/sbin/nginx; a command that does not run means the Python receiver). Extra daemon flags: BENCH_DAEMON_ARGS, e.g.
+# /usr/sbin/nginx; a command that does not run means the Python receiver), BENCH_TENANTS
+# (1000; 0 skips consume over many tenants), BENCH_POSTGRES (1; 0 skips PostgreSQL),
+# BENCH_PG_CLIENTS (64, pgbench's clients), CC (cc, for the hello-world). Extra daemon flags: BENCH_DAEMON_ARGS, e.g.
 # BENCH_DAEMON_ARGS="--synchronous normal" (the consume scenario then runs once).
 #
 # wrk and the daemon share the machine's cores: the CPU columns say who used what
@@ -101,17 +154,22 @@ RESULTS_DIR=$BENCH_DIR/results
 BIN=${TENANTRYD:-.build/release/tenantryd}
 DURATION=${BENCH_DURATION:-10s}
 WARMUP=${BENCH_WARMUP:-2s}
-CONNS_DEFAULT=${BENCH_CONNECTIONS:-32}
+CONNS_DEFAULT=${BENCH_CONNECTIONS:-64}
 WRK_THREADS=${BENCH_WRK_THREADS:-1}
 WRK_TIMEOUT=${BENCH_TIMEOUT:-10s}
 read -r -a DAEMON_ARGS <<<"${BENCH_DAEMON_ARGS:-}"
 RUN_TIMERS=${BENCH_TIMERS:-1}
+RUN_LARGE=${BENCH_LARGE:-1}
 RUN_FLOOD=${BENCH_FLOOD:-1}
 FLOOD_CONNS=${BENCH_FLOOD_CONNECTIONS:-300}
 RUN_WEBHOOKS=${BENCH_WEBHOOKS:-1}
 RUN_HOLDS=${BENCH_HOLDS:-1}
 WEBHOOK_DELIVERIES=${BENCH_WEBHOOK_DELIVERIES:-3000}
 WEBHOOK_WAIT=${BENCH_WEBHOOK_WAIT:-120}
+SPREAD_TENANTS=${BENCH_TENANTS:-1000}
+RUN_POSTGRES=${BENCH_POSTGRES:-1}
+PG_CLIENTS=${BENCH_PG_CLIENTS:-64}
+CC=${CC:-cc}
 # Deliveries to the bench's loopback receiver need it; it only widens the URLs allowed.
 [ "$RUN_WEBHOOKS" = 0 ] || DAEMON_ARGS+=(--webhooks-allow-private)
 
@@ -127,9 +185,20 @@ FLOOD_WRONG_PASSWORD=not-the-password-1
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-for tool in wrk curl python3 $([ "$RUN_HOLDS" = 0 ] || echo sqlite3); do
+for tool in wrk curl python3 "$CC" pkg-config $([ "$RUN_HOLDS" = 0 ] || echo sqlite3) $([ "$RUN_POSTGRES" = 0 ] || echo psql pgbench); do
   command -v "$tool" >/dev/null || die "$tool is not installed (make bench-deps)"
 done
+pkg-config --exists libmicrohttpd || die "pkg-config does not know libmicrohttpd (make bench-deps)"
+if [ "$RUN_POSTGRES" != 0 ]; then
+  # Debian's server binaries (initdb, pg_ctl) are not on PATH: the newest installed version.
+  PG_BIN=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n 1)
+  if [ -z "$PG_BIN" ] || [ ! -x "$PG_BIN/initdb" ]; then
+    die "no /usr/lib/postgresql/*/bin/initdb: install postgresql (make bench-deps), or BENCH_POSTGRES=0"
+  fi
+  if [ "$(id -u)" = 0 ]; then
+    id postgres >/dev/null 2>&1 || die "running as root, initdb needs the postgres system user (Debian's postgresql makes it)"
+  fi
+fi
 [ -x "$BIN" ] || die "$BIN not found: run 'swift build -c release' (or 'make bench')"
 
 WORK=$(mktemp -d -t tenantry-bench.XXXXXX)
@@ -139,6 +208,9 @@ DAEMON_PID=
 FLOOD_PID=
 RECEIVER_PID=
 WEBHOOK_QUEUE_PID=
+HELLO_PID=
+PG_WORK=
+PG_STARTED=
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # Stops the webhooks' receiver (RECEIVER_PID, nginx's master or the Python server), if running.
@@ -151,6 +223,28 @@ receiver_stop() {
   wait "$RECEIVER_PID" 2>/dev/null || true
   RECEIVER_PID=
 }
+# Stops the C hello-world (HELLO_PID), if running.
+hello_stop() {
+  [ -n "$HELLO_PID" ] || return 0
+  kill -TERM "$HELLO_PID" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$HELLO_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$HELLO_PID" 2>/dev/null || true
+  wait "$HELLO_PID" 2>/dev/null || true
+  HELLO_PID=
+}
+# as_pg CMD...: runs CMD as the cluster's owner (the postgres system user when root).
+as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# Stops the PostgreSQL cluster (fast: its clients are gone), if started, and removes its dir.
+pg_stop() {
+  [ -n "$PG_WORK" ] || return 0
+  if [ -n "$PG_STARTED" ]; then
+    as_pg "$PG_BIN/pg_ctl" -D "$PG_WORK/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
+      as_pg "$PG_BIN/pg_ctl" -D "$PG_WORK/data" -m immediate -w -t 10 stop >/dev/null 2>&1 || true
+    PG_STARTED=
+  fi
+  rm -rf "$PG_WORK"
+  PG_WORK=
+}
 cleanup() {
   local rc=$?
   trap - EXIT
@@ -159,6 +253,8 @@ cleanup() {
   # The webhooks' queueing wrk and their receiver (nginx or Python), likewise.
   if [ -n "$WEBHOOK_QUEUE_PID" ]; then kill -TERM "$WEBHOOK_QUEUE_PID" 2>/dev/null || true; wait "$WEBHOOK_QUEUE_PID" 2>/dev/null || true; fi
   receiver_stop
+  hello_stop
+  pg_stop
   stop_daemon
   rm -rf "$WORK"
   exit "$rc"
@@ -193,15 +289,19 @@ start_daemon() {
     { daemon_log_tail; die "GET /healthz did not answer 200 within 15 s"; }
 }
 start_daemon
+# Its resident set once started, before the setup calls (the idle figure comes after them).
+sleep 1
+STARTUP_RSS_KIB=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DAEMON_PID/status")
 
 # ---------------------------------------------------------------- API helpers
 # api METHOD PATH [BODY] [TOKEN]: prints the response body; dies unless the status is 2xx.
+# The daemon's unless API_BASE names another server (the hello-world).
 api() {
   local method=$1 path=$2 body=${3:-} token=${4:-} code
   local args=(-sS -o "$WORK/api.out" -w '%{http_code}' -X "$method")
   [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
   [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
-  code=$(curl "${args[@]}" "$BASE$path") || die "$method $path: curl failed"
+  code=$(curl "${args[@]}" "${API_BASE:-$BASE}$path") || die "$method $path: curl failed"
   [[ $code == 2?? ]] || { echo "response: $(cat "$WORK/api.out")" >&2; die "$method $path answered $code"; }
   cat "$WORK/api.out"
 }
@@ -250,12 +350,36 @@ local consumed, prefix = 0, nil
 function request()
   if not prefix then prefix = (os.getenv("BENCH_RUN") or "run") .. "-t" .. tostring(thread_id or 0) .. "-" end
   consumed = consumed + 1
+  counters.sent = (counters.sent or 0) + 1
   return wrk.format(nil, nil, nil, string.format(
     [[{"category":"USAGE_AI_CREDIT","amount":1,"agent_id":"agent-%d","dataset_id":"","idempotency_key":"%s%d"}]],
     consumed % 64, prefix, consumed))
 end'
 consume_body() { printf '{"category":"USAGE_AI_CREDIT","amount":1,"agent_id":"agent-0","dataset_id":"","idempotency_key":"%s"}' "$1"; }
 DEBITS_SQL="SELECT count(*) FROM credit_debit"
+
+# ---------------------------------------------------------------- the C hello-world
+# bench/hello-mhd.c, built into the temp dir, on a port of its own, a thread a core.
+HELLO_PORT=$(free_port)
+HELLO_BASE=http://127.0.0.1:$HELLO_PORT
+# shellcheck disable=SC2046 # pkg-config's flags are words
+"$CC" -O2 -o "$WORK/hello-mhd" "$BENCH_DIR/hello-mhd.c" $(pkg-config --cflags --libs libmicrohttpd) >"$WORK/hello-build.log" 2>&1 ||
+  { cat "$WORK/hello-build.log" >&2; die "could not build bench/hello-mhd.c"; }
+"$WORK/hello-mhd" "$HELLO_PORT" "$(nproc)" >"$WORK/hello.log" 2>&1 &
+HELLO_PID=$!
+for _ in $(seq 50); do
+  kill -0 "$HELLO_PID" 2>/dev/null || { cat "$WORK/hello.log" >&2; die "the C hello-world did not start"; }
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$HELLO_BASE/" || true)" = 200 ] && break
+  sleep 0.1
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$HELLO_BASE/" || true)" = 200 ] || die "the C hello-world did not answer 200 within 5 s"
+
+# ---------------------------------------------------------------- idle memory
+# After start-up and the setup calls above, idle for 2 s: the daemon's resident set.
+sleep 2
+IDLE_RSS_KIB=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DAEMON_PID/status")
+IDLE_HWM_KIB=$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$DAEMON_PID/status")
+IDLE_THREADS=$(awk '$1 == "Threads:" { print $2 }' "/proc/$DAEMON_PID/status")
 
 # ---------------------------------------------------------------- scenarios
 CLK_TCK=$(getconf CLK_TCK)
@@ -325,7 +449,9 @@ run_wrk() {
 scenario() {
   local name=$1 method=$2 path=$3 body=${4:-} token=${5:-}
   local conns=${CONNS:-$CONNS_DEFAULT} codes=${CODES:-0} request_lua=${REQUEST_LUA:-} count_sql=${COUNT_SQL:-} tag=${TAG:-}
-  local do_settle=${SETTLE:-1}
+  local do_settle=${SETTLE:-1} server=${SERVER:-daemon} url_base=$BASE server_pid=$DAEMON_PID auth=none
+  if [ "$server" = hello ]; then url_base=$HELLO_BASE server_pid=$HELLO_PID; fi
+  case $token in '') ;; tnk_*) auth="API key" ;; *) auth=session ;; esac
   N_SCENARIOS=$((N_SCENARIOS + 1))
   local id
   id=$(printf '%02d' "$N_SCENARIOS")
@@ -333,8 +459,9 @@ scenario() {
   echo "bench: [$id] $name: $method $path, $conns connections, warm-up $WARMUP, measure $DURATION" >&2
 
   check_alive "before $name"
+  [ "$server" != hello ] || kill -0 "$HELLO_PID" 2>/dev/null || die "the C hello-world died (before $name)"
   # One request first: a scenario that is refused (401, 404, ...) is a broken bench, not a figure.
-  api "$method" "$path" "$body" "$token" >/dev/null
+  API_BASE=$url_base api "$method" "$path" "$body" "$token" >/dev/null
 
   {
     printf -- '-- %s (generated by bench/run.sh)\n' "$name"
@@ -349,7 +476,7 @@ scenario() {
     [ -z "$request_lua" ] || printf '%s\n' "$request_lua"
   } >"$lua"
 
-  run_wrk "$lua" "$WORK/warmup-$id.txt" "$WARMUP" "$conns" "$BASE$path"
+  run_wrk "$lua" "$WORK/warmup-$id.txt" "$WARMUP" "$conns" "$url_base$path"
   [ "$do_settle" = 0 ] || settle
   check_alive "after the warm-up of $name"
 
@@ -357,12 +484,13 @@ scenario() {
   # The warm-up's abandoned requests first (they must not count in the difference).
   [ -z "$count_sql" ] || rows0=$(db_counts_idle "$count_sql")
   metrics_snapshot "$WORK/before-$id.prom"
-  busy0=$(machine_busy); daemon0=$(daemon_cpu)
+  busy0=$(machine_busy); daemon0=$(proc_cpu "$server_pid")
   [ -z "$FLOOD_PID" ] || flood0=$(proc_cpu "$FLOOD_PID")
-  run_wrk "$lua" "$out" "$DURATION" "$conns" "$BASE$path"
-  busy1=$(machine_busy); daemon1=$(daemon_cpu)
+  run_wrk "$lua" "$out" "$DURATION" "$conns" "$url_base$path"
+  busy1=$(machine_busy); daemon1=$(proc_cpu "$server_pid")
   [ -z "$FLOOD_PID" ] || { flood1=$(proc_cpu "$FLOOD_PID"); flood_alive "during $name"; }
   check_alive "during $name"
+  [ "$server" != hello ] || kill -0 "$HELLO_PID" 2>/dev/null || die "the C hello-world died (during $name)"
   metrics_snapshot "$WORK/after-$id.prom"
   # Requests wrk abandoned when it stopped may still commit: wait for the writer to be idle.
   [ -z "$count_sql" ] || rows1=$(db_counts_idle "$count_sql")
@@ -371,6 +499,8 @@ scenario() {
   {
     echo "name=$name"
     echo "tag=$tag"
+    echo "server=$server"
+    echo "auth=$auth"
     echo "synchronous=$(daemon_synchronous)"
     if [ -n "$count_sql" ]; then
       echo "count_sql=$count_sql"
@@ -404,7 +534,11 @@ scenario() {
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 scenario "GET /healthz" GET /healthz
-scenario "GET /v1/user" GET /v1/user "" "$SESSION"
+# Right after it, the same wrk settings on the C hello-world (the daemon idle meanwhile).
+SERVER=hello TAG=hello scenario "GET / (C hello-world)" GET /
+TAG=auth-key scenario "GET /v1/auth/check (API key)" GET /v1/auth/check "" "$API_KEY"
+TAG=auth-session scenario "GET /v1/auth/check (session)" GET /v1/auth/check "" "$SESSION"
+TAG=user scenario "GET /v1/user" GET /v1/user "" "$SESSION"
 SYNC_FIRST=$(daemon_synchronous)
 CODES=1 REQUEST_LUA=$CONSUME_LUA COUNT_SQL=$DEBITS_SQL TAG=consume-$SYNC_FIRST \
   scenario "POST consume (synchronous=$SYNC_FIRST)" POST "$CONSUME_PATH" "$(consume_body "probe-$SYNC_FIRST")" "$API_KEY"
@@ -760,6 +894,52 @@ if [ "$RUN_HOLDS" != 0 ]; then
   } >>"$HOLDS_OUT"
 fi
 
+# ---------------------------------------------------------------- consume over many tenants
+# $SPREAD_TENANTS tenants made through the API by bench/make-tenants.py, each with its API
+# key and 1e9 credits; the (tenant, key) pairs go to a file that the wrk Lua reads, and each
+# request goes to the next tenant of the list (every wrk thread starting elsewhere in it).
+SPREAD_OUT=$WORK/spread.txt
+: >"$SPREAD_OUT"
+if [ "$SPREAD_TENANTS" != 0 ]; then
+  SPREAD_FILE=$WORK/spread-tenants.txt
+  echo "bench: consume over $SPREAD_TENANTS tenants: creating them through the API (bench/make-tenants.py)" >&2
+  SPREAD_SECS=$(python3 "$BENCH_DIR/make-tenants.py" "$BASE" "$OPS_TOKEN" "$SPREAD_TENANTS" "$SPREAD_FILE" spread) ||
+    die "could not create the $SPREAD_TENANTS tenants"
+  [ "$(wc -l <"$SPREAD_FILE")" = "$SPREAD_TENANTS" ] || die "bench/make-tenants.py wrote $(wc -l <"$SPREAD_FILE") tenants, not $SPREAD_TENANTS"
+  read -r SPREAD_TENANT0 SPREAD_KEY0 <"$SPREAD_FILE"
+  settle
+  SPREAD_LUA="
+local tenants = {}
+for line in io.lines(\"$SPREAD_FILE\") do
+  local t, k = line:match('^(%S+) (%S+)$')
+  tenants[#tenants + 1] = { '/v1/usage/tenants/' .. t .. '/consume', 'Bearer ' .. k }
+end
+local consumed, prefix, start = 0, nil, 0
+function request()
+  if not prefix then
+    prefix = (os.getenv(\"BENCH_RUN\") or \"run\") .. \"-t\" .. tostring(thread_id or 0) .. \"-\"
+    start = ((thread_id or 1) - 1) * 389
+  end
+  consumed = consumed + 1
+  counters.sent = (counters.sent or 0) + 1
+  local t = tenants[(start + consumed) % #tenants + 1]
+  wrk.headers['Authorization'] = t[2]
+  return wrk.format(nil, t[1], nil, string.format(
+    [[{\"category\":\"USAGE_AI_CREDIT\",\"amount\":1,\"agent_id\":\"agent-%d\",\"dataset_id\":\"\",\"idempotency_key\":\"%s%d\"}]],
+    consumed % 64, prefix, consumed))
+end"
+  SEQ_BEFORE=$(db_count "SELECT coalesce(max(seq), 0) FROM credit_debit")
+  CODES=1 REQUEST_LUA=$SPREAD_LUA COUNT_SQL=$DEBITS_SQL TAG=spread \
+    scenario "POST consume ($SPREAD_TENANTS tenants)" POST "/v1/usage/tenants/$SPREAD_TENANT0/consume" "$(consume_body probe-spread)" "$SPREAD_KEY0"
+  {
+    echo "tenants=$SPREAD_TENANTS"
+    echo "create_secs=$SPREAD_SECS"
+    # The tenants debited during its probe, warm-up and measured run.
+    echo "tenants_debited=$(db_count "SELECT count(DISTINCT tenant_id) FROM credit_debit WHERE seq > $SEQ_BEFORE")"
+    echo "first_tenant=$SPREAD_TENANT0"
+  } >>"$SPREAD_OUT"
+fi
+
 LOGIN_BODY="{\"email\":\"$USER_EMAIL\",\"password\":\"$USER_PASSWORD\"}"
 CODES=1 scenario "POST /v1/account/login" POST /v1/account/login "$LOGIN_BODY"
 # More connections than hashing workers + queue (64 by default): the overflow must be
@@ -866,8 +1046,7 @@ if [ "$RUN_FLOOD" != 0 ]; then
   echo "bench: the login flood: registering $FLOOD_ACCOUNTS of its $FLOOD_EMAILS emails" >&2
   for i in $(seq 0 $((FLOOD_ACCOUNTS - 1))); do create_user "flood-$i@bench.test" "$FLOOD_PASSWORD" >/dev/null; done
   settle
-  # Alone: GET /v1/user and POST consume were measured above, the same way; this one not yet.
-  scenario "GET /v1/auth/check" GET /v1/auth/check "" "$API_KEY"
+  # Alone: GET /v1/user, GET /v1/auth/check and POST consume were measured above, the same way.
   flood_start
   SETTLE=0 scenario "GET /v1/user (login flood)" GET /v1/user "" "$SESSION"
   SETTLE=0 scenario "GET /v1/auth/check (login flood)" GET /v1/auth/check "" "$API_KEY"
@@ -891,9 +1070,15 @@ metrics_snapshot "$WORK/final.prom"
   echo "load_after=$(cut -d' ' -f1-3 /proc/loadavg)"
   echo "wrk=$(wrk -v 2>&1 | head -n1 | awk '{ print $1, $2 }') -t$WRK_THREADS --timeout $WRK_TIMEOUT, warm-up $WARMUP, measured $DURATION"
   echo "hash_memory_ceiling_bytes=$(metric tenantry_password_hash_memory_ceiling_bytes "$WORK/final.prom")"
+  echo "startup_rss_kib=$STARTUP_RSS_KIB"
+  echo "idle_rss_kib=$IDLE_RSS_KIB"
+  echo "idle_hwm_kib=$IDLE_HWM_KIB"
+  echo "idle_threads=$IDLE_THREADS"
+  echo "hello=bench/hello-mhd.c: libmicrohttpd $(pkg-config --modversion libmicrohttpd), $(nproc) threads, $("$CC" --version | head -n 1)"
   awk '$1 == "VmHWM:" || $1 == "VmRSS:" || $1 == "Threads:" { sub(":", "", $1); print "daemon_" $1 "=" $2 }' \
     "/proc/$DAEMON_PID/status"
 } >"$WORK/meta.txt"
+hello_stop
 
 # ---------------------------------------------------------------- consume again, synchronous=normal
 # The same database, API key and balance, the daemon restarted with --synchronous normal
@@ -930,6 +1115,135 @@ grep -E ' (warning|error|critical) ' "$DAEMON_LOG" | grep -v 'no operator accoun
 CHECK_OUT=$("$BIN" check --db "$DB" 2>&1) && CHECK_RC=0 || CHECK_RC=$?
 { echo "check_rc=$CHECK_RC"; echo "check_out=$(printf '%s' "$CHECK_OUT" | tail -n 1)"; } >>"$WORK/meta.txt"
 
+# ---------------------------------------------------------------- PostgreSQL beside the debit
+# The daemons have stopped. A cluster of Debian's PostgreSQL in a temp dir of its own (the
+# postgres user must be able to enter it), on a free loopback port, its defaults otherwise;
+# pgbench runs the debit, one transaction each, on one balance and then over 1,000. The
+# figures go to postgres.txt.
+PG_OUT=$WORK/postgres.txt
+: >"$PG_OUT"
+# pgsql SQL: one psql call over the unix socket (-At: bare values, one a line).
+pgsql() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$PG_WORK" -p "$PG_PORT" -U postgres -d postgres -c "$1" || die "psql failed: $1"; }
+# pg_run NAME BALANCES: a warm-up, then the measured pgbench run with per-transaction logs;
+# its figures as NAME_* lines of postgres.txt.
+pg_run() {
+  local name=$1 balances=$2 dir=$WORK/pgbench-$1 before after busy0 busy1 TIMEFORMAT='%3U %3S'
+  mkdir -p "$dir"
+  local args=(-h 127.0.0.1 -p "$PG_PORT" -U postgres -n -c "$PG_CLIENTS" -j 2 -M prepared -D "balances=$balances" -f "$WORK/pg-debit.sql")
+  echo "bench: postgres: $name: pgbench ${args[*]:4}, warm-up $WARMUP, measure $DURATION" >&2
+  pgbench "${args[@]}" -T "$(pg_secs "$WARMUP")" postgres >"$dir/warmup.out" 2>&1 ||
+    { cat "$dir/warmup.out" >&2; die "pgbench failed ($name, warm-up)"; }
+  before=$(pgsql "SELECT count(*) FROM debit")
+  busy0=$(machine_busy)
+  if ! { time (cd "$dir" && pgbench "${args[@]}" -T "$(pg_secs "$DURATION")" -l --log-prefix=tx postgres >"$dir/run.out" 2>&1); } 2>"$dir/time"; then
+    cat "$dir/run.out" >&2; die "pgbench failed ($name)"
+  fi
+  busy1=$(machine_busy)
+  after=$(pgsql "SELECT count(*) FROM debit")
+  python3 - "$name" "$dir" "$before" "$after" <<'PY' >>"$PG_OUT" || die "could not read pgbench's figures ($name)"
+import glob, re, sys
+name, d, before, after = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+text = open(d + "/run.out").read()
+def grab(pattern, cast=float, default=None):
+    m = re.search(pattern, text, re.M)
+    if not m:
+        if default is not None:
+            return default
+        raise SystemExit(f"pgbench output lacks {pattern!r}:\n{text}")
+    return cast(m.group(1))
+lat = []
+for path in glob.glob(d + "/tx.*"):
+    with open(path) as f:
+        for line in f:
+            parts = line.split()
+            if len(parts) >= 3 and parts[2].isdigit():  # client tx latency_us script epoch us
+                lat.append(int(parts[2]))
+lat.sort()
+pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] if lat else 0
+out = {
+    "tps": grab(r"^tps = ([\d.]+)"),
+    "transactions": grab(r"^number of transactions actually processed: (\d+)", int),
+    "failed": grab(r"^number of failed transactions: (\d+)", int, 0),
+    "lat_avg_ms": grab(r"^latency average = ([\d.]+) ms"),
+    "logged": len(lat),
+    "lat_p50": pct(0.50),
+    "lat_p99": pct(0.99),
+    "lat_max": lat[-1] if lat else 0,
+    "debits": after - before,
+}
+m = re.search(r"^number of transactions actually processed: (\d+)", open(d + "/warmup.out").read(), re.M)
+out["warmup_transactions"] = int(m.group(1)) if m else -1
+for k, v in out.items():
+    print(f"{name}_{k}={v}")
+PY
+  {
+    echo "${name}_balances=$balances"
+    echo "${name}_machine_cpu_s=$(awk -v a="$busy0" -v b="$busy1" -v t="$CLK_TCK" 'BEGIN { printf "%.3f", (b - a) / t }')"
+    echo "${name}_pgbench_cpu_s=$(awk '{ printf "%.3f", $1 + $2 }' "$dir/time")"
+  } >>"$PG_OUT"
+}
+# pg_secs 10s|2m|10: whole seconds, as pgbench -T takes them.
+pg_secs() {
+  case $1 in
+    *ms) echo 1 ;;
+    *s) echo "${1%s}" ;;
+    *m) echo $((${1%m} * 60)) ;;
+    *) echo "$1" ;;
+  esac
+}
+
+if [ "$RUN_POSTGRES" != 0 ]; then
+  PG_WORK=$(mktemp -d -t tenantry-bench-pg.XXXXXX)
+  chmod 755 "$PG_WORK"
+  [ "$(id -u)" != 0 ] || chown postgres: "$PG_WORK"
+  PG_PORT=$(free_port)
+  echo "bench: postgres: a cluster of $("$PG_BIN/postgres" --version) in $PG_WORK, 127.0.0.1:$PG_PORT" >&2
+  # initdb's --no-sync only skips syncing the files it writes (the cluster runs with fsync on).
+  as_pg "$PG_BIN/initdb" -D "$PG_WORK/data" -A trust -U postgres -E UTF8 --no-sync >"$PG_WORK/initdb.log" 2>&1 ||
+    { cat "$PG_WORK/initdb.log" >&2; die "initdb failed"; }
+  PG_STARTED=1
+  as_pg "$PG_BIN/pg_ctl" -D "$PG_WORK/data" -l "$PG_WORK/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_WORK -c max_connections=$((PG_CLIENTS + 16))" \
+    start >"$PG_WORK/pg_ctl.log" 2>&1 || { cat "$PG_WORK/pg_ctl.log" "$PG_WORK/server.log" >&2; die "PostgreSQL did not start"; }
+  # Shaped like a Tenantry debit: the balance row is decremented only when it covers the
+  # amount, and the debit row (with the balance after it and an idempotency key unique per
+  # balance) is inserted in the same transaction, or neither is.
+  pgsql "CREATE TABLE balance (id integer PRIMARY KEY, available bigint NOT NULL CHECK (available >= 0), updated_at timestamptz NOT NULL DEFAULT now());
+    CREATE TABLE debit (seq bigserial PRIMARY KEY, balance_id integer NOT NULL REFERENCES balance, category text NOT NULL,
+      amount bigint NOT NULL CHECK (amount > 0), agent_id text NOT NULL DEFAULT '', dataset_id text NOT NULL DEFAULT '',
+      idempotency_key text NOT NULL, remaining_after bigint NOT NULL, created_at timestamptz NOT NULL DEFAULT now(),
+      UNIQUE (balance_id, idempotency_key));
+    INSERT INTO balance (id, available) SELECT g, 1000000000 FROM generate_series(1, 1000) g;" >/dev/null
+  pgsql "VACUUM ANALYZE" >/dev/null
+  cat >"$WORK/pg-debit.sql" <<'SQL'
+-- One debit of 1 credit (generated by bench/run.sh): one transaction, one statement.
+\set id random(1, :balances)
+\set agent random(0, 63)
+WITH b AS (
+  UPDATE balance SET available = available - 1, updated_at = now()
+  WHERE id = :id AND available >= 1
+  RETURNING id, available)
+INSERT INTO debit (balance_id, category, amount, agent_id, dataset_id, idempotency_key, remaining_after)
+SELECT id, 'USAGE_AI_CREDIT', 1, 'agent-' || :agent, '', gen_random_uuid()::text, available FROM b;
+SQL
+  pg_run one 1
+  pg_run spread 1000
+  {
+    echo "version=$(pgsql "SHOW server_version")"
+    for k in fsync synchronous_commit wal_sync_method shared_buffers max_connections; do echo "setting_$k=$(pgsql "SHOW $k")"; done
+    echo "clients=$PG_CLIENTS"
+    echo "debits_total=$(pgsql "SELECT count(*) FROM debit")"
+    # Each balance's decrease against its debits: the balances that do not match.
+    echo "balances_off=$(pgsql "SELECT count(*) FROM balance b LEFT JOIN (SELECT balance_id, sum(amount) AS s FROM debit GROUP BY balance_id) d
+      ON d.balance_id = b.id WHERE 1000000000 - b.available != coalesce(d.s, 0)")"
+    echo "debited_total=$(pgsql "SELECT coalesce(sum(amount), 0) FROM debit")"
+    echo "balances_decrease=$(pgsql "SELECT sum(1000000000 - available) FROM balance")"
+    echo "balances_touched=$(pgsql "SELECT count(*) FROM balance WHERE available < 1000000000")"
+    echo "keys_repeated=$(pgsql "SELECT count(*) - count(DISTINCT (balance_id, idempotency_key)) FROM debit")"
+  } >>"$PG_OUT"
+  pg_stop
+fi
+
 # ---------------------------------------------------------------- timers (their own daemon)
 TIMERS_RC=skipped
 : >"$WORK/timers.txt"
@@ -939,9 +1253,17 @@ if [ "$RUN_TIMERS" != 0 ]; then
 fi
 echo "timers_rc=$TIMERS_RC" >>"$WORK/meta.txt"
 
+# ---------------------------------------------------------------- a large database (its own daemons)
+LARGE_RC=skipped
+: >"$WORK/large.txt"
+if [ "$RUN_LARGE" != 0 ]; then
+  echo "bench: bench/large.sh (${LARGE_TENANTS:-100000} tenants, ${LARGE_DEBITS:-10000000} debits)" >&2
+  TENANTRYD=$BIN LARGE_EMBEDDED=1 "$BENCH_DIR/large.sh" >"$WORK/large.txt" && LARGE_RC=0 || LARGE_RC=$?
+fi
+
 mkdir -p "$RESULTS_DIR"
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "$FLOOD_OUT" "$WEBHOOKS_OUT" "$HOLDS_OUT" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
+python3 - "$WORK/meta.txt" "$WORK/log-problems.txt" "$WORK/timers.txt" "$FLOOD_OUT" "$WEBHOOKS_OUT" "$HOLDS_OUT" "$SPREAD_OUT" "$PG_OUT" "${RESULT_FILES[@]}" <<'PY' | tee "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
 import sys
 
 def read_kv(path):
@@ -961,7 +1283,9 @@ with open(sys.argv[3]) as f:
 flood = read_kv(sys.argv[4])
 hooks = read_kv(sys.argv[5])
 holds = read_kv(sys.argv[6])
-runs = [read_kv(p) for p in sys.argv[7:]]
+spread = read_kv(sys.argv[7])
+pg = read_kv(sys.argv[8])
+runs = [read_kv(p) for p in sys.argv[9:]]
 
 def ms(us):
     us = float(us)
@@ -973,6 +1297,24 @@ def ms(us):
 
 def rate(x):
     return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+
+def run_ok(r):  # 2xx answers
+    return int(r["requests"]) - int(r["non2xx"])
+def run_counter(r, k):
+    return int(r.get("counter_" + k, "0"))
+def run_in_flight(r):  # sent, never answered: still in flight when wrk stopped (or a socket error)
+    return max(0, run_counter(r, "sent") - int(r["requests"]))
+def debit_ledger(db, answered, flight):
+    # What the database holds against the 2xx answers: fewer = lost; more than the requests
+    # left in flight can explain = doubled.
+    if db < answered:
+        return f"NOT MET: {answered - db:,} LOST"
+    if db > answered + flight:
+        return f"NOT MET: {db - answered - flight:,} MORE than answered + in flight (doubled?)"
+    return "met"
+def find_run(tag):
+    return next((r for r in runs if r.get("tag") == tag), None)
+ledger_problems = []  # every debit ledger check that failed, for the aims table
 
 for r in runs:
     secs = int(r["duration_us"]) / 1e6
@@ -1012,35 +1354,58 @@ p("  " + "  ".join("-" * w for w in widths))
 for row in rows:
     p(line(row))
 p("  (latencies from wrk, of completed requests; CPU in cores used over the run: 1.00 = one core busy throughout"
+  + ("; the C hello-world's row: its CPU in the daemon column" if any(r.get("server") == "hello" for r in runs) else "")
   + ("; flood wrk: the login flood's wrk, running beside the scenario's" if any_flood else "") + ")")
 noisy = [r["name"] for r in runs if r["other_cpu_s"] / r["secs"] > 0.25]
 if noisy:
     p(f"  NOTE: other processes took more than a quarter of a core during {', '.join(noisy)}: those figures are noisy.")
 p("")
 base = runs[0]
+AIMS_AT = len(out)  # the aims table goes here, once every section has been worked out
+hello = find_run("hello")
+if hello:
+    p(f"The HTTP layer: {base['name']} against the C hello-world on the same libmicrohttpd, measured right after it "
+      f"with the same wrk settings ({meta['hello']}; the daemon idle meanwhile):")
+    x = base["ok_rps"] / hello["ok_rps"]
+    p(f"  C hello-world GET /: {rate(hello['ok_rps'])} req/s, p50 {ms(hello['lat_p50'])}, p99 {ms(hello['lat_p99'])}, "
+      f"hello-world {hello['daemon_cpu_s'] / hello['secs']:.2f} cores, wrk {hello['wrk_cpu_s'] / hello['secs']:.2f}")
+    p(f"  {base['name']}: {rate(base['ok_rps'])} req/s = {x:.3f} x the hello-world (aim >= 0.8: {'met' if x >= 0.8 else 'NOT MET'}), "
+      f"p50 {ms(base['lat_p50'])}, p99 {ms(base['lat_p99'])}, daemon {base['daemon_cpu_s'] / base['secs']:.2f} cores, "
+      f"wrk {base['wrk_cpu_s'] / base['secs']:.2f}")
+    p("")
 p(f"Against {base['name']} ({rate(base['ok_rps'])} req/s), successful (2xx) requests per second:")
 for r in runs[1:]:
-    if r["flooded"]:
-        continue  # in the login flood's own section
+    if r["flooded"] or r.get("server") == "hello":
+        continue  # in the login flood's own section; the hello-world just above
     p(f"  {r['name']}: {rate(r['ok_rps'])} req/s = {r['ok_rps'] / base['ok_rps']:.3g} × {base['path']}")
 consume = [r for r in runs if r.get("tag", "").startswith("consume")]
-if consume:
+spread_run = find_run("spread")
+if consume or spread_run:
     p("")
     p("Credit consumption, the hot path: POST /v1/usage/tenants/{tenant_id}/consume with an API key, 1 credit a request,")
-    p(f"a unique idempotency_key each (goal: within 20% of {base['path']}, ratio >= 0.8):")
-    for r in consume:
+    p(f"a unique idempotency_key each (aim: ratio to {base['path']} >= 0.5, p99 <= 5 ms at 64 connections, on one tenant and over "
+      f"{int(spread.get('tenants', '1000')):,}; in flight: requests wrk sent and had no answer for when it stopped):")
+    for r in consume + ([spread_run] if spread_run else []):
         ratio = r["ok_rps"] / base["ok_rps"]
         w = int(r["delta_tenantry_db_writes_total"]); c = int(r["delta_tenantry_db_commits_total"])
-        oks = int(r["requests"]) - int(r["non2xx"])
+        oks = run_ok(r)
         debits = int(r.get("rows_delta", "-1"))
-        replay = "" if debits >= oks else f"  FEWER DEBITS THAN 2xx RESPONSES: {oks - debits:,} replays or lost debits"
-        p(f"  synchronous={r['synchronous']:<6}  {rate(r['ok_rps'])} req/s = {ratio:.3f} x {base['path']} "
-          f"({'met' if ratio >= 0.8 else 'not met'}); p50 {ms(r['lat_p50'])}, p99 {ms(r['lat_p99'])}; "
+        verdict = debit_ledger(debits, oks, run_in_flight(r))
+        if verdict != "met":
+            ledger_problems.append(f"{r['name']}: {verdict}")
+        label = f"{int(spread['tenants']):,} tenants" if r is spread_run else "1 tenant"
+        p(f"  {label + ', synchronous=' + r['synchronous']:<32}  {rate(r['ok_rps'])} req/s = {ratio:.3f} x {base['path']} "
+          f"({'met' if ratio >= 0.5 else 'NOT MET'}); p50 {ms(r['lat_p50'])}, p99 {ms(r['lat_p99'])} "
+          f"({'met' if float(r['lat_p99']) <= 5000 else 'NOT MET'}) at {r['conns']} connections; "
           f"non-2xx {int(r['non2xx']):,}{(' (' + r['status_codes'] + ')') if r['status_codes'] else ''}, socket errors {r['sockerr']:,}; "
           f"{(w / c if c else float('nan')):.1f} writes per commit ({w:,} in {c:,}, largest batch {r['largest_batch']}); "
-          f"{debits:,} debits for {oks:,} 2xx responses; daemon {r['daemon_cpu_s'] / r['secs']:.2f} cores{replay}")
+          f"{debits:,} debits for {oks:,} 2xx responses (+ {run_in_flight(r):,} in flight): {verdict}; daemon {r['daemon_cpu_s'] / r['secs']:.2f} cores")
     if len(consume) > 1:
         p(f"  (the synchronous=normal row: the same database after a restart; ratio against the first daemon's {base['path']})")
+    if spread_run:
+        p(f"  (the {int(spread['tenants']):,} tenants: made through the API in {float(spread['create_secs']):.1f} s by bench/make-tenants.py, "
+          f"a user, an API key and 1e9 credits each; each request to the next tenant of the list; "
+          f"{int(spread['tenants_debited']):,} of them got debits during the probe, warm-up and measured run)")
 if holds:
     hr, sr, br = (next(r for r in runs if r["tag"] == t) for t in ("holds", "hold-settle", "batch"))
     items = int(holds["batch_items"])
@@ -1112,6 +1477,7 @@ if holds:
       f"{verdict(ledger(db['db_batch_debits'], exp_batch, fl_batch))}; {db['db_settle_debits']:,} debits in all = settled + batch: "
       f"{verdict('met' if db['db_settle_debits'] == db['db_settle_settled'] + db['db_batch_debits'] else 'NOT MET')}")
     p(f"  Ledger of holds and batches: {'met' if not problems_h else 'NOT MET (' + '; '.join(problems_h) + ')'}")
+    ledger_problems.extend(f"holds and batches: {x}" for x in problems_h)
 if hooks:
     # Consume beside one endpoint, against the consume run just before it (same daemon).
     wh = next(r for r in runs if r["tag"] == "webhooks")
@@ -1155,7 +1521,7 @@ if flood:
     # the same request, connections and synchronous setting.
     def alone_of(r):
         for a in runs:
-            if not a["flooded"] and all(a[k] == r[k] for k in ("method", "path", "conns", "synchronous")):
+            if not a["flooded"] and all(a.get(k) == r.get(k) for k in ("method", "path", "conns", "synchronous", "auth", "server")):
                 return a
         return None
     fsecs = int(flood["duration_us"]) / 1e6
@@ -1207,6 +1573,50 @@ if flood:
     if any(int(r["delta_tenantry_password_hashes_total"]) == 0 for r in runs if r["flooded"]):
         p("  NOTE: no password was hashed during some run under the flood: it was not a flood there.")
     p("")
+# PostgreSQL beside the debit, once the daemons had stopped.
+pg_ratio = {}
+if pg:
+    if out[-1] != "":
+        p("")
+    p(f"PostgreSQL {pg['version']} beside the debit (Debian's package; a cluster made by the bench in a temp dir, on 127.0.0.1; its defaults: "
+      f"fsync {pg['setting_fsync']}, synchronous_commit {pg['setting_synchronous_commit']}, wal_sync_method {pg['setting_wal_sync_method']}, "
+      f"shared_buffers {pg['setting_shared_buffers']}; max_connections {pg['setting_max_connections']}):")
+    p(f"  one debit = one transaction, one statement: the balance decremented only when it covers the amount, and the debit row "
+      f"(idempotency key unique per balance, gen_random_uuid()) inserted with it; pgbench -c {pg['clients']} -j 2 -n -M prepared over TCP, "
+      f"a warm-up then the measured run (latencies from its per-transaction log):")
+    pg_problems = []
+    for name, label, tag in (("one", "1 balance", None), ("spread", "1,000 balances", "spread")):
+        tps = float(pg[f"{name}_tps"]); tx = int(pg[f"{name}_transactions"]); debits = int(pg[f"{name}_debits"])
+        failed = int(pg[f"{name}_failed"])
+        secs = tx / tps if tps else float("nan")
+        ok = debits == tx and failed == 0
+        if not ok:
+            pg_problems.append(f"{label}: {debits:,} debits for {tx:,} transactions, {failed:,} failed")
+        p(f"  {label:<14}  {rate(tps)} tps; p50 {ms(pg[f'{name}_lat_p50'])}, p99 {ms(pg[f'{name}_lat_p99'])}, max {ms(pg[f'{name}_lat_max'])}; "
+          f"failed {failed:,}; {debits:,} debits counted for {tx:,} transactions pgbench reported: {'met' if ok else 'NOT MET'}; "
+          f"machine {float(pg[f'{name}_machine_cpu_s']) / secs:.2f} cores (pgbench {float(pg[f'{name}_pgbench_cpu_s']) / secs:.2f})")
+        t = next((r for r in runs if r.get("tag") == "consume-full"), None) if tag is None else find_run(tag)
+        if t and tps:
+            pg_ratio[name] = (t, t["ok_rps"] / tps)
+    for name, (t, x) in pg_ratio.items():
+        what = "1 balance" if name == "one" else "1,000 balances"
+        p(f"  Tenantry {t['name']}: {rate(t['ok_rps'])} req/s = {x:.2f} x PostgreSQL on {what} "
+          f"(p99 {ms(t['lat_p99'])} against {ms(pg[f'{name}_lat_p99'])})")
+    total = int(pg["debits_total"])
+    expected = sum(int(pg[f"{n}_transactions"]) + int(pg[f"{n}_warmup_transactions"]) for n in ("one", "spread"))
+    bal_ok = int(pg["balances_off"]) == 0 and int(pg["debited_total"]) == int(pg["balances_decrease"])
+    keys_ok = int(pg["keys_repeated"]) == 0
+    if total != expected:
+        pg_problems.append(f"{total:,} debits in all for {expected:,} transactions (warm-ups included)")
+    if not bal_ok:
+        pg_problems.append(f"{int(pg['balances_off']):,} balances whose decrease is not the sum of their debits")
+    if not keys_ok:
+        pg_problems.append(f"{int(pg['keys_repeated']):,} idempotency keys twice")
+    p(f"  afterwards: {total:,} debits for {expected:,} transactions (warm-ups included); each balance's decrease = the sum of its debits "
+      f"({int(pg['balances_touched']):,} balances debited, {int(pg['balances_decrease']):,} credits in all): {'met' if bal_ok else 'NOT MET'}; "
+      f"no idempotency key twice: {'met' if keys_ok else 'NOT MET'}")
+    p(f"  PostgreSQL ledger: {'met' if not pg_problems else 'NOT MET (' + '; '.join(pg_problems) + ')'}")
+    p("")
 p(f"After the runs: {int(meta['debits_total']):,} debits in the database; tenantryd check "
   f"{'ok' if meta['check_rc'] == '0' else 'FAILED (exit ' + meta['check_rc'] + ')'}: {meta['check_out']}")
 p("")
@@ -1229,9 +1639,12 @@ for r in runs:
 p("")
 ceiling = float(meta["hash_memory_ceiling_bytes"])
 p(f"Hashing pool memory ceiling (tenantry_password_hash_memory_ceiling_bytes): {ceiling / 1048576:.1f} MiB")
-hwm = int(meta["daemon_VmHWM"]); rss = int(meta["daemon_VmRSS"])
-p(f"Daemon peak RSS after the runs (VmHWM): {hwm / 1024:.1f} MiB (RSS now {rss / 1024:.1f} MiB, "
-  f"{meta['daemon_Threads']} threads)")
+hwm = int(meta["daemon_VmHWM"]); rss = int(meta["daemon_VmRSS"]); idle = int(meta["idle_rss_kib"])
+p(f"Daemon RSS right after start-up (before any call but GET /healthz, 1 s idle): {int(meta['startup_rss_kib']) / 1024:.1f} MiB")
+p(f"Daemon idle RSS (VmRSS after start-up and the setup calls, 2 s idle): {idle / 1024:.1f} MiB = {idle * 1024 / 1e6:.1f} MB "
+  f"(aim <= 25 MB: {'met' if idle * 1024 <= 25e6 else 'NOT MET'}; peak so far {int(meta['idle_hwm_kib']) / 1024:.1f} MiB, {meta['idle_threads']} threads)")
+p(f"Daemon peak RSS under load (VmHWM after every run of the first daemon): {hwm / 1024:.1f} MiB (RSS after them {rss / 1024:.1f} MiB, "
+  f"{meta['daemon_Threads']} threads; the hashing pool's ceiling above is part of it)")
 if problems:
     p("Daemon log warnings/errors (last 5):")
     for l in problems:
@@ -1252,6 +1665,64 @@ if not hooks:
     p("Webhooks: skipped (BENCH_WEBHOOKS=0).")
 if not holds:
     p("Holds and batches: skipped (BENCH_HOLDS=0).")
+if not spread:
+    p("Consume over many tenants: skipped (BENCH_TENANTS=0).")
+if not pg:
+    p("PostgreSQL: skipped (BENCH_POSTGRES=0).")
+
+# The aims, each figure with its ratio, put in after the first table.
+aims = []
+def aim_row(figure, measured, ratio, aim, ok):
+    aims.append((figure, measured, ratio, aim, ok if isinstance(ok, str) else ("met" if ok else "NOT MET")))
+def vs_base(r):
+    return r["ok_rps"] / base["ok_rps"]
+if hello:
+    x = base["ok_rps"] / hello["ok_rps"]
+    aim_row(f"{base['name']} / C hello-world", f"{rate(base['ok_rps'])} / {rate(hello['ok_rps'])} req/s", f"{x:.2f}", ">= 0.8", x >= 0.8)
+for tag, label, a in (("auth-key", "GET /v1/auth/check, API key", 0.7), ("auth-session", "GET /v1/auth/check, session", 0.7),
+                      ("user", "GET /v1/user, session", 0.5)):
+    r = find_run(tag)
+    if r:
+        aim_row(label, f"{rate(r['ok_rps'])} req/s", f"{vs_base(r):.2f}", f">= {a}", vs_base(r) >= a)
+full = next((r for r in runs if r.get("tag") == "consume-full"), None) or (consume[0] if consume else None)
+for r, label in ((full, "POST consume, 1 tenant"), (spread_run, f"POST consume, {int(spread.get('tenants', '0')):,} tenants")):
+    if r:
+        label += f" (synchronous={r['synchronous']})"
+        aim_row(label, f"{rate(r['ok_rps'])} req/s", f"{vs_base(r):.2f}", ">= 0.5", vs_base(r) >= 0.5)
+        aim_row(f"  its p99 at {r['conns']} connections", ms(r["lat_p99"]), "", "<= 5 ms", float(r["lat_p99"]) <= 5000)
+if holds:
+    hr, sr, br = (find_run(t) for t in ("holds", "hold-settle", "batch"))
+    x = run_ok(hr) / hr["secs"]
+    aim_row("POST holds", f"{rate(x)} holds/s", f"{x / base['ok_rps']:.2f}", ">= 0.35", x / base["ok_rps"] >= 0.35)
+    x = run_counter(sr, "settled") / sr["secs"]
+    aim_row("POST hold + settle, pairs", f"{rate(x)} pairs/s", f"{x / base['ok_rps']:.2f}", ">= 0.35", x / base["ok_rps"] >= 0.35)
+    x = run_counter(br, "debited") / br["secs"]
+    aim_row(f"POST consume/batch, {holds['batch_items']} items", f"{rate(x)} debits/s", f"{x / base['ok_rps']:.2f}",
+            ">= 200,000 debits/s", x >= 200000)
+checked = len([r for r in runs if "rows_delta" in r and r.get("tag", "") in ("consume-full", "consume-normal", "spread", "webhooks")]) + (3 if holds else 0)
+aim_row("debits lost or doubled", f"{checked} runs checked", "", "none",
+        "met" if not ledger_problems else "NOT MET: " + "; ".join(ledger_problems))
+idle = int(meta["idle_rss_kib"])
+aim_row("idle memory (VmRSS)", f"{idle / 1024:.1f} MiB = {idle * 1024 / 1e6:.1f} MB", "", "<= 25 MB", idle * 1024 <= 25e6)
+aim_row("memory under load (peak VmHWM)", f"{int(meta['daemon_VmHWM']) / 1024:.1f} MiB", "", "bounded, reported", "reported")
+for name, (t, x) in pg_ratio.items():
+    what = "1 balance" if name == "one" else "1,000 balances"
+    aim_row(f"PostgreSQL debit, {what}", f"{rate(float(pg[name + '_tps']))} tps", f"{x:.2f}", "(Tenantry / PG)", "reference")
+ahdr = ("figure", "measured", "ratio", "aim", "")
+aw = [max(len(str(x)) for x in col) for col in zip(ahdr, *aims)] if aims else []
+def aline(cells):
+    return "  " + "  ".join(str(c).ljust(w) if i in (0, 3, 4) else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, aw)))
+table = [f"Aims (ratio: to {base['name']} in this run, unless said; sections below give the details):", aline(ahdr).rstrip(),
+         "  " + "  ".join("-" * w for w in aw)] + [aline(r).rstrip() for r in aims] + [""]
+out[AIMS_AT:AIMS_AT] = table
 print("\n".join(out))
 PY
+{
+  echo
+  case $LARGE_RC in
+    0) cat "$WORK/large.txt" ;;
+    skipped) echo "Large database: skipped (BENCH_LARGE=0)." ;;
+    *) cat "$WORK/large.txt"; echo "bench/large.sh FAILED (exit $LARGE_RC)" ;;
+  esac
+} | tee -a "$RESULTS_DIR/latest.txt" "$RESULTS_DIR/$STAMP.txt"
 echo "bench: summary kept in bench/results/latest.txt and bench/results/$STAMP.txt" >&2
