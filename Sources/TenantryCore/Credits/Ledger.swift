@@ -164,35 +164,39 @@ enum Ledger {
     /// with the same start (another category) already moved them.
     static func openWindow(_ db: Database, tenantId: String, start: Instant, grantSeq: Int64, at now: Instant) throws {
         guard start < now, try windowStart(db, tenantId: tenantId, at: now) == start else { return }
+        // Prepared once per connection: the allowance timer runs this for every tenant.
         let sameStart =
             try Int.fetchOne(
-                db, sql: "SELECT count(*) FROM credit_grant WHERE tenant_id = ? AND source IN ('plan', 'trial') AND effective_at = ? AND seq != ?",
+                db.cachedStatement(sql: "SELECT count(*) FROM credit_grant WHERE tenant_id = ? AND source IN ('plan', 'trial') AND effective_at = ? AND seq != ?"),
                 arguments: [tenantId, start, grantSeq]) ?? 0
         guard sameStart == 0 else { return }
         let previous =
             try Instant.fetchOne(
-                db, sql: "SELECT max(effective_at) FROM credit_grant WHERE tenant_id = ? AND source IN ('plan', 'trial') AND effective_at < ?", arguments: [tenantId, start])
+                db.cachedStatement(sql: "SELECT max(effective_at) FROM credit_grant WHERE tenant_id = ? AND source IN ('plan', 'trial') AND effective_at < ?"),
+                arguments: [tenantId, start])
             ?? Instant(milliseconds: 0)
         for (dimension, column) in [("agent", "agent_id"), ("dataset", "dataset_id")] {
             let moved = try Row.fetchAll(
-                db, sql: "SELECT \(column) AS subject, category, sum(amount) AS amount FROM credit_debit WHERE tenant_id = ? AND created_at >= ? AND \(column) != '' GROUP BY 1, 2",
+                db.cachedStatement(
+                    sql: "SELECT \(column) AS subject, category, sum(amount) AS amount FROM credit_debit WHERE tenant_id = ? AND created_at >= ? AND \(column) != '' GROUP BY 1, 2"),
                 arguments: [tenantId, start])
             for row in moved {
                 let subject: String = row["subject"]
                 let category: String = row["category"]
                 let amount: Int64 = row["amount"]
                 let key: StatementArguments = [tenantId, previous, dimension, subject, category]
-                try db.execute(
-                    sql: "DELETE FROM usage_total WHERE tenant_id = ? AND window_start = ? AND dimension = ? AND subject = ? AND category = ? AND amount <= ?",
-                    arguments: key + [amount])
-                try db.execute(
-                    sql: "UPDATE usage_total SET amount = amount - ? WHERE tenant_id = ? AND window_start = ? AND dimension = ? AND subject = ? AND category = ?",
-                    arguments: [amount] + key)
-                try db.execute(
+                try db.cachedStatement(
+                    sql: "DELETE FROM usage_total WHERE tenant_id = ? AND window_start = ? AND dimension = ? AND subject = ? AND category = ? AND amount <= ?"
+                ).execute(arguments: key + [amount])
+                try db.cachedStatement(
+                    sql: "UPDATE usage_total SET amount = amount - ? WHERE tenant_id = ? AND window_start = ? AND dimension = ? AND subject = ? AND category = ?"
+                ).execute(arguments: [amount] + key)
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO usage_total (tenant_id, window_start, dimension, subject, category, amount) VALUES (?, ?, ?, ?, ?, ?)
                         ON CONFLICT DO UPDATE SET amount = amount + excluded.amount
-                        """, arguments: [tenantId, start, dimension, subject, category, amount])
+                        """
+                ).execute(arguments: [tenantId, start, dimension, subject, category, amount])
             }
         }
     }

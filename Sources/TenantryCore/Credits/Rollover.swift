@@ -17,7 +17,7 @@ enum Rollover {
         for var grant in due {
             guard let periodEnd = grant.rolloverDueAt else { continue }
             grant.rolloverDueAt = nil
-            let planName = try grant.entitlementId.flatMap { try String.fetchOne(db, sql: "SELECT plan FROM entitlement WHERE id = ?", arguments: [$0]) }
+            let planName = try grant.entitlementId.flatMap { try String.fetchOne(db.cachedStatement(sql: "SELECT plan FROM entitlement WHERE id = ?"), arguments: [$0]) }
             let plan = try planName.flatMap { try plans.effective(db, planName: $0, tenantId: grant.tenantId) }
             if let plan, let terms = plan.config.rollover, terms.percent > 0, !grant.expired, grant.remaining > 0 {
                 var amount = grant.remaining * Int64(terms.percent) / 100
@@ -33,7 +33,8 @@ enum Rollover {
                     try Ledger.insert(&rolled, db, entry: .rollover, at: now)
                 }
             } else {
-                try grant.update(db)
+                // Nothing rolls over: only the mark goes (a whole-row update rewrites every index).
+                try db.cachedStatement(sql: "UPDATE credit_grant SET rollover_due_at = NULL WHERE seq = ?").execute(arguments: [grant.seq])
             }
         }
         return due.count
