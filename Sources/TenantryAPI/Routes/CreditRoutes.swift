@@ -249,7 +249,8 @@ extension RouteBuilder {
                 let category = request.header("x-usage-category") ?? "USAGE_AI_CREDIT"
                 try PlanConfig.validateCategory(category, field: "X-Usage-Category")
                 guard let amountText = request.header("x-usage-amount") else {
-                    return .answer(try Self.authCheckResponse(app, caller, tenantId: tenantId, remaining: app.credits.balance(tenantId: tenantId, category: category)))
+                    let standing = try app.credits.standing(tenantId: tenantId, category: category)
+                    return .answer(Self.authCheckResponse(caller, tenantId: tenantId, plan: standing.plan, remaining: standing.remaining))
                 }
                 guard let amount = Int64(amountText), amount > 0 else { throw DomainError.invalidArgument("X-Usage-Amount must be a positive integer") }
                 guard let key = request.header("x-idempotency-key"), !key.isEmpty else {
@@ -268,21 +269,20 @@ extension RouteBuilder {
                 }
                 guard let ttlText = request.header("x-usage-hold-ttl") else {
                     return try app.credits.consume(consumption, apiKeyId: caller.keyId).answer(mappingError: forbiddenWhenShort) { debit in
-                        try Self.authCheckResponse(app, caller, tenantId: tenantId, remaining: debit.remaining)
+                        Self.authCheckResponse(caller, tenantId: tenantId, plan: try Self.plan(app, tenantId), remaining: debit.remaining)
                     }
                 }
                 guard let ttl = Int64(ttlText), ttl > 0 else { throw DomainError.invalidArgument("X-Usage-Hold-Ttl must be a positive number of seconds") }
                 return try app.credits.hold(consumption, ttlSeconds: ttl, apiKeyId: caller.keyId).answer(mappingError: forbiddenWhenShort) { outcome in
-                    try Self.authCheckResponse(app, caller, tenantId: tenantId, remaining: outcome.remaining, holdId: outcome.hold.id)
+                    Self.authCheckResponse(caller, tenantId: tenantId, plan: try Self.plan(app, tenantId), remaining: outcome.remaining, holdId: outcome.hold.id)
                 }
             }
         )
     }
 
     /// Who is calling, in the body and in the headers a proxy passes on.
-    private static func authCheckResponse(_ app: Tenantry, _ caller: Caller, tenantId: String, remaining: Int64, holdId: String = "") throws -> Response {
+    private static func authCheckResponse(_ caller: Caller, tenantId: String, plan: String, remaining: Int64, holdId: String = "") -> Response {
         let userId = caller.userId ?? ""
-        let plan = try app.subscriptions.current(tenantId: tenantId)?.plan ?? "FREE"
         var response = Response.ok([
             "tenant_id": .string(tenantId), "user_id": .string(userId), "plan": .string(plan), "credits_remaining": .int64(remaining), "hold_id": .string(holdId),
         ])
@@ -291,6 +291,10 @@ extension RouteBuilder {
         if !userId.isEmpty { response.headers.append(("X-User-Id", userId)) }
         if !holdId.isEmpty { response.headers.append(("X-Usage-Hold-Id", holdId)) }
         return response
+    }
+
+    private static func plan(_ app: Tenantry, _ tenantId: String) throws -> String {
+        try app.subscriptions.current(tenantId: tenantId)?.plan ?? "FREE"
     }
 
     /// A debit's fields from a request body (a batch item has the same).

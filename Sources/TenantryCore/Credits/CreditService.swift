@@ -175,6 +175,14 @@ public struct CreditService: Sendable {
         try database.read { try Ledger.balance($0, tenantId: tenantId, category: category, at: context.clock.now()) }
     }
 
+    /// What a reverse proxy's check answers: the balance and the live plan (FREE when none),
+    /// in one read, as it runs on every request of the services behind the proxy.
+    public func standing(tenantId: String, category: String) throws -> (remaining: Int64, plan: String) {
+        try database.read { db in
+            (try Ledger.balance(db, tenantId: tenantId, category: category, at: context.clock.now()), try Subscription.live(db, tenantId: tenantId)?.plan ?? "FREE")
+        }
+    }
+
     public struct CategoryBalance: Sendable, Equatable {
         public let category: String
         public let available: Int64
