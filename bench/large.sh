@@ -196,23 +196,6 @@ api() {
 }
 json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
-# outbox_code EMAIL: the newest 6-digit code emailed to EMAIL (the operator reads the outbox).
-outbox_code() {
-  local code=
-  for _ in $(seq 50); do
-    code=$(api GET "/v1/admin/outbox?to=$1" "" "$OPS_TOKEN" | python3 -c '
-import json, re, sys
-for e in json.load(sys.stdin)["emails"]:
-    m = re.search(r"\b(\d{6})\b", e["body"])
-    if m:
-        print(m.group(1))
-        break')
-    [ -n "$code" ] && break
-    sleep 0.1
-  done
-  [ -n "$code" ] || die "no code in the outbox for $1"
-  printf '%s\n' "$code"
-}
 
 # setup DB TENANT: the operator, the daemon, the owner's password, session, API key and
 # credits; sets OPS_TOKEN, SESSION, API_KEY.

@@ -318,18 +318,7 @@ OPS_TOKEN=$(api POST /v1/account/login "{\"email\":\"$OPS_EMAIL\",\"password\":\
 create_user() {
   local email=$1 password=$2 reg_token code= verify_token
   reg_token=$(api POST /v1/account/register "{\"email\":\"$email\"}" | json token)
-  for _ in $(seq 50); do
-    code=$(api GET "/v1/admin/outbox?to=$email" "" "$OPS_TOKEN" | python3 -c '
-import json, re, sys
-for e in json.load(sys.stdin)["emails"]:
-    m = re.search(r"\b(\d{6})\b", e["body"])
-    if m:
-        print(m.group(1))
-        break')
-    [ -n "$code" ] && break
-    sleep 0.1
-  done
-  [ -n "$code" ] || die "no verification code in the outbox for $email"
+  code=$(outbox_code "$email")
   verify_token=$(api POST /v1/account/register/verify \
     "{\"email\":\"$email\",\"code\":\"$code\",\"token\":\"$reg_token\"}" | json token)
   api POST /v1/user/initial "{\"password\":\"$password\"}" "$verify_token" | json token
