@@ -61,8 +61,7 @@ public struct CreditService: Sendable {
     /// Debits credits all or nothing; short balance is `failedPrecondition` and debits nothing.
     public func consume(_ consumption: Consumption, apiKeyId: String?) throws -> PendingWrite<Consumed> {
         try consumption.validate()
-        let now = context.clock.now()
-        return PendingWrite(database) { db in
+        return PendingWrite(context) { db, now in
             let debit = try Self.explainingMissingTenant(db, consumption.tenantId) {
                 try Ledger.debit(db, consumption.spend(apiKeyId: apiKeyId), idempotencyKey: consumption.idempotencyKey, at: now)
             }
@@ -85,9 +84,8 @@ public struct CreditService: Sendable {
                 checked.append(.failure(error))
             }
         }
-        let now = context.clock.now()
         let valid = checked
-        return PendingWrite(database) { db in
+        return PendingWrite(context) { db, now in
             guard try Tenant.exists(db, key: tenantId) else { throw DomainError.notFound("no tenant \(tenantId)") }
             return try valid.map { item in
                 let consumption: Consumption
@@ -124,8 +122,7 @@ public struct CreditService: Sendable {
         guard (1...CreditHold.maximumTTLSeconds).contains(ttl) else {
             throw DomainError.invalidArgument("ttl_seconds must be between 1 and \(CreditHold.maximumTTLSeconds) (0 for the default of \(CreditHold.defaultTTLSeconds))")
         }
-        let now = context.clock.now()
-        return PendingWrite(database) { db in
+        return PendingWrite(context) { db, now in
             try Self.explainingMissingTenant(db, consumption.tenantId) {
                 Self.outcome(try Ledger.placeHold(db, consumption.spend(apiKeyId: apiKeyId), ttlSeconds: ttl, idempotencyKey: consumption.idempotencyKey, at: now))
             }
@@ -136,15 +133,13 @@ public struct CreditService: Sendable {
     public func settle(tenantId: String, holdId: String, amount: Int64, idempotencyKey: String) throws -> PendingWrite<HoldOutcome> {
         _ = try Amount.nonNegative(amount, field: "amount")
         try Consumption.validateKey(idempotencyKey)
-        let now = context.clock.now()
-        return PendingWrite(database) { db in
+        return PendingWrite(context) { db, now in
             Self.outcome(try Ledger.settleHold(db, tenantId: tenantId, holdId: holdId, amount: amount, idempotencyKey: idempotencyKey, at: now))
         }
     }
 
     public func release(tenantId: String, holdId: String) -> PendingWrite<HoldOutcome> {
-        let now = context.clock.now()
-        return PendingWrite(database) { db in Self.outcome(try Ledger.releaseHold(db, tenantId: tenantId, holdId: holdId, at: now)) }
+        return PendingWrite(context) { db, now in Self.outcome(try Ledger.releaseHold(db, tenantId: tenantId, holdId: holdId, at: now)) }
     }
 
     public func holds(tenantId: String, status: CreditHold.Status?, page: Int, limit: Int) async throws -> TenantService.Page<CreditHold> {

@@ -7,9 +7,13 @@ public struct PendingWrite<Value: Sendable>: Sendable {
     let database: AppDatabase
     let work: @Sendable (Database) throws -> Value
 
-    init(_ database: AppDatabase, _ work: @escaping @Sendable (Database) throws -> Value) {
-        self.database = database
-        self.work = work
+    /// `work` gets the time on the writer's thread, as the write runs: two writes prepared
+    /// on two polling threads then carry times in the order they commit (the ledger's rows,
+    /// listed by sequence, are also in time order).
+    init(_ context: ServiceContext, _ work: @escaping @Sendable (Database, Instant) throws -> Value) {
+        self.database = context.database
+        let clock = context.clock
+        self.work = { db in try work(db, clock.now()) }
     }
 
     /// Queues it and waits for the commit that holds it.
