@@ -190,7 +190,7 @@ enum BillingSchema {
 
         -- The test clock's offset from the system clock, kept across restarts.
         CREATE TABLE clock_offset (
-            id INTEGER PRIMARY KEY CHECK (id IN (1, 2)),
+            id INTEGER PRIMARY KEY CHECK (id = 1),
             milliseconds INTEGER NOT NULL
         ) STRICT;
         """
