@@ -566,19 +566,36 @@ enum BillingSchema {
         """
 
     /// Two running counts for the hot paths. `credential_change` counts the changes that make
-    /// a credential held in memory wrong (`CredentialCache`):
-    /// triggers bump one row, which the writer's observer sees in the commit that made the
-    /// change. Triggers, rather than SQLite's per-row update hook, because `membership` is a
-    /// WITHOUT ROWID table, whose changes that hook never reports. Row 1 counts every change
-    /// but two: marking a key used (`last_used_at`) is none, and marking a session used
-    /// (`last_seen_at`, which moves its idle expiry) counts in row 2, for sessions only.
-    static let v13: String = """
+    /// a credential held in memory wrong (`CredentialCache`): triggers bump a row of it, which
+    /// the writer's observer sees in the commit that made the change. Triggers, rather than
+    /// SQLite's per-row update hook, because `membership` is a WITHOUT ROWID table, whose
+    /// changes that hook never reports. Row 1 counts every change but two: marking a key used
+    /// (`last_used_at`) is none, and marking a session used (`last_seen_at`, which moves its
+    /// idle expiry) counts in row 2, for sessions only. The SQL is literal, as every
+    /// migration's is, so that it stays as shipped.
+    static let v13 = """
         CREATE TABLE credential_change (
             id INTEGER PRIMARY KEY CHECK (id IN (1, 2)),
             changes INTEGER NOT NULL
         ) STRICT;
         INSERT INTO credential_change (id, changes) VALUES (1, 0), (2, 0);
-        \(credentialTriggers)
+        CREATE TRIGGER api_key_update_changes_credentials
+            AFTER UPDATE OF id, tenant_id, name, key_prefix, key_hash, scopes, created_by, created_at, expires_at, revoked_at ON api_key
+            BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        CREATE TRIGGER api_key_delete_changes_credentials AFTER DELETE ON api_key BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        CREATE TRIGGER session_update_changes_credentials
+            AFTER UPDATE OF id, token_hash, user_id, current_tenant_id, expires_at, revoked_at ON session
+            BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        CREATE TRIGGER session_delete_changes_credentials AFTER DELETE ON session BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        -- A session marked as used changes how long it stays open, and no other credential.
+        CREATE TRIGGER session_used_changes_credentials AFTER UPDATE OF last_seen_at ON session
+            BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 2; END;
+        CREATE TRIGGER user_update_changes_credentials AFTER UPDATE ON user BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        CREATE TRIGGER user_delete_changes_credentials AFTER DELETE ON user BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        CREATE TRIGGER membership_insert_changes_credentials AFTER INSERT ON membership BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        CREATE TRIGGER membership_update_changes_credentials AFTER UPDATE ON membership BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        CREATE TRIGGER membership_delete_changes_credentials AFTER DELETE ON membership BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
+        CREATE TRIGGER tenant_delete_changes_credentials AFTER DELETE ON tenant BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = 1; END;
 
         -- How many journal entries each tenant has per category, kept in the statement that
         -- appends one: the ledger page's total costs a lookup, not a count of the journal.
@@ -594,17 +611,4 @@ enum BillingSchema {
             ON CONFLICT DO UPDATE SET entries = entries + 1;
         END;
         """
-
-    private static let credentialTriggers: String = [
-        ("api_key", "UPDATE OF id, tenant_id, name, key_prefix, key_hash, scopes, created_by, created_at, expires_at, revoked_at"), ("api_key", "DELETE"),
-        ("session", "UPDATE OF id, token_hash, user_id, current_tenant_id, expires_at, revoked_at"), ("session", "DELETE"),
-        ("session", "UPDATE OF last_seen_at"),
-        ("user", "UPDATE"), ("user", "DELETE"),
-        ("membership", "INSERT"), ("membership", "UPDATE"), ("membership", "DELETE"),
-        ("tenant", "DELETE"),
-    ].map { (table: String, event: String) -> String in
-        // A session marked as used changes how long it stays open, and no other credential.
-        let (name, row) = event == "UPDATE OF last_seen_at" ? ("session_used", 2) : ("\(table)_\(event.split(separator: " ")[0].lowercased())", 1)
-        return "CREATE TRIGGER \(name)_changes_credentials AFTER \(event) ON \(table) BEGIN UPDATE credential_change SET changes = changes + 1 WHERE id = \(row); END;"
-    }.joined(separator: "\n")
 }
