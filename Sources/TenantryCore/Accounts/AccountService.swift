@@ -121,7 +121,7 @@ public struct AccountService: Sendable {
         let now = context.clock.now()
         let idle = settings.sessionIdleSeconds * 1000
         let hash = Secrets.sha256(token)
-        let found = try context.credentials.value(\.sessions, for: hash) {
+        let found = try context.credentials.entry(\.sessions, for: hash) {
             try database.read { db -> CredentialCache.SessionRecord? in
                 guard
                     let row = try Row.fetchOne(
@@ -139,13 +139,14 @@ public struct AccountService: Sendable {
                     membership: try Self.currentMembership(db, userId: user.id, preferred: row["current_tenant_id"]))
             }
         }
-        guard let session = found, !session.revoked, now.milliseconds < min(session.expiresAt, session.lastSeen + idle) else {
+        guard let found, !found.value.revoked, now.milliseconds < min(found.value.expiresAt, found.value.lastSeen + idle) else {
             throw DomainError.unauthenticated("invalid or expired token")
         }
+        let session = found.value
         guard session.user.status != .disabled else { throw DomainError.permissionDenied("this account is disabled") }
-        let isStale = now.milliseconds - max(session.lastSeen, session.markedAt) > 60_000
+        let isStale = now.milliseconds - max(session.lastSeen, found.markedAt) > 60_000
         // The caller marks it (`touch`); until that commits, the cache remembers it was asked.
-        if isStale { context.credentials.update(\.sessions, for: hash) { $0.markedAt = now.milliseconds } }
+        if isStale { context.credentials.markUsed(\.sessions, for: hash, at: now) }
         return Principal(sessionId: session.sessionId, user: session.user, tenantId: session.membership?.tenantId, role: session.membership?.role, isStale: isStale)
     }
 

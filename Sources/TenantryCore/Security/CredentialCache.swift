@@ -8,9 +8,8 @@ import Synchronization
 /// The writer's commit that changes what an entry holds (a key revoked, a session ended or
 /// moved to another tenant, a user disabled or edited, a membership added, changed or
 /// removed, a tenant deleted; for sessions, one marked as used) empties the cache before
-/// the writer answers anyone, and a value read before
-/// such a commit is never kept, so a change made through the daemon holds from the very
-/// next request. Another process's change (`tenantryd admin revoke-key` while the daemon
+/// the writer answers anyone, and a value read before such a commit is never kept, so a
+/// change made through the daemon holds from the very next request. Another process's change (`tenantryd admin revoke-key` while the daemon
 /// runs) does not pass through the writer: entries are read again once `maximumAge` old.
 final class CredentialCache: Sendable {
     static let maximumAge: Duration = .seconds(1)
@@ -18,8 +17,11 @@ final class CredentialCache: Sendable {
     static let maximumEntries = 50_000
 
     struct Entry<Value: Sendable>: Sendable {
-        var value: Value
+        let value: Value
         let readAt: ContinuousClock.Instant
+        /// When a request last asked for the key or session to be marked as used (clock
+        /// milliseconds, 0 for never): until that write commits, no other request asks again.
+        var markedAt: Int64 = 0
     }
 
     struct Entries: Sendable {
@@ -33,9 +35,6 @@ final class CredentialCache: Sendable {
     struct SessionRecord: Sendable {
         let sessionId: String
         let lastSeen: Int64
-        /// When a request last asked for the session to be marked as used: until that write
-        /// commits (and empties the sessions), no other request asks again.
-        var markedAt: Int64 = 0
         let expiresAt: Int64
         let revoked: Bool
         let user: User
@@ -44,33 +43,30 @@ final class CredentialCache: Sendable {
 
     private let entries = Mutex(Entries())
 
-    /// The entry for `hash` if it is young enough, else `read`'s answer, kept unless a
-    /// change committed while it was being read. Nil (no such row) is not kept.
-    func value<Value: Sendable>(
+    /// The entry for `hash` if it is young enough, else one with `read`'s answer, kept unless
+    /// a change committed while it was being read. Nil (no such row) is not kept.
+    func entry<Value: Sendable>(
         _ kind: WritableKeyPath<Entries, [Data: Entry<Value>]> & Sendable, for hash: Data, read: () throws -> Value?
-    ) throws -> Value? {
+    ) throws -> Entry<Value>? {
         let now = ContinuousClock.now
-        let (cached, generation) = entries.withLock { entries -> (Value?, UInt64) in
+        let (cached, generation) = entries.withLock { entries -> (Entry<Value>?, UInt64) in
             guard let entry = entries[keyPath: kind][hash], now - entry.readAt < Self.maximumAge else { return (nil, entries.generation) }
-            return (entry.value, entries.generation)
+            return (entry, entries.generation)
         }
         if let cached { return cached }
         guard let value = try read() else { return nil }
+        let entry = Entry(value: value, readAt: now)
         entries.withLock { entries in
             guard entries.generation == generation else { return }
             if entries[keyPath: kind].count >= Self.maximumEntries { entries[keyPath: kind].removeAll(keepingCapacity: true) }
-            entries[keyPath: kind][hash] = Entry(value: value, readAt: now)
-        }
-        return value
-    }
-
-    /// Changes a cached entry in place (a key or session marked as used), if it is there.
-    func update<Value: Sendable>(_ kind: WritableKeyPath<Entries, [Data: Entry<Value>]> & Sendable, for hash: Data, _ change: (inout Value) -> Void) {
-        entries.withLock { entries in
-            guard var entry = entries[keyPath: kind][hash] else { return }
-            change(&entry.value)
             entries[keyPath: kind][hash] = entry
         }
+        return entry
+    }
+
+    /// Remembers that a request asked for the entry's key or session to be marked as used.
+    func markUsed<Value: Sendable>(_ kind: WritableKeyPath<Entries, [Data: Entry<Value>]> & Sendable, for hash: Data, at now: Instant) {
+        entries.withLock { entries in entries[keyPath: kind][hash]?.markedAt = now.milliseconds }
     }
 
     fileprivate func empty(keys: Bool) {

@@ -130,16 +130,16 @@ public struct ApiKeyService: Sendable {
     public func authenticate(_ plaintext: String) throws -> KeyPrincipal {
         let now = context.clock.now()
         let hash = Secrets.sha256(plaintext)
-        let found = try context.credentials.value(\.keys, for: hash) {
+        let found = try context.credentials.entry(\.keys, for: hash) {
             try database.read { db in try ApiKey.fetchOne(db.cachedStatement(sql: "SELECT * FROM api_key WHERE key_hash = ?"), arguments: [hash]) }
         }
-        guard let key = found, key.isActive(at: now) else {
+        guard let found, found.value.isActive(at: now) else {
             throw DomainError.unauthenticated("invalid, expired or revoked API key")
         }
-        let isStale = key.lastUsedAt.map { now.milliseconds - $0.milliseconds > 60_000 } ?? true
-        // The caller marks it (`touch`); until that commits, the cache holds the mark.
-        if isStale { context.credentials.update(\.keys, for: hash) { $0.lastUsedAt = now } }
-        return KeyPrincipal(key: key, isStale: isStale)
+        let isStale = now.milliseconds - max(found.value.lastUsedAt?.milliseconds ?? 0, found.markedAt) > 60_000
+        // The caller marks it (`touch`); until that commits, the cache remembers it was asked.
+        if isStale { context.credentials.markUsed(\.keys, for: hash, at: now) }
+        return KeyPrincipal(key: found.value, isStale: isStale)
     }
 
     /// Records that a key was used (coarsely: callers need not wait).
