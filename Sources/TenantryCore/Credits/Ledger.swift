@@ -411,11 +411,11 @@ enum Ledger {
         for row in try Row.fetchAll(
             db,
             sql: """
-                WITH actual AS (SELECT tenant_id, category, sum(amount) AS amount, count(*) AS holds FROM credit_hold WHERE status = 'open' GROUP BY tenant_id, category)
-                SELECT coalesce(t.tenant_id, a.tenant_id) AS tenant_id, coalesce(t.category, a.category) AS category,
-                       coalesce(t.amount, 0) AS kept, coalesce(a.amount, 0) AS actual
-                FROM credit_hold_total t FULL JOIN actual a ON a.tenant_id = t.tenant_id AND a.category = t.category
-                WHERE coalesce(t.amount, 0) != coalesce(a.amount, 0) OR coalesce(t.holds, 0) != coalesce(a.holds, 0)
+                SELECT tenant_id, category, sum(kept) AS kept, sum(actual) AS actual FROM (
+                    SELECT tenant_id, category, amount AS kept, holds AS kept_holds, 0 AS actual, 0 AS actual_holds FROM credit_hold_total
+                    UNION ALL
+                    SELECT tenant_id, category, 0, 0, amount, 1 FROM credit_hold WHERE status = 'open')
+                GROUP BY tenant_id, category HAVING sum(kept) != sum(actual) OR sum(kept_holds) != sum(actual_holds)
                 """)
         {
             problems.append(
