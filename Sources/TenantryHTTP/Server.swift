@@ -192,7 +192,7 @@ public final class Server: @unchecked Sendable {
     }
 
     /// Resumes a suspended connection with its answer, unless shutdown already answered it:
-    /// the lock keeps a late task from touching a stopped daemon.
+    /// the lock keeps late work (a task, the writer) from touching a stopped daemon.
     private func resume(_ exchange: Exchange, with render: @escaping Handler.Render) {
         suspensions.withLock { state in
             guard let connection = state.open.removeValue(forKey: ObjectIdentifier(exchange)) else { return }

@@ -269,12 +269,12 @@ extension RouteBuilder {
                 }
                 guard let ttlText = request.header("x-usage-hold-ttl") else {
                     return try app.credits.consume(consumption, apiKeyId: caller.keyId).answer(mappingError: forbiddenWhenShort) { debit in
-                        Self.authCheckResponse(caller, tenantId: tenantId, plan: try Self.plan(app, tenantId), remaining: debit.remaining)
+                        Self.authCheckResponse(caller, tenantId: tenantId, plan: try app.subscriptions.planName(tenantId: tenantId), remaining: debit.remaining)
                     }
                 }
                 guard let ttl = Int64(ttlText), ttl > 0 else { throw DomainError.invalidArgument("X-Usage-Hold-Ttl must be a positive number of seconds") }
                 return try app.credits.hold(consumption, ttlSeconds: ttl, apiKeyId: caller.keyId).answer(mappingError: forbiddenWhenShort) { outcome in
-                    Self.authCheckResponse(caller, tenantId: tenantId, plan: try Self.plan(app, tenantId), remaining: outcome.remaining, holdId: outcome.hold.id)
+                    Self.authCheckResponse(caller, tenantId: tenantId, plan: try app.subscriptions.planName(tenantId: tenantId), remaining: outcome.remaining, holdId: outcome.hold.id)
                 }
             }
         )
@@ -291,10 +291,6 @@ extension RouteBuilder {
         if !userId.isEmpty { response.headers.append(("X-User-Id", userId)) }
         if !holdId.isEmpty { response.headers.append(("X-Usage-Hold-Id", holdId)) }
         return response
-    }
-
-    private static func plan(_ app: Tenantry, _ tenantId: String) throws -> String {
-        try app.subscriptions.current(tenantId: tenantId)?.plan ?? "FREE"
     }
 
     /// A debit's fields from a request body (a batch item has the same).

@@ -174,7 +174,7 @@ public struct CreditService: Sendable {
     /// in one read, as it runs on every request of the services behind the proxy.
     public func standing(tenantId: String, category: String) throws -> (remaining: Int64, plan: String) {
         try database.read { db in
-            (try Ledger.balance(db, tenantId: tenantId, category: category, at: context.clock.now()), try Subscription.live(db, tenantId: tenantId)?.plan ?? "FREE")
+            (try Ledger.balance(db, tenantId: tenantId, category: category, at: context.clock.now()), try Subscriptions.planName(db, tenantId: tenantId))
         }
     }
 

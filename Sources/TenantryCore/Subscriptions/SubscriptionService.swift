@@ -13,6 +13,11 @@ public struct SubscriptionService: Sendable {
         try database.read { try Subscription.live($0, tenantId: tenantId) }
     }
 
+    /// The plan the tenant is on now: its live subscription's, else FREE.
+    public func planName(tenantId: String) throws -> String {
+        try database.read { try Subscriptions.planName($0, tenantId: tenantId) }
+    }
+
     /// The tenant's subscriptions, newest first (the live one, then its history).
     public func history(tenantId: String) throws -> [Subscription] {
         try database.read { try Subscription.filter(Subscription.Columns.tenantId == tenantId).order(Subscription.Columns.startAt.desc, Subscription.Columns.createdAt.desc).fetchAll($0) }

@@ -22,6 +22,11 @@ public struct SubscriptionInfo: Sendable, Equatable {
 public enum Subscriptions {
     static let freePlan = "FREE"
 
+    /// The plan the tenant is on now: its live subscription's, else FREE.
+    static func planName(_ db: Database, tenantId: String) throws -> String {
+        try Subscription.live(db, tenantId: tenantId)?.plan ?? freePlan
+    }
+
     /// Starts a new tenant on the configured plan, in the write that creates the tenant.
     static func startNewTenant(_ db: Database, tenantId: String, at now: Instant, settings: Settings) throws {
         guard let plan = try Plan.fetch(db, name: settings.newTenantPlan) else {
