@@ -97,10 +97,7 @@ cleanup() {
   local rc=$?
   trap - EXIT
   stop_daemon
-  if [ "$rc" != 0 ] && [ -s "$DAEMON_LOG" ]; then
-    echo "--- large daemon log (last 20 lines) ---" >&2
-    tail -n 20 "$DAEMON_LOG" >&2 || true
-  fi
+  if [ "$rc" != 0 ] && [ -s "$DAEMON_LOG" ]; then daemon_log_tail; fi
   rm -rf "$WORK"
   exit "$rc"
 }
@@ -184,17 +181,6 @@ start_daemon() {
   die "GET /healthz did not answer 200 within 30 s"
 }
 
-# api METHOD PATH [BODY] [TOKEN]: prints the response body; dies unless the status is 2xx.
-api() {
-  local method=$1 path=$2 body=${3:-} token=${4:-} code
-  local args=(-sS -o "$WORK/api.out" -w '%{http_code}' -X "$method")
-  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
-  code=$(curl "${args[@]}" "$BASE$path") || die "$method $path: curl failed"
-  [[ $code == 2?? ]] || { echo "response: $(cat "$WORK/api.out")" >&2; die "$method $path answered $code"; }
-  cat "$WORK/api.out"
-}
-json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 
 
 # setup DB TENANT: the operator, the daemon, the owner's password, session, API key and

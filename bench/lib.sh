@@ -1,4 +1,5 @@
-# Shared by bench/run.sh, bench/timers.sh and bench/large.sh.
+# Shared by bench/run.sh, bench/timers.sh and bench/large.sh. The callers define die(), and
+# set $WORK, $BASE and $DAEMON_LOG.
 
 # Stops the daemon in $DAEMON_PID: SIGTERM, then SIGKILL after $STOP_GRACE seconds
 # (default 10); $BENCH_NAME labels the message.
@@ -35,3 +36,20 @@ for e in json.load(sys.stdin)["emails"]:
   [ -n "$code" ] || die "no code in the outbox for $1"
   printf '%s\n' "$code"
 }
+
+# daemon_log_tail: the daemon log's last 20 lines, on stderr.
+daemon_log_tail() { echo "--- ${BENCH_NAME:-bench} daemon log (last 20 lines) ---" >&2; tail -n 20 "$DAEMON_LOG" >&2 || true; }
+
+# api METHOD PATH [BODY] [TOKEN]: prints the response body; dies unless the status is 2xx.
+# The daemon's ($BASE) unless API_BASE names another server (run.sh's hello-world).
+api() {
+  local method=$1 path=$2 body=${3:-} token=${4:-} code
+  local args=(-sS -o "$WORK/api.out" -w '%{http_code}' -X "$method")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
+  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
+  code=$(curl "${args[@]}" "${API_BASE:-$BASE}$path") || die "$method $path: curl failed"
+  [[ $code == 2?? ]] || { echo "response: $(cat "$WORK/api.out")" >&2; die "$method $path answered $code"; }
+  cat "$WORK/api.out"
+}
+# json FIELD: reads a JSON object on stdin, prints the field.
+json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }

@@ -263,7 +263,6 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM HUP
 
-daemon_log_tail() { echo "--- daemon log (last 20 lines) ---" >&2; tail -n 20 "$DAEMON_LOG" >&2 || true; }
 daemon_alive() { kill -0 "$DAEMON_PID" 2>/dev/null; }
 check_alive() { daemon_alive || { daemon_log_tail; die "the daemon died ($*)"; }; }
 
@@ -294,19 +293,6 @@ sleep 1
 STARTUP_RSS_KIB=$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$DAEMON_PID/status")
 
 # ---------------------------------------------------------------- API helpers
-# api METHOD PATH [BODY] [TOKEN]: prints the response body; dies unless the status is 2xx.
-# The daemon's unless API_BASE names another server (the hello-world).
-api() {
-  local method=$1 path=$2 body=${3:-} token=${4:-} code
-  local args=(-sS -o "$WORK/api.out" -w '%{http_code}' -X "$method")
-  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary "$body")
-  [ -n "$token" ] && args+=(-H "Authorization: Bearer $token")
-  code=$(curl "${args[@]}" "${API_BASE:-$BASE}$path") || die "$method $path: curl failed"
-  [[ $code == 2?? ]] || { echo "response: $(cat "$WORK/api.out")" >&2; die "$method $path answered $code"; }
-  cat "$WORK/api.out"
-}
-# json FIELD: reads a JSON object on stdin, prints the field.
-json() { python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 # A value from GET /metrics (loopback needs no token).
 metrics_snapshot() { curl -sS "$BASE/metrics" >"$1" || die "GET /metrics failed"; }
 metric() { awk -v n="$1" '$1 == n { print $2; found=1 } END { if (!found) print "nan" }' "$2"; }

@@ -80,10 +80,7 @@ cleanup() {
   trap - EXIT
   stop_perf
   stop_daemon
-  if [ "$rc" != 0 ] && [ -s "$DAEMON_LOG" ]; then
-    echo "--- timers daemon log (last 20 lines) ---" >&2
-    tail -n 20 "$DAEMON_LOG" >&2 || true
-  fi
+  if [ "$rc" != 0 ] && [ -s "$DAEMON_LOG" ]; then daemon_log_tail; fi
   rm -rf "$WORK"
   exit "$rc"
 }
