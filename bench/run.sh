@@ -1392,14 +1392,6 @@ if holds:
         return max(0, counter(r, "sent") - int(r["requests"]))
     def codes(r):
         return f"non-2xx {int(r['non2xx']):,}{(' (' + r['status_codes'] + ')') if r['status_codes'] else ''}, socket errors {r['sockerr']:,}"
-    def ledger(db, answered, flight):
-        # What the database holds against the 2xx answers: fewer = lost; more than the
-        # requests left in flight can explain = doubled.
-        if db < answered:
-            return f"NOT MET: {answered - db:,} LOST"
-        if db > answered + flight:
-            return f"NOT MET: {db - answered - flight:,} MORE than answered + in flight (doubled?)"
-        return "met"
     problems_h = []
     def verdict(v):
         if v != "met":
@@ -1413,12 +1405,12 @@ if holds:
       f"p50 {ms(hr['lat_p50'])}, p99 {ms(hr['lat_p99'])}; {codes(hr)}; daemon {hr['daemon_cpu_s'] / hr['secs']:.2f} cores")
     p(f"    open holds on its tenant {int(hr['rows_before_open']):,} before the run, {int(hr['rows_before_open']) + int(hr['rows_delta_open']):,} after "
       f"(what they reserve is a running total: a hold's cost does not grow with them); "
-      f"{int(hr['rows_delta_holds']):,} holds made for {ho:,} 2xx answers: {verdict(ledger(int(hr['rows_delta_holds']), ho, in_flight(hr)))}")
+      f"{int(hr['rows_delta_holds']):,} holds made for {ho:,} 2xx answers: {verdict(debit_ledger(int(hr['rows_delta_holds']), ho, in_flight(hr)))}")
     settled, held = counter(sr, "settled"), counter(sr, "held")
     p(f"  hold ({holds['hold_amount']}) + settle ({holds['settle_amount']}), each connection alternating: {rate(settled / sr['secs'])} pairs/s (settles/s) "
       f"= {settled / sr['secs'] / base['ok_rps']:.3f} x {base['path']}; {rate(sr['rps'])} requests/s, {held:,} holds and {settled:,} settles answered 2xx; "
       f"p50 {ms(sr['lat_p50'])}, p99 {ms(sr['lat_p99'])} (both kinds); {codes(sr)}; daemon {sr['daemon_cpu_s'] / sr['secs']:.2f} cores")
-    p(f"    {int(sr['rows_delta_settled']):,} holds settled for {settled:,} settles answered: {verdict(ledger(int(sr['rows_delta_settled']), settled, in_flight(sr)))}; "
+    p(f"    {int(sr['rows_delta_settled']):,} holds settled for {settled:,} settles answered: {verdict(debit_ledger(int(sr['rows_delta_settled']), settled, in_flight(sr)))}; "
       f"{int(sr['rows_delta_debits']):,} debits for them: "
       f"{verdict('met' if int(sr['rows_delta_debits']) == int(sr['rows_delta_settled']) else 'NOT MET: not one debit a settlement')}")
     debited, refused = counter(br, "debited"), counter(br, "refused")
@@ -1429,7 +1421,7 @@ if holds:
     if refused:
         problems_h.append(f"{refused:,} batch items refused")
     p(f"    {int(br['rows_delta_debits']):,} debits for {debited:,} items answered code 0: "
-      f"{verdict(ledger(int(br['rows_delta_debits']), debited, in_flight(br) * items))}")
+      f"{verdict(debit_ledger(int(br['rows_delta_debits']), debited, in_flight(br) * items))}")
     # After the daemon stopped: the whole tenants against every answer (probes, warm-ups, measured runs).
     runs_of = {k: [read_kv(holds[f"{k}_run_{w}"]) for w in ("warmup", "measured")] for k in ("holds", "hold_settle", "batch")}
     def total(k, f):
@@ -1441,15 +1433,15 @@ if holds:
     db = {k: int(v) for k, v in holds.items() if k.startswith("db_")}
     p(f"  The ledger after the daemon stopped (sqlite3), against every 2xx answer (the probes, warm-ups and measured runs; "
       f"at most the requests left in flight when wrk stopped may add to it):")
-    p(f"    holds tenant: {db['db_holds']:,} holds for {exp_holds:,} answered (+ {fl_holds:,} in flight): {verdict(ledger(db['db_holds'], exp_holds, fl_holds))}; "
+    p(f"    holds tenant: {db['db_holds']:,} holds for {exp_holds:,} answered (+ {fl_holds:,} in flight): {verdict(debit_ledger(db['db_holds'], exp_holds, fl_holds))}; "
       f"{db['db_holds_open']:,} open")
     p(f"    settle tenant: {db['db_settle_settled']:,} settled holds for {exp_settled:,} settles answered (+ {fl_settle:,} in flight): "
-      f"{verdict(ledger(db['db_settle_settled'], exp_settled, fl_settle))}; "
-      f"{db['db_settle_holds']:,} holds for {exp_sholds:,} answered: {verdict(ledger(db['db_settle_holds'], exp_sholds, fl_settle))}; "
+      f"{verdict(debit_ledger(db['db_settle_settled'], exp_settled, fl_settle))}; "
+      f"{db['db_settle_holds']:,} holds for {exp_sholds:,} answered: {verdict(debit_ledger(db['db_settle_holds'], exp_sholds, fl_settle))}; "
       f"{db['db_settle_settled_debited']:,} of the settled with their debit of {holds['settle_amount']}: "
       f"{verdict('met' if db['db_settle_settled_debited'] == db['db_settle_settled'] else 'NOT MET')}")
     p(f"    settle tenant: {db['db_batch_debits']:,} batch debits for {exp_batch:,} items answered code 0 (+ {fl_batch:,} in flight): "
-      f"{verdict(ledger(db['db_batch_debits'], exp_batch, fl_batch))}; {db['db_settle_debits']:,} debits in all = settled + batch: "
+      f"{verdict(debit_ledger(db['db_batch_debits'], exp_batch, fl_batch))}; {db['db_settle_debits']:,} debits in all = settled + batch: "
       f"{verdict('met' if db['db_settle_debits'] == db['db_settle_settled'] + db['db_batch_debits'] else 'NOT MET')}")
     p(f"  Ledger of holds and batches: {'met' if not problems_h else 'NOT MET (' + '; '.join(problems_h) + ')'}")
     ledger_problems.extend(f"holds and batches: {x}" for x in problems_h)
